@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * memhpd.conf: INI (inih) with drop-ins "<path>.d/*.conf" read in name order, later wins.
+ * memhpd.conf: INI (inih) with drop-ins "<path>.d/NAME.conf" read in name order, later wins.
  * Parsing produces a new MemhpConfig or an error text naming file:line; a running daemon
  * swaps configs only after a complete, valid parse.
  */
@@ -53,7 +53,7 @@ void conf_init_defaults(MemhpConfig *c);
 Policy conf_node_policy(const MemhpConfig *c, unsigned node);
 
 /**
- * conf_load() - parse @path, then "@path.d/*.conf" in name order.
+ * conf_load() - parse @path, then "@path.d/NAME.conf" in name order.
  * @path: main file; when @missing_ok, a missing main file means "defaults"
  * @ret: the new config, owned by the caller (free())
  * @ret_error: on failure, every problem found, one "file:line: what" per line (free())

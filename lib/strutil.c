@@ -94,8 +94,12 @@ int parse_size(const char *s, uint64_t *ret)
                 return -EINVAL;
         memcpy(buf, s, l + 1);
         /* Accept "128M", "128MiB", "128m"; a bare number is bytes. */
-        if (l > 3 && strcasecmp(buf + l - 2, "iB") == 0)
+        if (l > 3 && strcasecmp(buf + l - 2, "iB") == 0) {
                 buf[l -= 2] = 0;
+                /* "iB" only completes a K/M/G/T prefix: "12iB" is not 12 bytes. */
+                if (!isalpha((unsigned char)buf[l - 1]))
+                        return -EINVAL;
+        }
         if (l > 1 && isalpha((unsigned char)buf[l - 1])) {
                 char c = (char)toupper((unsigned char)buf[l - 1]);
                 size_t i;
@@ -119,29 +123,33 @@ int parse_size(const char *s, uint64_t *ret)
 
 int parse_sec(const char *s, uint64_t *ret_usec)
 {
-        const char *dot = strchr(s, '.');
+        size_t l = len_without_newline(s);
+        const char *dot = memchr(s, '.', l);
         uint64_t whole, frac = 0;
         char buf[32];
         int r;
 
         if (!dot) {
                 r = safe_atou64(s, &whole);
+                if (r < 0)
+                        return r;
         } else {
-                size_t wl = (size_t)(dot - s), fl = strlen(dot + 1);
+                size_t wl = (size_t)(dot - s), fl = l - wl - 1;
 
                 if (wl == 0 || wl >= sizeof(buf) || fl == 0 || fl > 6)
                         return -EINVAL;
+                /* Check both parts here: safe_atou64() would let a '\n' end either of them. */
+                for (size_t i = 0; i < l; i++)
+                        if (i != wl && (s[i] < '0' || s[i] > '9'))
+                                return -EINVAL;
                 memcpy(buf, s, wl);
                 buf[wl] = 0;
                 r = safe_atou64(buf, &whole);
                 if (r < 0)
                         return r;
-                r = safe_atou64(dot + 1, &frac);
-                for (size_t i = fl; i < 6; i++)
-                        frac *= 10;
+                for (size_t i = 0; i < 6; i++)
+                        frac = frac * 10 + (i < fl ? (uint64_t)(dot[1 + i] - '0') : 0);
         }
-        if (r < 0)
-                return r;
         if (whole > UINT64_MAX / 1000000 - 1)
                 return -ERANGE;
         *ret_usec = whole * 1000000 + frac;

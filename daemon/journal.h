@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Routes log messages to the journal with fields when stderr is connected to journald. */
+#pragma once
+
+#include <stdbool.h>
+
+bool journal_stream_is_stderr(void);
+/* Installs the journal sink when running under journald; otherwise stderr stays the target. */
+void journal_setup(void);

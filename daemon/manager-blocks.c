@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Block work: uevents and rescans mark blocks dirty; one deferred pass per event-loop
+ * iteration re-reads each dirty block and applies the node's policy. Uevents are hints, sysfs
+ * is the truth: a burst of thousands of adds costs one pass, not thousands of scans.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "blocklog.h"
+#include "log.h"
+#include "manager.h"
+#include "memblock.h"
+#include "zoneinfo.h"
+
+/* The kernel creates memoryN/nodeX after the add uevent; 1+2+...+512 ms is about a second. */
+#define NODE_LINK_TRIES 10
+#define WRITE_RETRIES 3
+#define USEC_PER_MSEC UINT64_C(1000)
+#define USEC_PER_SEC UINT64_C(1000000)
+
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int push_u32(uint32_t **v, size_t *n, size_t *allocated, uint32_t x)
+{
+        if (*n == *allocated) {
+                size_t a = *allocated ? *allocated * 2 : 1024;
+                uint32_t *p = realloc(*v, a * sizeof(*p));
+                if (!p)
+                        return -ENOMEM;
+                *v = p;
+                *allocated = a;
+        }
+        (*v)[(*n)++] = x;
+        return 0;
+}
+
+void manager_queue_block(Manager *m, uint32_t block)
+{
+        BlockEntry *e = blockmap_get(&m->blocks, block);
+
+        if (!e) {
+                log_oom();
+                return;
+        }
+        if (e->flags & BLOCK_QUEUED)
+                return;
+        if (push_u32(&m->queue, &m->n_queue, &m->queue_allocated, block) < 0) {
+                log_oom();
+                return;
+        }
+        e->flags |= BLOCK_QUEUED;
+        sd_event_source_set_enabled(m->process_source, SD_EVENT_ONESHOT);
+}
+
+void manager_request_rescan(Manager *m, const char *reason)
+{
+        m->rescan_pending = true;
+        m->rescan_reason = reason;
+        sd_event_source_set_enabled(m->process_source, SD_EVENT_ONESHOT);
+}
+
+static void notify_changed(Manager *m, uint32_t block, const BlockEntry *e)
+{
+        if (m->block_changed)
+                m->block_changed(m, block, e);
+}
+
+static void mark_gone(Manager *m, uint32_t block, BlockEntry *e)
+{
+        if (!(e->flags & BLOCK_PRESENT))
+                return;
+        blockmap_set_present(&m->blocks, e, false);
+        notify_changed(m, block, e);
+}
+
+/* Records what sysfs says; an online block that turns offline without us was offlined on purpose. */
+static void update_state(Manager *m, uint32_t block, BlockEntry *e, MemState st, MemZone zone)
+{
+        bool changed = e->state != (int8_t)st || e->zone != (int8_t)zone;
+
+        if (e->state == MEM_STATE_ONLINE && st != MEM_STATE_ONLINE)
+                e->flags |= BLOCK_ADMIN_OFFLINE;
+        if (st == MEM_STATE_ONLINE) {
+                e->flags |= BLOCK_SEEN_ONLINE;
+                e->flags &= (uint8_t)~(BLOCK_ADMIN_OFFLINE | BLOCK_FAILED);
+                e->attempts = 0;
+        }
+        e->state = (int8_t)st;
+        e->zone = (int8_t)zone;
+        if (changed)
+                notify_changed(m, block, e);
+}
+
+static void delay_block(Manager *m, uint32_t block, uint64_t delay_usec)
+{
+        uint64_t due = now_usec() + delay_usec, first = due;
+
+        if (m->n_delayed == m->delayed_allocated) {
+                size_t a = m->delayed_allocated ? m->delayed_allocated * 2 : 64;
+                Delayed *p = realloc(m->delayed, a * sizeof(*p));
+                if (!p) {
+                        log_oom();
+                        return;
+                }
+                m->delayed = p;
+                m->delayed_allocated = a;
+        }
+        m->delayed[m->n_delayed++] = (Delayed){.block = block, .due_usec = due};
+        for (size_t i = 0; i < m->n_delayed; i++)
+                first = MIN(first, m->delayed[i].due_usec);
+        sd_event_source_set_time(m->delay_timer, first);
+        sd_event_source_set_enabled(m->delay_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_delay_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        uint64_t now = now_usec(), first = UINT64_MAX;
+        size_t j = 0;
+
+        (void)usec;
+        for (size_t i = 0; i < m->n_delayed; i++) {
+                Delayed d = m->delayed[i];
+
+                if (d.due_usec <= now) {
+                        BlockEntry *e = blockmap_peek(&m->blocks, d.block);
+                        if (e && (e->flags & BLOCK_PRESENT)) {
+                                e->flags &= (uint8_t)~BLOCK_AWAIT_NODE;
+                                manager_queue_block(m, d.block);
+                        }
+                        continue;
+                }
+                first = MIN(first, d.due_usec);
+                m->delayed[j++] = d;
+        }
+        m->n_delayed = j;
+        if (j > 0) {
+                sd_event_source_set_time(s, first);
+                sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+static void check_startup_done(Manager *m)
+{
+        if (m->startup_done || m->rescan_pending || m->n_queue > 0 || writer_pending(m->writer) > 0)
+                return;
+        m->startup_done = true;
+        log_info("Startup scan complete: %zu memory blocks, %" PRIu64 " onlined, %" PRIu64
+                 " failed.",
+                 m->blocks.n_present, m->n_onlined, m->n_failed);
+        (void)sd_notifyf(false, "READY=1\nSTATUS=Watching %zu memory blocks", m->blocks.n_present);
+}
+
+/* Zone sizes for the ratio guard: zoneinfo if readable, else what the block table knows. */
+static void load_zones(Manager *m)
+{
+        int r;
+
+        free(m->zones);
+        m->zones = NULL;
+        m->n_zones = 0;
+        m->zones_loaded = true;
+        r = zoneinfo_read(m->sysfs, &m->zones, &m->n_zones);
+        if (r >= 0)
+                return;
+        log_debug_errno(r, "Cannot read proc/zoneinfo, counting zones from memory blocks: %m");
+        for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
+                BlockEntry *e = blockmap_peek(&m->blocks, id);
+
+                if (e->state != MEM_STATE_ONLINE || e->node < 0)
+                        continue;
+                if ((size_t)e->node >= m->n_zones) {
+                        NodeZones *p = realloc(m->zones, (size_t)(e->node + 1) * sizeof(*p));
+                        if (!p)
+                                return;
+                        memset(p + m->n_zones, 0, ((size_t)e->node + 1 - m->n_zones) * sizeof(*p));
+                        m->zones = p;
+                        m->n_zones = (size_t)e->node + 1;
+                }
+                if (e->zone == MEM_ZONE_MOVABLE)
+                        m->zones[e->node].movable_pages += m->block_pages;
+                else if (mem_zone_is_kernel((MemZone)e->zone) || e->zone == MEM_ZONE_NONE)
+                        m->zones[e->node].kernel_pages += m->block_pages;
+        }
+}
+
+static NodeZones *node_zones(Manager *m, int node)
+{
+        if (!m->zones_loaded)
+                load_zones(m);
+        if (node < 0 || (size_t)node >= m->n_zones) {
+                NodeZones *p;
+
+                if (node < 0)
+                        return NULL;
+                p = realloc(m->zones, (size_t)(node + 1) * sizeof(*p));
+                if (!p)
+                        return NULL;
+                memset(p + m->n_zones, 0, ((size_t)node + 1 - m->n_zones) * sizeof(*p));
+                m->zones = p;
+                m->n_zones = (size_t)node + 1;
+        }
+        return &m->zones[node];
+}
+
+static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
+{
+        NodeZones *z = NULL;
+        MemAction action;
+        Policy policy;
+        int r, node = 0;
+
+        if (m->numa && e->node < 0) {
+                r = memblock_read_node(m->sysfs, block, m->node_hint, &node);
+                if (r == -ENODATA) {
+                        if (++e->attempts > NODE_LINK_TRIES) {
+                                e->flags |= BLOCK_FAILED;
+                                log_block(LOG_ERR, SYNTHETIC_ERRNO(ENODATA), block, -1, NULL, "online",
+                                          "memory%u has no node link after %u lookups over ~1 s, "
+                                          "leaving it offline.",
+                                          block, NODE_LINK_TRIES);
+                                return;
+                        }
+                        e->flags |= BLOCK_AWAIT_NODE;
+                        delay_block(m, block, USEC_PER_MSEC << (e->attempts - 1));
+                        return;
+                }
+                if (r == -ENOENT)
+                        return mark_gone(m, block, e);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to read the node of memory%u, skipping: %m",
+                                          block);
+                        return;
+                }
+                e->node = (int16_t)node;
+                e->attempts = 0;
+                m->node_hint = node;
+        }
+        node = e->node < 0 ? 0 : e->node;
+
+        policy = conf_node_policy(m->config, (unsigned)node);
+        if (policy == POLICY_AUTO_MOVABLE) {
+                /* Exact sizes need every earlier online to have landed in zoneinfo. */
+                if (writer_pending(m->writer) > 0) {
+                        if (push_u32(&m->deferred, &m->n_deferred, &m->deferred_allocated, block) < 0)
+                                log_oom();
+                        return;
+                }
+                z = node_zones(m, node);
+        }
+        action = policy_decide(policy, m->config->movable_ratio, z, m->block_pages);
+        if (action == MEM_ACTION_NONE) {
+                log_debug("memory%u (node %d): policy %s, leaving it offline.", block, node,
+                          policy_to_string(policy));
+                return;
+        }
+        if (z) {
+                /* Later decisions of this pass must see this block as already placed. */
+                if (action == MEM_ACTION_ONLINE_MOVABLE)
+                        z->movable_pages += m->block_pages;
+                else
+                        z->kernel_pages += m->block_pages;
+        }
+        r = writer_submit(m->writer, block, action, 0);
+        if (r < 0) {
+                log_oom();
+                return;
+        }
+        e->flags |= BLOCK_WRITING;
+}
+
+static void process_block(Manager *m, uint32_t block)
+{
+        BlockEntry *e = blockmap_peek(&m->blocks, block);
+        MemZone zone = MEM_ZONE_UNKNOWN;
+        MemState st;
+        int r;
+
+        if (!e)
+                return;
+        e->flags &= (uint8_t)~BLOCK_QUEUED;
+        if (!(e->flags & BLOCK_PRESENT) || (e->flags & (BLOCK_WRITING | BLOCK_BUSY)))
+                return;
+
+        r = memblock_read_state(m->sysfs, block, &st);
+        if (r == -ENOENT)
+                return mark_gone(m, block, e);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read the state of memory%u, skipping: %m", block);
+                return;
+        }
+        if (st == MEM_STATE_ONLINE)
+                (void)memblock_read_zone(m->sysfs, block, &zone);
+        update_state(m, block, e, st, zone);
+
+        if (st == MEM_STATE_OFFLINE &&
+            !(e->flags & (BLOCK_ADMIN_OFFLINE | BLOCK_AWAIT_NODE | BLOCK_FAILED)))
+                apply_policy(m, block, e);
+}
+
+static int do_rescan(Manager *m, bool leave_offline_alone)
+{
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0, k = 0;
+        int r;
+
+        r = memblock_enumerate(m->sysfs, &ids, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to enumerate memory blocks: %m");
+
+        /* Blocks we know that are gone: their remove uevents were lost. */
+        for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
+                while (k < n && ids[k] < id)
+                        k++;
+                if (k >= n || ids[k] != id)
+                        mark_gone(m, id, blockmap_peek(&m->blocks, id));
+        }
+        for (size_t i = 0; i < n; i++) {
+                BlockEntry *e = blockmap_get(&m->blocks, ids[i]);
+
+                if (!e)
+                        return log_oom();
+                if (!(e->flags & BLOCK_PRESENT)) {
+                        blockmap_set_present(&m->blocks, e, true);
+                        if (leave_offline_alone) {
+                                MemState st;
+                                if (memblock_read_state(m->sysfs, ids[i], &st) >= 0 &&
+                                    st == MEM_STATE_OFFLINE)
+                                        e->flags |= BLOCK_ADMIN_OFFLINE;
+                        }
+                }
+                /* A rescan is also the retry point for blocks whose policy write failed. */
+                e->flags &= (uint8_t)~BLOCK_FAILED;
+                manager_queue_block(m, ids[i]);
+        }
+        return (int)MIN(n, (size_t)INT32_MAX);
+}
+
+int manager_rescan_now(Manager *m, bool coldplug)
+{
+        int r = do_rescan(m, !coldplug);
+
+        if (r >= 0)
+                log_info("Coldplug: found %d memory blocks%s.", r,
+                         coldplug ? "" : " (Coldplug=no: offline blocks are left alone)");
+        return r;
+}
+
+static int on_process(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+        _cleanup_free_ uint32_t *batch = NULL;
+        size_t n;
+
+        (void)s;
+        if (m->rescan_pending) {
+                m->rescan_pending = false;
+                m->n_rescans++;
+                log_notice("Rescanning all memory blocks: %s.", m->rescan_reason);
+                (void)do_rescan(m, false);
+        }
+
+        /* Take the batch: blocks queued while it runs (by completions) go to the next pass. */
+        batch = TAKE_PTR(m->queue);
+        n = m->n_queue;
+        m->n_queue = m->queue_allocated = 0;
+        m->zones_loaded = false;
+        for (size_t i = 0; i < n; i++)
+                process_block(m, batch[i]);
+        check_startup_done(m);
+        return 0;
+}
+
+void manager_on_uevent(const MemUevent *ev, void *userdata)
+{
+        Manager *m = userdata;
+        BlockEntry *e = blockmap_get(&m->blocks, ev->block);
+
+        m->n_events++;
+        if (!e) {
+                log_oom();
+                return;
+        }
+        log_debug("uevent %s memory%u", uevent_action_to_string(ev->action), ev->block);
+        switch (ev->action) {
+        case UEVENT_REMOVE:
+                mark_gone(m, ev->block, e);
+                return;
+        case UEVENT_ADD:
+                /* A new block under an old id (remove lost, or unplug and replug): start over. */
+                if ((e->flags & BLOCK_PRESENT) && !(e->flags & (BLOCK_WRITING | BLOCK_BUSY)))
+                        blockmap_set_present(&m->blocks, e, false);
+                break;
+        default:
+                /* online, offline, change: our own writes come back here; re-read, never act. */
+                break;
+        }
+        blockmap_set_present(&m->blocks, e, true);
+        manager_queue_block(m, ev->block);
+}
+
+void manager_on_overflow(void *userdata)
+{
+        Manager *m = userdata;
+
+        m->n_overflows++;
+        log_warning("Uevent receive queue overflowed (%" PRIu64 " times so far); events were lost.",
+                    m->n_overflows);
+        manager_request_rescan(m, "uevents were lost (receive queue overflow)");
+}
+
+static bool retryable(int r)
+{
+        switch (-r) {
+        case EINVAL:
+        case ENOENT:
+        case EHWPOISON:
+        case EPERM:
+        case EACCES:
+        case EROFS:
+        case ECANCELED:
+                return false;
+        default:
+                return true;
+        }
+}
+
+static bool zone_matches(MemAction a, MemZone z)
+{
+        if (a == MEM_ACTION_ONLINE_MOVABLE)
+                return z == MEM_ZONE_MOVABLE;
+        if (a == MEM_ACTION_ONLINE_KERNEL)
+                return mem_zone_is_kernel(z);
+        return true;
+}
+
+void manager_on_write_done(const WriteJob *job, void *userdata)
+{
+        Manager *m = userdata;
+        BlockEntry *e = blockmap_peek(&m->blocks, job->block);
+        const char *want = mem_action_to_string(job->action);
+
+        if (job->cookie != 0 || !e)
+                goto out;
+        e->flags &= (uint8_t)~BLOCK_WRITING;
+        if (!(e->flags & BLOCK_PRESENT))
+                goto out;
+
+        if (job->result == 0) {
+                m->n_onlined++;
+                log_block(LOG_INFO, 0, job->block, e->node, mem_zone_to_string(job->zone), want,
+                          "memory%u (node %d): online, zone %s (%s, %" PRIu64 " ms).", job->block,
+                          e->node, mem_zone_to_string(job->zone), want, job->usec / 1000);
+                update_state(m, job->block, e, MEM_STATE_ONLINE, job->zone);
+        } else if (job->result == 1) {
+                if (zone_matches(job->action, job->zone))
+                        log_block(LOG_INFO, 0, job->block, e->node, mem_zone_to_string(job->zone),
+                                  "already-online",
+                                  "memory%u (node %d): already online in zone %s.", job->block,
+                                  e->node, mem_zone_to_string(job->zone));
+                else
+                        log_block(LOG_WARNING, 0, job->block, e->node,
+                                  mem_zone_to_string(job->zone), "already-online",
+                                  "memory%u (node %d) was already online in zone %s, not where "
+                                  "%s would put it: another onliner came first (kernel "
+                                  "auto_online_blocks, a udev rule or a tool).",
+                                  job->block, e->node, mem_zone_to_string(job->zone), want);
+                update_state(m, job->block, e, MEM_STATE_ONLINE, job->zone);
+        } else if (job->result == -ENOENT) {
+                log_info("memory%u was removed before it could be onlined.", job->block);
+        } else {
+                m->n_failed++;
+                e->flags |= BLOCK_FAILED;
+                log_block(LOG_ERR, job->result, job->block, e->node, NULL, want,
+                          "Failed to online memory%u (node %d) as %s: %s%m.", job->block, e->node,
+                          want, job->result == -ETIMEDOUT ? "timed out, " : "");
+                if (retryable(job->result) && e->attempts < WRITE_RETRIES) {
+                        uint64_t delay = (uint64_t)USEC_PER_SEC << e->attempts++;
+                        log_info("Will retry memory%u in %" PRIu64 " s (attempt %u of %u).",
+                                 job->block, delay / USEC_PER_SEC, e->attempts, WRITE_RETRIES);
+                        e->flags &= (uint8_t)~BLOCK_FAILED;
+                        e->flags |= BLOCK_AWAIT_NODE; /* keeps the pass away until the timer */
+                        delay_block(m, job->block, delay);
+                } else {
+                        log_warning("Leaving memory%u offline; a rescan or reload retries it.",
+                                    job->block);
+                }
+        }
+out:
+        if (writer_pending(m->writer) == 0 && m->n_deferred > 0) {
+                uint32_t *d = TAKE_PTR(m->deferred);
+                size_t n = m->n_deferred;
+
+                m->n_deferred = m->deferred_allocated = 0;
+                for (size_t i = 0; i < n; i++)
+                        manager_queue_block(m, d[i]);
+                free(d);
+        }
+        check_startup_done(m);
+}
+
+static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        (void)s;
+        (void)usec;
+        manager_request_rescan(m, "periodic rescan (RescanIntervalSec=)");
+        manager_arm_rescan_timer(m);
+        return 0;
+}
+
+void manager_arm_rescan_timer(Manager *m)
+{
+        uint64_t interval = m->config->rescan_interval_usec;
+
+        m->rescan_timer = sd_event_source_disable_unref(m->rescan_timer);
+        if (interval == 0)
+                return;
+        if (sd_event_add_time_relative(m->event, &m->rescan_timer, CLOCK_MONOTONIC, interval,
+                                       USEC_PER_SEC, on_rescan_timer, m) < 0)
+                log_warning("Failed to arm the rescan timer, periodic rescans are off.");
+}
+
+int manager_setup_blocks(Manager *m)
+{
+        int r;
+
+        r = sd_event_add_defer(m->event, &m->process_source, on_process, m);
+        if (r < 0)
+                return r;
+        /* After I/O: a whole burst of uevents is read before the pass that handles it. */
+        (void)sd_event_source_set_priority(m->process_source, SD_EVENT_PRIORITY_NORMAL + 10);
+        (void)sd_event_source_set_enabled(m->process_source, SD_EVENT_OFF);
+        r = sd_event_add_time(m->event, &m->delay_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
+                              on_delay_timer, m);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_enabled(m->delay_timer, SD_EVENT_OFF);
+        manager_arm_rescan_timer(m);
+        return 0;
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Manager lifecycle: event loop, signals, readiness, watchdog and transactional reload. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "log.h"
+#include "manager.h"
+#include "memblock.h"
+#include "numa-topology.h"
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void)s;
+        (void)si;
+        (void)manager_reload(userdata);
+        return 0;
+}
+
+int manager_new(const char *config_path, MemhpConfig *config, const char *sysroot, Manager **ret)
+{
+        Manager *m;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->config_path = strdup(config_path);
+        if (!m->config_path) {
+                free(m);
+                return -ENOMEM;
+        }
+        m->config = config;
+        m->sysroot = sysroot;
+        m->node_hint = MEMBLOCK_NODE_NONE;
+        *ret = m;
+        return 0;
+}
+
+Manager *manager_free(Manager *m)
+{
+        if (!m)
+                return NULL;
+        m->monitor = monitor_free(m->monitor);
+        m->writer = writer_free(m->writer);
+        sd_event_source_disable_unref(m->process_source);
+        sd_event_source_disable_unref(m->delay_timer);
+        sd_event_source_disable_unref(m->rescan_timer);
+        sd_event_unref(m->event);
+        sysfs_free(m->sysfs);
+        blockmap_done(&m->blocks);
+        free(m->queue);
+        free(m->deferred);
+        free(m->delayed);
+        free(m->zones);
+        free(m->config);
+        free(m->config_path);
+        free(m);
+        return NULL;
+}
+
+static int setup_sysfs(Manager *m)
+{
+        struct stat st;
+        int r;
+
+        r = sysfs_open(m->sysroot, &m->sysfs);
+        if (r == -EPERM)
+                return log_error_errno(r, "Refusing sysroot '%s': it is this machine's real sysfs "
+                                          "and MEMHP_TESTING=1 is set.", m->sysroot);
+        if (r == -ENOENT)
+                return log_error_errno(r, "'%s' has no sys/devices/system/memory: this kernel "
+                                          "lacks memory hotplug support.", m->sysroot);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open sysroot '%s': %m", m->sysroot);
+
+        r = memblock_read_block_size(m->sysfs, &m->block_size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read block_size_bytes under '%s': %m",
+                                       m->sysroot);
+        m->block_pages = m->block_size / 4096;
+        /* Without CONFIG_NUMA there are no node links: every block belongs to node 0. */
+        m->numa = fstatat(m->sysfs->root_fd, "sys/devices/system/node", &st, 0) == 0;
+        log_info("Memory block size %" PRIu64 " MiB, NUMA %s.", m->block_size >> 20,
+                 m->numa ? "yes" : "no (all blocks are node 0)");
+        return 0;
+}
+
+static int setup_monitor(Manager *m)
+{
+        static const MonitorCallbacks cb = {
+                .event = manager_on_uevent,
+                .overflow = manager_on_overflow,
+        };
+        uint64_t want = m->config->receive_buffer_bytes, got;
+        int r;
+
+        m->event_source = monitor_resolve_source(m->config->event_source);
+        if (m->config->event_source == EVENT_SOURCE_UDEV && access("/run/udev/control", F_OK) < 0)
+                log_warning("EventSource=udev but udevd is not running (no /run/udev/control): "
+                            "no uevents will arrive; consider EventSource=kernel.");
+        r = monitor_new(m->event, m->event_source, want, &cb, m, &m->monitor);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen for %s uevents: %m",
+                                       event_source_to_string(m->event_source));
+        got = monitor_rcvbuf(m->monitor);
+        /* The kernel reports twice the usable size; compare against what we asked for. */
+        if (got < want)
+                log_warning("Uevent receive buffer: asked for %" PRIu64 " KiB, got %" PRIu64
+                            " KiB (needs CAP_NET_ADMIN); overflows will be repaired by rescans.",
+                            want >> 10, got >> 10);
+        else
+                log_info("Listening for %s uevents, receive buffer %" PRIu64 " KiB.",
+                         event_source_to_string(m->event_source), got >> 10);
+        return 0;
+}
+
+int manager_start(Manager *m)
+{
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+        r = setup_sysfs(m);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_signal(m->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, NULL,
+                                        NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP | SD_EVENT_SIGNAL_PROCMASK,
+                                        on_sighup, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up signal handling: %m");
+        /* Pings the watchdog when WATCHDOG_USEC is set; a no-op otherwise. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
+
+        r = writer_new(m->event, m->sysfs, manager_on_write_done, m, &m->writer);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the writer thread: %m");
+        writer_set_timeout(m->writer, m->config->offline_timeout_usec);
+
+        r = manager_setup_blocks(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up block processing: %m");
+
+        numa_log_topology(m);
+        manager_check_other_onliners(m);
+
+        /* Listen first, then scan: a block added in between shows up in one or the other. */
+        r = setup_monitor(m);
+        if (r < 0)
+                return r;
+        r = manager_rescan_now(m, m->config->coldplug);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+int manager_run(Manager *m)
+{
+        int r = sd_event_loop(m->event);
+
+        (void)sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        log_info("Stopped after %" PRIu64 " uevents, %" PRIu64 " blocks onlined, %" PRIu64
+                 " failed, %" PRIu64 " rescans.",
+                 m->n_events, m->n_onlined, m->n_failed, m->n_rescans);
+        return 0;
+}
+
+int manager_reload(Manager *m)
+{
+        _cleanup_free_ char *error = NULL;
+        MemhpConfig *c = NULL;
+        struct timespec ts;
+        int r;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        (void)sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=Reloading",
+                         (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+        r = conf_load(m->config_path, true, &c, &error);
+        if (r < 0) {
+                log_error("Reload failed, keeping the running configuration:\n%s",
+                          error ? error : strerror(-r));
+        } else {
+                free(m->config);
+                m->config = c;
+                log_set_max_level(c->log_level);
+                writer_set_timeout(m->writer, c->offline_timeout_usec);
+                manager_arm_rescan_timer(m);
+                log_info("Configuration reloaded from '%s'.", m->config_path);
+                /* Offline blocks that the old policy ignored may be wanted now. */
+                manager_request_rescan(m, "configuration reloaded");
+        }
+        (void)sd_notify(false, "READY=1\nSTATUS=Watching memory blocks");
+        return r;
+}

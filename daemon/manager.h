@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The daemon's state: event loop, config, block table, uevent monitor and writer. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "blockmap.h"
+#include "conf.h"
+#include "monitor.h"
+#include "sysfs.h"
+#include "writer.h"
+
+typedef struct Manager Manager;
+
+typedef struct Delayed {
+        uint32_t block;
+        uint64_t due_usec; /* CLOCK_MONOTONIC */
+} Delayed;
+
+struct Manager {
+        sd_event *event;
+        char *config_path;
+        MemhpConfig *config;
+        Sysfs *sysfs;
+        const char *sysroot;
+        bool numa; /* sys/devices/system/node exists: blocks have nodeN links */
+
+        uint64_t block_size;
+        uint64_t block_pages;
+        BlockMap blocks;
+
+        Monitor *monitor;
+        EventSource event_source; /* resolved, never AUTO */
+        Writer *writer;
+
+        /* Blocks to (re)read and apply policy to, coalesced per event-loop iteration. */
+        uint32_t *queue;
+        size_t n_queue, queue_allocated;
+        sd_event_source *process_source;
+        bool rescan_pending;
+        const char *rescan_reason;
+
+        /* Blocks deferred until all in-flight writes complete (auto-movable needs exact sizes). */
+        uint32_t *deferred;
+        size_t n_deferred, deferred_allocated;
+
+        /* Node-link waits and write retries, one timer for all. */
+        Delayed *delayed;
+        size_t n_delayed, delayed_allocated;
+        sd_event_source *delay_timer;
+        sd_event_source *rescan_timer;
+
+        /* Zone sizes read once per pass, plus what this pass has already decided. */
+        NodeZones *zones;
+        size_t n_zones;
+        bool zones_loaded;
+
+        int node_hint;
+        bool startup_done; /* READY=1 sent */
+
+        /* Counters, for logs and the bus. */
+        uint64_t n_events, n_overflows, n_rescans, n_onlined, n_failed;
+
+        /* Optional observer (the bus layer): called when a block's state or zone changes. */
+        void (*block_changed)(Manager *m, uint32_t block, const BlockEntry *e);
+};
+
+int manager_new(const char *config_path, MemhpConfig *config, const char *sysroot,
+                Manager **ret);
+Manager *manager_free(Manager *m);
+int manager_start(Manager *m);
+int manager_run(Manager *m);
+int manager_reload(Manager *m);
+
+/* manager-blocks.c */
+void manager_queue_block(Manager *m, uint32_t block);
+void manager_request_rescan(Manager *m, const char *reason);
+int manager_rescan_now(Manager *m, bool coldplug);
+void manager_on_uevent(const MemUevent *ev, void *userdata);
+void manager_on_overflow(void *userdata);
+void manager_on_write_done(const WriteJob *job, void *userdata);
+int manager_setup_blocks(Manager *m);
+void manager_arm_rescan_timer(Manager *m);
+
+/* conflicts.c: warns about other onliners (kernel auto-online, udev rules). */
+void manager_check_other_onliners(Manager *m);

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* memhpd: onlines hot-added memory blocks into the zone their NUMA node's policy names. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "journal.h"
+#include "log.h"
+#include "manager.h"
+
+static const char *arg_config = MEMHPD_CONF_PATH;
+static bool arg_config_given;
+static const char *arg_sysroot = "/";
+static int arg_log_level = -1;
+static bool arg_check_config;
+
+static void help(void)
+{
+        printf("Usage: memhpd [OPTIONS]\n\n"
+               "Onlines hot-added memory blocks per NUMA node policy.\n\n"
+               "  -c --config=PATH      configuration file (default %s, plus PATH.d/*.conf)\n"
+               "     --sysroot=DIR      root that holds sys/devices/system/memory (default /)\n"
+               "     --log-level=LEVEL  debug, info, notice, warning or err (overrides LogLevel=)\n"
+               "     --check-config     validate the configuration, print it, and exit\n"
+               "  -h --help             show this help\n"
+               "     --version          show the version\n",
+               MEMHPD_CONF_PATH);
+}
+
+static int parse_argv(int argc, char *argv[])
+{
+        enum { ARG_SYSROOT = 0x100, ARG_LOG_LEVEL, ARG_CHECK_CONFIG, ARG_VERSION };
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"sysroot", required_argument, NULL, ARG_SYSROOT},
+                {"log-level", required_argument, NULL, ARG_LOG_LEVEL},
+                {"check-config", no_argument, NULL, ARG_CHECK_CONFIG},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        arg_config = optarg;
+                        arg_config_given = true;
+                        break;
+                case ARG_SYSROOT:
+                        arg_sysroot = optarg;
+                        break;
+                case ARG_LOG_LEVEL:
+                        arg_log_level = log_level_from_string(optarg);
+                        if (arg_log_level < 0) {
+                                fprintf(stderr, "memhpd: invalid --log-level '%s', expected debug, "
+                                                "info, notice, warning or err.\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_CHECK_CONFIG:
+                        arg_check_config = true;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("memhpd %s\n", PACKAGE_VERSION);
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "memhpd: unexpected argument '%s'.\n", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+int main(int argc, char *argv[])
+{
+        _cleanup_free_ char *error = NULL;
+        MemhpConfig *config = NULL;
+        Manager *m = NULL;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+
+        journal_setup();
+
+        /* The config comes first: a bad one is a refusal to start, before any other step. */
+        r = conf_load(arg_config, !arg_config_given, &config, &error);
+        if (r < 0) {
+                if (error)
+                        fprintf(stderr, "%s", error);
+                else
+                        fprintf(stderr, "memhpd: failed to load '%s': %s\n", arg_config,
+                                strerror(-r));
+                fprintf(stderr, "memhpd: invalid configuration, refusing to start.\n");
+                return 1;
+        }
+        if (arg_check_config) {
+                _cleanup_free_ char *text = conf_format(config);
+
+                printf("%s", text ? text : "");
+                fprintf(stderr, "memhpd: configuration '%s' is valid.\n", arg_config);
+                free(config);
+                return 0;
+        }
+        log_set_max_level(arg_log_level >= 0 ? arg_log_level : config->log_level);
+
+        r = manager_new(arg_config, config, arg_sysroot, &m);
+        if (r < 0) {
+                free(config);
+                log_oom();
+                return 1;
+        }
+        r = manager_start(m);
+        if (r >= 0)
+                r = manager_run(m);
+        manager_free(m);
+        return r < 0 ? 1 : 0;
+}

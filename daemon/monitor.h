@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The uevent source: a libudev netlink monitor on the "udev" or "kernel" group, filtered to the
+ * memory subsystem. libudev is used rather than sd-device because its receive reports ENOBUFS
+ * (sd-device's event handler swallows it), and overflow detection is how nothing gets lost.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "conf.h"
+#include "uevent.h"
+
+typedef struct Monitor Monitor;
+
+typedef struct MonitorCallbacks {
+        void (*event)(const MemUevent *ev, void *userdata);
+        /* Called once after a drain that saw ENOBUFS: events were lost. */
+        void (*overflow)(void *userdata);
+} MonitorCallbacks;
+
+/* Resolves EVENT_SOURCE_AUTO: udev when udevd runs (/run/udev/control exists), else kernel. */
+EventSource monitor_resolve_source(EventSource s);
+
+int monitor_new(sd_event *e, EventSource source, uint64_t rcvbuf, const MonitorCallbacks *cb,
+                void *userdata, Monitor **ret);
+Monitor *monitor_free(Monitor *m);
+
+/* Receive buffer the kernel actually granted, in bytes. */
+uint64_t monitor_rcvbuf(const Monitor *m);

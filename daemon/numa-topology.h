@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The host's NUMA topology through libnuma. libnuma reads the real /sys and cannot be pointed at
+ * a sysroot, so it is used only when memhpd runs on "/", and only for reporting: decisions come
+ * from the sysroot's own node links.
+ */
+#pragma once
+
+typedef struct Manager Manager;
+
+/* Logs nodes, which have CPUs, and config sections naming nodes the kernel can never have. */
+void numa_log_topology(Manager *m);

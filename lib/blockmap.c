@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Sparse id -> BlockEntry map in 1024-entry chunks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockmap.h"
+#include "memblock.h"
+
+#define CHUNK_SHIFT 10
+#define CHUNK_SIZE (1U << CHUNK_SHIFT)
+
+static void entry_init(BlockEntry *e)
+{
+        *e = (BlockEntry){.state = -1, .node = MEMBLOCK_NODE_NONE};
+}
+
+BlockEntry *blockmap_get(BlockMap *m, uint32_t id)
+{
+        size_t c = id >> CHUNK_SHIFT;
+
+        if (c >= m->n_chunks) {
+                size_t n = c + 1;
+                BlockEntry **p = realloc(m->chunks, n * sizeof(*p));
+                if (!p)
+                        return NULL;
+                memset(p + m->n_chunks, 0, (n - m->n_chunks) * sizeof(*p));
+                m->chunks = p;
+                m->n_chunks = n;
+        }
+        if (!m->chunks[c]) {
+                BlockEntry *chunk = malloc(CHUNK_SIZE * sizeof(*chunk));
+                if (!chunk)
+                        return NULL;
+                for (size_t i = 0; i < CHUNK_SIZE; i++)
+                        entry_init(&chunk[i]);
+                m->chunks[c] = chunk;
+        }
+        return &m->chunks[c][id & (CHUNK_SIZE - 1)];
+}
+
+BlockEntry *blockmap_peek(const BlockMap *m, uint32_t id)
+{
+        size_t c = id >> CHUNK_SHIFT;
+
+        if (c >= m->n_chunks || !m->chunks[c])
+                return NULL;
+        return &m->chunks[c][id & (CHUNK_SIZE - 1)];
+}
+
+void blockmap_set_present(BlockMap *m, BlockEntry *e, bool present)
+{
+        bool was = e->flags & BLOCK_PRESENT;
+
+        if (present && !was) {
+                entry_init(e);
+                e->flags = BLOCK_PRESENT;
+                m->n_present++;
+        } else if (!present && was) {
+                entry_init(e);
+                m->n_present--;
+        }
+}
+
+bool blockmap_next(const BlockMap *m, uint32_t *id)
+{
+        for (uint64_t i = *id; (i >> CHUNK_SHIFT) < m->n_chunks;) {
+                BlockEntry *chunk = m->chunks[i >> CHUNK_SHIFT];
+
+                if (!chunk) {
+                        i = ((i >> CHUNK_SHIFT) + 1) << CHUNK_SHIFT;
+                        continue;
+                }
+                if (chunk[i & (CHUNK_SIZE - 1)].flags & BLOCK_PRESENT) {
+                        *id = (uint32_t)i;
+                        return true;
+                }
+                i++;
+        }
+        return false;
+}
+
+void blockmap_done(BlockMap *m)
+{
+        for (size_t i = 0; i < m->n_chunks; i++)
+                free(m->chunks[i]);
+        free(m->chunks);
+        *m = (BlockMap){};
+}

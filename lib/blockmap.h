@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The daemon's view of every memory block, keyed by block id. Ids are sparse and may be large
+ * (a device-memory window far above boot memory), so the map is two-level: chunks of 1024
+ * entries allocated on first use. 65,536 blocks cost about 0.5 MiB.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+        BLOCK_PRESENT = 1 << 0,       /* the memoryN directory exists */
+        BLOCK_QUEUED = 1 << 1,        /* on the work queue */
+        BLOCK_WRITING = 1 << 2,       /* a state write is in flight */
+        BLOCK_AWAIT_NODE = 1 << 3,    /* waiting for the kernel to create memoryN/nodeX */
+        BLOCK_ADMIN_OFFLINE = 1 << 4, /* someone offlined it on purpose: policy leaves it be */
+        BLOCK_FAILED = 1 << 5,        /* the last policy write failed */
+        BLOCK_BUSY = 1 << 6,          /* part of a running operation: policy leaves it be */
+        BLOCK_SEEN_ONLINE = 1 << 7,   /* was online at some point since it appeared */
+};
+
+typedef struct BlockEntry {
+        uint8_t flags;
+        int8_t state;     /* MemState, or -1 when not read yet */
+        int8_t zone;      /* MemZone */
+        uint8_t attempts; /* node-link lookups or write retries so far */
+        int16_t node;     /* MEMBLOCK_NODE_NONE until known */
+        uint16_t _pad;
+} BlockEntry;
+
+typedef struct BlockMap {
+        BlockEntry **chunks;
+        size_t n_chunks;
+        size_t n_present;
+} BlockMap;
+
+/* The entry for @id, allocating its chunk; NULL on ENOMEM. New entries are zeroed "unknown". */
+BlockEntry *blockmap_get(BlockMap *m, uint32_t id);
+/* The entry for @id if its chunk exists (it may be an absent block), else NULL. */
+BlockEntry *blockmap_peek(const BlockMap *m, uint32_t id);
+void blockmap_set_present(BlockMap *m, BlockEntry *e, bool present);
+void blockmap_done(BlockMap *m);
+
+/* Iterates present blocks in id order: for (uint32_t id = 0; blockmap_next(m, &id); id++) */
+bool blockmap_next(const BlockMap *m, uint32_t *id);

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Memory block attributes: parsing and state writes with the kernel's errno semantics. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "memblock.h"
+#include "strutil.h"
+
+static const char *const state_table[_MEM_STATE_MAX] = {
+        [MEM_STATE_OFFLINE] = "offline",
+        [MEM_STATE_ONLINE] = "online",
+        [MEM_STATE_GOING_OFFLINE] = "going-offline",
+};
+
+static const char *const zone_table[_MEM_ZONE_MAX] = {
+        [MEM_ZONE_UNKNOWN] = "",      [MEM_ZONE_DMA] = "DMA",       [MEM_ZONE_DMA32] = "DMA32",
+        [MEM_ZONE_NORMAL] = "Normal", [MEM_ZONE_MOVABLE] = "Movable", [MEM_ZONE_DEVICE] = "Device",
+        [MEM_ZONE_NONE] = "none",
+};
+
+const char *mem_state_to_string(MemState s)
+{
+        return s >= 0 && s < _MEM_STATE_MAX ? state_table[s] : NULL;
+}
+
+MemState mem_state_from_string(const char *s)
+{
+        for (int i = 0; i < _MEM_STATE_MAX; i++)
+                if (streq(s, state_table[i]))
+                        return (MemState)i;
+        return _MEM_STATE_INVALID;
+}
+
+const char *mem_zone_to_string(MemZone z)
+{
+        return z >= 0 && z < _MEM_ZONE_MAX ? zone_table[z] : NULL;
+}
+
+MemZone mem_zone_from_string(const char *s)
+{
+        for (int i = 0; i < _MEM_ZONE_MAX; i++)
+                if (streq(s, zone_table[i]))
+                        return (MemZone)i;
+        return _MEM_ZONE_INVALID;
+}
+
+MemState mem_action_target_state(MemAction a)
+{
+        switch (a) {
+        case MEM_ACTION_ONLINE:
+        case MEM_ACTION_ONLINE_KERNEL:
+        case MEM_ACTION_ONLINE_MOVABLE:
+                return MEM_STATE_ONLINE;
+        case MEM_ACTION_OFFLINE:
+                return MEM_STATE_OFFLINE;
+        default:
+                return _MEM_STATE_INVALID;
+        }
+}
+
+int memblock_parse_name(const char *name, uint32_t *ret_id)
+{
+        const char *n = startswith(name, "memory");
+        uint64_t v;
+
+        /* Leading zeros would alias another block's directory name. */
+        if (!n || n[0] == 0 || (n[0] == '0' && n[1] != 0) || strchr(n, '\n'))
+                return -EINVAL;
+        if (safe_atou64(n, &v) < 0 || v > UINT32_MAX)
+                return -EINVAL;
+        *ret_id = (uint32_t)v;
+        return 0;
+}
+
+int memblock_parse_devpath(const char *devpath, uint32_t *ret_id)
+{
+        const char *n = startswith(devpath, "/devices/system/memory/");
+
+        if (!n || strchr(n, '/'))
+                return -EINVAL;
+        return memblock_parse_name(n, ret_id);
+}
+
+static int read_block_attr(const Sysfs *s, uint32_t id, const char *attr, char *buf, size_t size)
+{
+        char path[64];
+
+        snprintf(path, sizeof(path), "memory%u/%s", id, attr);
+        return sysfs_read_at(s->memory_fd, path, buf, size);
+}
+
+int memblock_read_block_size(const Sysfs *s, uint64_t *ret)
+{
+        char buf[32];
+        uint64_t v;
+        int r;
+
+        r = sysfs_read_at(s->memory_fd, "block_size_bytes", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        r = safe_atoux64(buf, &v);
+        if (r < 0)
+                return r;
+        /* A block is at least one page; anything else is a broken tree. */
+        if (v < 4096 || (v & (v - 1)) != 0)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int memblock_read_state(const Sysfs *s, uint32_t id, MemState *ret)
+{
+        char buf[32];
+        MemState st;
+        int r;
+
+        r = read_block_attr(s, id, "state", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        st = mem_state_from_string(buf);
+        if (st < 0)
+                return -EINVAL;
+        *ret = st;
+        return 0;
+}
+
+int memblock_read_zone(const Sysfs *s, uint32_t id, MemZone *ret)
+{
+        char buf[128], *sp;
+        MemZone z;
+        int r;
+
+        r = read_block_attr(s, id, "valid_zones", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        sp = strchr(buf, ' ');
+        if (sp)
+                *sp = 0;
+        z = mem_zone_from_string(buf);
+        if (z < 0 || z == MEM_ZONE_UNKNOWN)
+                return -EINVAL;
+        *ret = z;
+        return 0;
+}
+
+int memblock_read_phys_index(const Sysfs *s, uint32_t id, uint64_t *ret)
+{
+        char buf[32];
+        int r;
+
+        r = read_block_attr(s, id, "phys_index", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        return safe_atoux64(buf, ret);
+}
+
+int memblock_read_node(const Sysfs *s, uint32_t id, int hint, int *ret_node)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        char path[64];
+        int fd;
+
+        /* Most blocks of a burst share a node: one access() instead of a directory walk. */
+        if (hint >= 0) {
+                snprintf(path, sizeof(path), "memory%u/node%d", id, hint);
+                if (faccessat(s->memory_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+                        *ret_node = hint;
+                        return 0;
+                }
+        }
+
+        snprintf(path, sizeof(path), "memory%u", id);
+        fd = openat(s->memory_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        while ((de = readdir(d))) {
+                const char *n = startswith(de->d_name, "node");
+                unsigned node;
+
+                if (n && safe_atou(n, &node) == 0 && node <= INT32_MAX) {
+                        *ret_node = (int)node;
+                        return 0;
+                }
+        }
+        return -ENODATA;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+int memblock_enumerate(const Sysfs *s, uint32_t **ret_ids, size_t *ret_n)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0, allocated = 0;
+        struct dirent *de;
+        int fd;
+
+        fd = openat(s->memory_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        while ((errno = 0, de = readdir(d))) {
+                uint32_t id;
+
+                if (memblock_parse_name(de->d_name, &id) < 0)
+                        continue;
+                if (n == allocated) {
+                        size_t a = allocated ? allocated * 2 : 256;
+                        uint32_t *p = realloc(ids, a * sizeof(*ids));
+                        if (!p)
+                                return -ENOMEM;
+                        ids = p;
+                        allocated = a;
+                }
+                ids[n++] = id;
+        }
+        if (errno != 0)
+                return -errno;
+        qsort(ids, n, sizeof(*ids), cmp_u32);
+        *ret_ids = TAKE_PTR(ids);
+        *ret_n = n;
+        return 0;
+}
+
+int memblock_apply(const Sysfs *s, uint32_t id, MemAction a, MemZone *ret_zone)
+{
+        const char *value = mem_action_to_string(a);
+        MemState target = mem_action_target_state(a), now;
+        char path[64];
+        int r, already = 0;
+
+        if (!value || target < 0)
+                return -EINVAL;
+        snprintf(path, sizeof(path), "memory%u/state", id);
+        r = sysfs_write_at(s, s->memory_fd, path, value);
+        if (r == -EINVAL) {
+                /* The kernel's answer for "already in that state": only the state tells. */
+                if (memblock_read_state(s, id, &now) < 0 || now != target)
+                        return -EINVAL;
+                already = 1;
+        } else if (r < 0)
+                return r;
+
+        if (ret_zone) {
+                *ret_zone = MEM_ZONE_UNKNOWN;
+                if (target == MEM_STATE_ONLINE)
+                        (void)memblock_read_zone(s, id, ret_zone);
+        }
+        return already;
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Rooted, openat()-only access to the memory hotplug attributes. */
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "sysfs.h"
+
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546
+#endif
+
+static bool testing(void)
+{
+        const char *e = getenv("MEMHP_TESTING");
+        return e && strcmp(e, "1") == 0;
+}
+
+int sysfs_open(const char *root, Sysfs **ret)
+{
+        _cleanup_close_ int root_fd = -EBADF, memory_fd = -EBADF;
+        struct statfs sfs;
+        Sysfs *s;
+
+        root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return -errno;
+        memory_fd = openat(root_fd, "sys/devices/system/memory", O_DIRECTORY | O_CLOEXEC);
+        if (memory_fd < 0)
+                return -errno;
+        if (fstatfs(memory_fd, &sfs) < 0)
+                return -errno;
+
+        if (testing() && sfs.f_type == SYSFS_MAGIC) {
+                log_debug("Refusing sysroot '%s': it is the real sysfs and MEMHP_TESTING=1.", root);
+                return -EPERM;
+        }
+
+        s = malloc(sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (Sysfs){
+                .root_fd = TAKE_FD(root_fd),
+                .memory_fd = TAKE_FD(memory_fd),
+                .plain_files = sfs.f_type != SYSFS_MAGIC && sfs.f_type != FUSE_SUPER_MAGIC,
+        };
+        *ret = s;
+        return 0;
+}
+
+Sysfs *sysfs_free(Sysfs *s)
+{
+        if (!s)
+                return NULL;
+        closep(&s->root_fd);
+        closep(&s->memory_fd);
+        free(s);
+        return NULL;
+}
+
+int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+
+        if (size == 0)
+                return -EINVAL;
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        do
+                n = read(fd, buf, size - 1);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if (n > 0 && buf[n - 1] == '\n')
+                n--;
+        buf[n] = 0;
+        return (int)n;
+}
+
+int sysfs_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 16384, len = 0;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        buf = malloc(size);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n;
+
+                if (len + 1 >= size) {
+                        char *b = realloc(buf, size * 2);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                        size *= 2;
+                }
+                n = read(fd, buf + len, size - len - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = 0;
+        if (ret_len)
+                *ret_len = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int sysfs_write_at(const Sysfs *s, int dirfd, const char *path, const char *value)
+{
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = strlen(value);
+        ssize_t n;
+
+        /*
+         * No O_TRUNC: sysfs ignores it, and the simulator would see a spurious truncate. A fixture
+         * tree on a plain filesystem must hold exactly the last value, hence the ftruncate().
+         */
+        fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        n = write(fd, value, len);
+        if (n < 0)
+                return -errno;
+        if ((size_t)n != len)
+                return -EIO;
+        if (s->plain_files && ftruncate(fd, (off_t)len) < 0)
+                return -errno;
+        return 0;
+}
