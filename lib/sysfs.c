@@ -16,6 +16,12 @@
 #define FUSE_SUPER_MAGIC 0x65735546
 #endif
 
+/* Paths are always relative to a root fd: an absolute or ".." path would escape the sysroot. */
+static bool path_ok(const char *path)
+{
+        return path[0] != '/' && !strstr(path, "..");
+}
+
 static bool testing(void)
 {
         const char *e = getenv("MEMHP_TESTING");
@@ -69,7 +75,7 @@ int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
         _cleanup_close_ int fd = -EBADF;
         ssize_t n;
 
-        if (size == 0)
+        if (size == 0 || !path_ok(path))
                 return -EINVAL;
         fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -91,6 +97,8 @@ int sysfs_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len)
         _cleanup_free_ char *buf = NULL;
         size_t size = 16384, len = 0;
 
+        if (!path_ok(path))
+                return -EINVAL;
         fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
@@ -133,6 +141,8 @@ int sysfs_write_at(const Sysfs *s, int dirfd, const char *path, const char *valu
          * No O_TRUNC: sysfs ignores it, and the simulator would see a spurious truncate. A fixture
          * tree on a plain filesystem must hold exactly the last value, hence the ftruncate().
          */
+        if (!path_ok(path))
+                return -EINVAL;
         fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;

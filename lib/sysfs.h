@@ -27,6 +27,8 @@ typedef struct Sysfs {
 int sysfs_open(const char *root, Sysfs **ret);
 Sysfs *sysfs_free(Sysfs *s);
 
+/* @path must be relative and free of "..": anything else is -EINVAL. */
+
 /* Reads an attribute relative to @dirfd into @buf, strips one trailing newline. Returns length. */
 int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size);
 
