@@ -328,8 +328,8 @@ static int set_node_policy(Parser *p, const char *v)
 }
 
 #define POLICY_CHOICES "online_movable, online_kernel, online, auto-movable or ignore"
-#define STR(x) #x
-#define XSTR(x) STR(x)
+_Static_assert(MOVABLE_RATIO_MAX == 10000U && RETRIES_MAX == 10U, "update the messages below");
+_Static_assert(SEC_MAX_USEC == 31536000ULL * 1000000, "update the messages below");
 
 static const struct ConfKey {
         Section section;
@@ -346,10 +346,10 @@ static const struct ConfKey {
          "a size in bytes with optional K, M or G suffix, 4K to 1G"},
         {SECTION_POLICY, "Default", set_default_policy, POLICY_CHOICES},
         {SECTION_POLICY, "MovableRatio", set_movable_ratio,
-         "a percentage, 0 to " XSTR(MOVABLE_RATIO_MAX)},
+         "a percentage, 0 to 10000"},
         {SECTION_OFFLINE, "TimeoutSec", set_offline_timeout,
          "seconds greater than 0, at most 31536000 (one year)"},
-        {SECTION_OFFLINE, "Retries", set_offline_retries, "an integer 0 to " XSTR(RETRIES_MAX)},
+        {SECTION_OFFLINE, "Retries", set_offline_retries, "an integer 0 to 10"},
         {SECTION_NODE, "Policy", set_node_policy, POLICY_CHOICES},
 };
 
@@ -418,12 +418,12 @@ static void parse_section_header(Parser *p, const char *s, size_t n)
         p->section = SECTION_BAD;
         p->section_name[0] = 0;
 
-        if (n < 2 || s[n - 1] != ']') {
+        nn = n >= 2 ? n - 2 : 0;
+        if (n < 2 || s[n - 1] != ']' || memchr(name, '[', nn) || memchr(name, ']', nn)) {
                 parser_error(p, "invalid section header '%s', expected '[Name]' alone on the line",
                              quote(q, s, n));
                 return;
         }
-        nn = n - 2;
 
         if (nn == 6 && memcmp(name, "Daemon", 6) == 0)
                 p->section = SECTION_DAEMON;
@@ -501,7 +501,7 @@ static char *conf_reader(char *str, int num, void *stream)
         s = str;
         while (isspace((unsigned char)*s))
                 s++;
-        if (IS_COMMENT_CHAR(*s))
+        if (*s == 0 || IS_COMMENT_CHAR(*s))
                 goto blank;
         for (char *c = s + 1; *c; c++)
                 if (IS_COMMENT_CHAR(*c) && isspace((unsigned char)c[-1])) {
@@ -643,7 +643,7 @@ static int parse_file_at(Parser *p, int dir_fd, const char *name, const char *di
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *text = NULL;
         struct stat st;
-        size_t size;
+        size_t size = 0;
         int r;
 
         /* O_NONBLOCK so that a FIFO in the drop-in directory cannot hang us before fstat(). */
