@@ -1,0 +1,713 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Host side of memhpd's VM tier: guest image, QEMU, QMP and the command channel.
+
+The guest is Debian 12's own kernel (the package linux-image-amd64 depends
+on) booted by QEMU in PVH mode with a busybox initramfs. Nothing in this file
+touches the host's /sys: memory is only ever onlined inside the guest, and
+memhpd is only ever started there (through the guest's `gt memhpd-start`,
+which refuses to run outside the VM).
+
+Python stdlib only.
+"""
+
+import base64
+import fcntl
+import gzip
+import json
+import lzma
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+MiB = 1 << 20
+GiB = 1 << 30
+BLOCK = 128 * MiB       # x86-64 memory block size for guests below 64 GiB
+PAGES_PER_BLOCK = BLOCK // 4096
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Modules the guest may insmod, by root name; the dependency chain is read
+# from each .ko's depends= and written next to it as <root>.order.
+GUEST_MODULES = ("virtio_pci", "virtio_mem", "memory_notifier_error_inject")
+KERNEL_OPTIONS = ("MEMORY_HOTPLUG", "MEMORY_HOTREMOVE", "ACPI_HOTPLUG_MEMORY", "NUMA",
+                  "ACPI_NUMA", "VIRTIO_MEM", "PVH", "MEMORY_NOTIFIER_ERROR_INJECT")
+
+_T0 = time.monotonic()
+
+
+def log(msg):
+    print("[%6.2fs] %s" % (time.monotonic() - _T0, msg), file=sys.stderr, flush=True)
+
+
+class VMError(Exception):
+    pass
+
+
+def need_tool(cmd, package):
+    path = shutil.which(cmd)
+    if not path:
+        raise VMError("'%s' not found: install the Debian package %s "
+                      "(apt-get install --no-install-recommends %s)" % (cmd, package, package))
+    return path
+
+
+def run(argv, **kw):
+    kw.setdefault("check", True)
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("text", True)
+    try:
+        return subprocess.run(argv, **kw)
+    except subprocess.CalledProcessError as e:
+        raise VMError("%s failed (%d): %s" % (" ".join(argv), e.returncode,
+                                              (e.stderr or e.stdout or "").strip()[-2000:]))
+
+
+def default_cache_dir(fallback):
+    """$MEMHPD_VM_CACHE, else /var/cache/memhpd-vm if we may write there, else fallback."""
+    if os.environ.get("MEMHPD_VM_CACHE"):
+        return os.environ["MEMHPD_VM_CACHE"]
+    try:
+        os.makedirs("/var/cache/memhpd-vm", exist_ok=True)
+        if os.access("/var/cache/memhpd-vm", os.W_OK):
+            return "/var/cache/memhpd-vm"
+    except OSError:
+        pass
+    return fallback
+
+
+# --------------------------------------------------------------------------------------------
+# Guest kernel and busybox, cached
+
+class GuestKit:
+    """The downloaded parts of the guest, unpacked once into the cache dir.
+
+    cache/kernel/<package>_<version>/ holds only what the VM needs (vmlinux
+    for PVH, config, the few modules flattened with their load orders), not
+    the 400 MB module tree. cache/kernel/current names the one in use, so a
+    cached run needs neither apt nor the network.
+    """
+
+    def __init__(self, cache):
+        self.cache = os.path.abspath(cache)
+        os.makedirs(self.cache, exist_ok=True)
+
+    def prepare(self):
+        with open(os.path.join(self.cache, ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)     # two builds dirs may share /var/cache
+            self.kdir = self._kernel()
+            self.busybox = self._busybox()
+        self.vmlinux = os.path.join(self.kdir, "vmlinux")
+        with open(os.path.join(self.kdir, "release")) as f:
+            self.release = f.read().strip()
+        return self
+
+    # -- apt ---------------------------------------------------------------------------------
+    def _apt_lists_ok(self):
+        lists = "/var/lib/apt/lists"
+        return os.path.isdir(lists) and any("Packages" in f for f in os.listdir(lists))
+
+    def _apt_update(self):
+        if os.geteuid() != 0:
+            raise VMError("apt has no package lists and we are not root: run 'apt-get update'")
+        log("apt-get update (no usable package lists)")
+        run(["apt-get", "update", "-qq"])
+
+    def _resolve_kernel_package(self):
+        need_tool("apt-cache", "apt")
+        for attempt in (0, 1):
+            if attempt or not self._apt_lists_ok():
+                self._apt_update()
+            out = run(["apt-cache", "depends", "linux-image-amd64"], check=False).stdout
+            m = re.search(r"Depends: (linux-image-[0-9][^\s]*-amd64)\b", out)
+            if m:
+                return m.group(1)
+            if attempt:
+                raise VMError("cannot resolve the kernel package behind linux-image-amd64")
+        raise AssertionError
+
+    def _download(self, package, dest):
+        log("apt-get download %s" % package)
+        # apt drops to the _apt user for downloads; let it write, or it warns.
+        os.chmod(dest, 0o777)
+        run(["apt-get", "download", "-q", package], cwd=dest)
+        debs = [f for f in os.listdir(dest) if f.endswith(".deb")]
+        if len(debs) != 1:
+            raise VMError("apt-get download %s gave %s" % (package, debs))
+        return os.path.join(dest, debs[0])
+
+    def _deb_version(self, deb):
+        return run(["dpkg-deb", "-f", deb, "Version"]).stdout.strip()
+
+    # -- kernel ------------------------------------------------------------------------------
+    def _kernel(self):
+        kroot = os.path.join(self.cache, "kernel")
+        current = os.path.join(kroot, "current")
+        if os.path.exists(current) and not os.environ.get("MEMHPD_VM_REFRESH"):
+            with open(current) as f:
+                kdir = os.path.join(kroot, f.read().strip())
+            if os.path.exists(os.path.join(kdir, "release")):
+                return kdir
+        need_tool("dpkg-deb", "dpkg")
+        package = self._resolve_kernel_package()
+        os.makedirs(kroot, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".fetch-", dir=kroot)
+        try:
+            deb = self._download(package, tmp)
+            name = "%s_%s" % (package, self._deb_version(deb))
+            kdir = os.path.join(kroot, name)
+            if not os.path.exists(os.path.join(kdir, "release")):
+                self._unpack_kernel(deb, os.path.join(tmp, "root"), os.path.join(tmp, "kit"))
+                shutil.rmtree(kdir, ignore_errors=True)
+                os.rename(os.path.join(tmp, "kit"), kdir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        with open(current + ".tmp", "w") as f:
+            f.write(name + "\n")
+        os.rename(current + ".tmp", current)
+        return kdir
+
+    def _unpack_kernel(self, deb, root, kit):
+        log("unpacking %s" % os.path.basename(deb))
+        os.makedirs(root)
+        os.makedirs(kit)
+        run(["dpkg-deb", "-x", deb, root])
+        boot = os.path.join(root, "boot")
+        vmlinuz = [f for f in os.listdir(boot) if f.startswith("vmlinuz-")]
+        if len(vmlinuz) != 1:
+            raise VMError("expected one vmlinuz in %s, found %s" % (deb, vmlinuz))
+        release = vmlinuz[0][len("vmlinuz-"):]
+        config = os.path.join(boot, "config-" + release)
+        with open(config) as f:
+            cfg = f.read()
+        missing = [o for o in KERNEL_OPTIONS if not re.search(r"^CONFIG_%s=[ym]$" % o, cfg, re.M)]
+        if missing:
+            raise VMError("guest kernel %s lacks %s" % (release, ", ".join(missing)))
+        shutil.copy(config, os.path.join(kit, "config"))
+        extract_vmlinux(os.path.join(boot, vmlinuz[0]), os.path.join(kit, "vmlinux"))
+        mods = os.path.join(root, "lib", "modules", release)
+        copy_modules(mods, os.path.join(kit, "modules"), GUEST_MODULES)
+        with open(os.path.join(kit, "release"), "w") as f:
+            f.write(release + "\n")
+
+    # -- busybox -----------------------------------------------------------------------------
+    def _busybox(self):
+        bdir = os.path.join(self.cache, "busybox")
+        exe = os.path.join(bdir, "busybox")
+        if os.path.exists(exe) and not os.environ.get("MEMHPD_VM_REFRESH"):
+            return exe
+        if not self._apt_lists_ok():
+            self._apt_update()
+        tmp = tempfile.mkdtemp(prefix=".fetch-", dir=self.cache)
+        try:
+            deb = self._download("busybox-static", tmp)
+            run(["dpkg-deb", "-x", deb, os.path.join(tmp, "root")])
+            os.makedirs(bdir, exist_ok=True)
+            shutil.copy(os.path.join(tmp, "root", "bin", "busybox"), exe + ".tmp")
+            os.rename(exe + ".tmp", exe)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return exe
+
+
+def extract_vmlinux(bzimage, out):
+    """Cut the XZ stream out of the bzImage (what scripts/extract-vmlinux does).
+
+    QEMU boots the ELF through its PVH note: no firmware, no in-guest XZ
+    decompression, which is most of the boot time under TCG.
+    """
+    with open(bzimage, "rb") as f:
+        data = f.read()
+    pos = data.find(b"\xfd7zXZ\x00")
+    while pos >= 0:
+        try:
+            elf = lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(data[pos:])
+        except lzma.LZMAError:
+            elf = b""
+        if elf[:4] == b"\x7fELF":
+            with open(out, "wb") as f:
+                f.write(elf)
+            return
+        pos = data.find(b"\xfd7zXZ\x00", pos + 1)
+    raise VMError("no XZ-compressed ELF in %s (kernel not CONFIG_KERNEL_XZ?)" % bzimage)
+
+
+def _modinfo(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    info = {}
+    for key in (b"name", b"depends"):
+        m = re.search(rb"(?:^|\0)" + key + rb"=([^\0]*)\0", data)
+        info[key.decode()] = m.group(1).decode() if m else ""
+    return info
+
+
+def copy_modules(moddir, out, roots):
+    """Copy each root module and its dependencies, flat, plus <root>.order files."""
+    os.makedirs(out, exist_ok=True)
+    index = {}
+    for dirpath, _, files in os.walk(os.path.join(moddir, "kernel")):
+        for f in files:
+            if f.endswith(".ko"):
+                index[f[:-3].replace("-", "_")] = os.path.join(dirpath, f)
+            elif re.search(r"\.ko\.(xz|zst|gz)$", f):
+                # Debian 12 ships plain .ko; newer kernels compress them.
+                raise VMError("compressed module %s: not supported by this harness yet" % f)
+    builtin = ""
+    if os.path.exists(os.path.join(moddir, "modules.builtin")):
+        with open(os.path.join(moddir, "modules.builtin")) as f:
+            builtin = f.read().replace("-", "_")
+
+    def order(name, seen):
+        name = name.replace("-", "_")
+        if name in seen:
+            return []
+        seen.add(name)
+        if name not in index:
+            if "/%s.ko" % name in builtin:
+                return []
+            raise VMError("kernel module %s not found" % name)
+        chain = []
+        for dep in filter(None, _modinfo(index[name])["depends"].split(",")):
+            chain += order(dep, seen)
+        shutil.copy(index[name], os.path.join(out, name + ".ko"))
+        return chain + [name]
+
+    for root in roots:
+        with open(os.path.join(out, root + ".order"), "w") as f:
+            f.write("\n".join(order(root, set())) + "\n")
+
+
+# --------------------------------------------------------------------------------------------
+# initramfs
+
+class Cpio:
+    """newc archive writer: no cpio package needed on the host."""
+
+    def __init__(self):
+        self.parts = []
+        self.ino = 1
+        self.names = set()
+
+    def _entry(self, name, mode, data=b"", rdev=(0, 0)):
+        name = name.lstrip("/")
+        if name in self.names:
+            return
+        self.names.add(name)
+        nb = name.encode() + b"\0"
+        hdr = "070701" + "".join("%08X" % v for v in (
+            self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(nb), 0))
+        self.ino += 1
+        self.parts += [hdr.encode(), nb, b"\0" * ((4 - (110 + len(nb)) % 4) % 4),
+                       data, b"\0" * ((4 - len(data) % 4) % 4)]
+
+    def dir(self, name):
+        parent = os.path.dirname(name.rstrip("/"))
+        if parent not in ("", "/"):
+            self.dir(parent)
+        self._entry(name, 0o040755)
+
+    def file(self, name, src=None, data=None, mode=0o755):
+        self.dir(os.path.dirname(name))
+        if data is None:
+            with open(src, "rb") as f:
+                data = f.read()
+        self._entry(name, 0o100000 | mode, data)
+
+    def symlink(self, name, target):
+        self.dir(os.path.dirname(name))
+        self._entry(name, 0o120777, target.encode())
+
+    def chardev(self, name, major, minor):
+        self.dir(os.path.dirname(name))
+        self._entry(name, 0o020600, rdev=(major, minor))
+
+    def write(self, path):
+        self._entry("TRAILER!!!", 0)
+        with gzip.open(path, "wb", compresslevel=1) as f:
+            f.write(b"".join(self.parts))
+
+
+def shared_libs(exe):
+    """The ELF interpreter and every shared library ldd resolves for exe."""
+    need_tool("ldd", "libc-bin")
+    out = run(["ldd", exe], check=False)
+    if "not a dynamic executable" in out.stdout + out.stderr:
+        return []
+    libs = []
+    for line in out.stdout.splitlines():
+        if "not found" in line:
+            raise VMError("%s: %s" % (exe, line.strip()))
+        m = re.search(r"(?:=>\s*)?(/\S+)\s+\(0x", line)
+        if m:
+            libs.append(m.group(1))
+    return libs
+
+
+def compile_static(src, out):
+    cc = os.environ.get("CC", "cc")
+    need_tool(cc, "gcc")
+    if not os.path.exists("/usr/lib/x86_64-linux-gnu/libc.a"):
+        raise VMError("static libc missing: install the Debian package libc6-dev")
+    if os.path.exists(out) and os.path.getmtime(out) > os.path.getmtime(src):
+        return out
+    run([cc, "-O2", "-Wall", "-Wextra", "-static", "-o", out + ".tmp", src])
+    os.rename(out + ".tmp", out)
+    return out
+
+
+def build_initramfs(kit, work, memhpd=None, files=()):
+    """files: (guest path, bytes) pairs added as they are (configs)."""
+    cpio = Cpio()
+    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc/memhpd.conf.d", "proc", "sys", "dev",
+              "tmp", "run", "root", "var"):
+        cpio.dir(d)
+    cpio.chardev("dev/console", 5, 1)
+    cpio.file("bin/busybox", kit.busybox)
+    applets = run([kit.busybox, "--list"]).stdout.split()
+    for a in applets:
+        if a != "busybox":     # --list names itself: a link would shadow the binary
+            cpio.symlink("bin/" + a, "busybox")
+    cpio.file("init", os.path.join(HERE, "guest", "init"))
+    cpio.file("bin/gt", os.path.join(HERE, "guest", "gt"))
+    for tool in ("hpmon", "online-loop"):
+        cpio.file("bin/" + tool, compile_static(os.path.join(HERE, tool + ".c"),
+                                                os.path.join(work, tool)))
+    moddir = os.path.join(kit.kdir, "modules")
+    for f in sorted(os.listdir(moddir)):
+        cpio.file("lib/modules/" + f, os.path.join(moddir, f), mode=0o644)
+    # Read by gt before it touches sysfs: this file exists only in the guest.
+    cpio.file("etc/memhpd-vm-guest", data=b"memhpd VM test guest\n", mode=0o644)
+    if memhpd:
+        cpio.file("usr/sbin/memhpd", memhpd)
+        for lib in shared_libs(memhpd):
+            cpio.file(lib, os.path.realpath(lib))
+    for path, data in files:
+        cpio.file(path, data=data, mode=0o644)
+    out = os.path.join(work, "initramfs.cpio.gz")
+    cpio.write(out)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# QMP and the guest command channel
+
+def _connect(path, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            if time.monotonic() > deadline:
+                raise VMError("cannot connect to %s" % path)
+            time.sleep(0.02)
+
+
+class QMP:
+    """One long-lived QMP connection. Events are per connection, so a
+    DEVICE_DELETED is only seen here because device_del went out here too."""
+
+    def __init__(self, path, timeout=10):
+        self.sock = _connect(path, timeout)
+        self.buf = b""
+        self.events = []
+        greeting = self._read(timeout)
+        if "QMP" not in greeting:
+            raise VMError("no QMP greeting: %r" % greeting)
+        self.cmd("qmp_capabilities")
+
+    def _read(self, timeout):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return None
+            if not chunk:
+                raise VMError("QMP connection closed (QEMU died?)")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def cmd(self, name, timeout=30, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            r = self._read(timeout)
+            if r is None:
+                raise VMError("QMP %s: no answer in %ss" % (name, timeout))
+            if "event" in r:
+                self.events.append(r)
+            elif "error" in r:
+                raise VMError("QMP %s %s: %s" % (name, args, r["error"].get("desc", r["error"])))
+            else:
+                return r.get("return")
+
+    def wait_event(self, name, timeout, match=lambda ev: True):
+        """Return (and consume) the first event `name` satisfying match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for ev in self.events:
+                if ev["event"] == name and match(ev):
+                    self.events.remove(ev)
+                    return ev
+            left = deadline - time.monotonic()
+            r = self._read(left) if left > 0 else None
+            if r is None:
+                return None
+            if "event" in r:
+                self.events.append(r)
+
+
+class Channel:
+    """The guest's ttyS1 command loop, over one persistent socket connection."""
+
+    RC = re.compile(rb"@@RC=(\d+)\n$")
+
+    def __init__(self, path):
+        self.sock = _connect(path, 10)
+        self.buf = b""
+
+    def _fill(self, deadline, what):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise VMError("guest command timed out: %s" % what)
+        self.sock.settimeout(left)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            raise VMError("guest command timed out: %s" % what)
+        if not chunk:
+            raise VMError("guest channel closed (guest died?)")
+        self.buf += chunk
+
+    def sh(self, command, timeout=30, on_go=None):
+        """Run one shell line in the guest; returns (output, exit status).
+
+        on_go: called once when the output shows a line starting with "@@GO"
+        (hpmon wait --go), so the host can trigger a hot-add exactly when the
+        guest's listener is in place.
+        """
+        if "\n" in command:
+            raise ValueError("one line only: %r" % command)
+        self.sock.sendall(command.encode() + b"\n")
+        deadline = time.monotonic() + timeout
+        go_done = on_go is None
+        while True:
+            m = self.RC.search(self.buf)
+            if m:
+                out = self.buf[:m.start()].decode(errors="replace")
+                self.buf = self.buf[m.end():]
+                if not go_done:
+                    raise VMError("guest command ended before @@GO: %s: %s" % (command, out))
+                return out, int(m.group(1))
+            if not go_done and re.search(rb"(^|\n)@@GO [^\n]*\n", self.buf):
+                go_done = True
+                on_go()
+                continue
+            self._fill(deadline, command)
+
+
+# --------------------------------------------------------------------------------------------
+# The VM
+
+class VM:
+    """QEMU with 3 NUMA nodes: 0 and 1 with a CPU and 512 MiB each, 2 with
+    neither (it only comes online when memory is hot-added into it), a
+    device-memory window for pc-dimms and one virtio-mem device (vm0, node 1,
+    2 GiB, 0 plugged)."""
+
+    def __init__(self, kit, initrd, work, append="", accel=None, slots=16, maxmem="32G"):
+        self.kit, self.initrd, self.work = kit, initrd, work
+        self.append = append
+        self.accel = accel or os.environ.get("MEMHPD_VM_ACCEL", "tcg")
+        self.slots, self.maxmem = slots, maxmem
+        self.proc = None
+        self.console = os.path.join(work, "console.log")
+        self.sockdir = tempfile.mkdtemp(prefix="memhpd-vm-")   # short: sun_path is 108 bytes
+        self.boot_seconds = None
+
+    def _argv(self):
+        qemu = need_tool("qemu-system-x86_64", "qemu-system-x86")
+        return [
+            qemu, "-machine", "pc", "-accel", self.accel, "-cpu", "qemu64",
+            "-nodefaults", "-no-user-config", "-display", "none", "-vga", "none", "-nic", "none",
+            # One CPU per socket: two cores of one socket on two NUMA nodes
+            # make the guest WARN in topology_sane().
+            "-smp", "2,sockets=2,cores=1,threads=1",
+            # slots + maxmem create the hot-pluggable device-memory window.
+            "-m", "1G,slots=%d,maxmem=%s" % (self.slots, self.maxmem),
+            "-object", "memory-backend-ram,id=ram0,size=512M",
+            "-object", "memory-backend-ram,id=ram1,size=512M",
+            "-numa", "node,nodeid=0,cpus=0,memdev=ram0",
+            "-numa", "node,nodeid=1,cpus=1,memdev=ram1",
+            # SRAT puts the whole hotplug window on the last node, which is
+            # what makes a node without CPU and memory "possible" in the guest.
+            "-numa", "node,nodeid=2",
+            "-object", "memory-backend-ram,id=vmem0,size=2G",
+            "-device", "virtio-mem-pci,id=vm0,memdev=vmem0,node=1,requested-size=0",
+            "-kernel", self.kit.vmlinux, "-initrd", self.initrd,
+            # panic=-1 + -no-reboot: a guest panic ends QEMU instead of hanging.
+            # memhpd_vm_guest: the marker gt checks before it touches sysfs.
+            "-append", "console=ttyS0 panic=-1 memhp_default_state=offline memhpd_vm_guest "
+                       + self.append,
+            "-no-reboot",
+            "-chardev", "file,id=con,path=%s" % self.console, "-serial", "chardev:con",
+            "-chardev", "socket,id=ctl,path=%s/ctl,server=on,wait=off" % self.sockdir,
+            "-serial", "chardev:ctl",
+            "-qmp", "unix:%s/qmp,server=on,wait=off" % self.sockdir,
+        ]
+
+    def start(self, timeout=120):
+        for f in (self.console,):
+            if os.path.exists(f):
+                os.unlink(f)
+        t0 = time.monotonic()
+        self.qemu_log = open(os.path.join(self.work, "qemu.log"), "w")
+        self.proc = subprocess.Popen(self._argv(), stdin=subprocess.DEVNULL,
+                                     stdout=self.qemu_log, stderr=subprocess.STDOUT)
+        while True:
+            if self.proc.poll() is not None:
+                raise VMError("QEMU exited (%d) during boot:\n%s" % (
+                    self.proc.returncode, self.tail(20, os.path.join(self.work, "qemu.log"))
+                    + self.tail(20)))
+            try:
+                with open(self.console, "rb") as f:
+                    if b"@@READY" in f.read():
+                        break
+            except FileNotFoundError:
+                pass
+            if time.monotonic() - t0 > timeout:
+                raise VMError("guest not ready after %ds:\n%s" % (timeout, self.tail(30)))
+            time.sleep(0.02)
+        self.boot_seconds = time.monotonic() - t0
+        self.qmp = QMP(os.path.join(self.sockdir, "qmp"))
+        self.chan = Channel(os.path.join(self.sockdir, "ctl"))
+        return self
+
+    def tail(self, n, path=None):
+        try:
+            with open(path or self.console, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.qmp.cmd("quit", timeout=5)
+            except Exception:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        shutil.rmtree(self.sockdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- guest commands ----------------------------------------------------------------------
+    def sh(self, command, timeout=30, on_go=None):
+        return self.chan.sh(command, timeout, on_go)
+
+    def must(self, command, timeout=30):
+        out, rc = self.sh(command, timeout)
+        if rc:
+            raise VMError("guest: '%s' exited %d: %s" % (command, rc, out.strip()[-1000:]))
+        return out
+
+    def put(self, path, text):
+        self.must("gt put %s %s" % (path, base64.b64encode(text.encode()).decode()))
+
+    def blocks(self, names=()):
+        """{block: (state, node, [zones])} as the guest kernel shows them."""
+        res = {}
+        for line in self.must("gt blocks " + " ".join(names)).splitlines():
+            name, state, node, zones = line.split()
+            res[name] = (state, node, zones.split(","))
+        return res
+
+    def zones(self):
+        """{(node, zone): present pages} from the guest's /proc/zoneinfo."""
+        res = {}
+        for line in self.must("gt zones").splitlines():
+            node, zone, present = line.split()
+            res[(int(node), zone)] = int(present)
+        return res
+
+    # -- hotplug -----------------------------------------------------------------------------
+    def add_dimm(self, dimm_id, node, size, wait_adds=True, timeout=30):
+        """Hot-add a pc-dimm; returns (guest time before device_add, [(t, block)...])
+        of its "add" uevents, as seen by a listener bound before the trigger."""
+        n = size // BLOCK
+
+        def trigger():
+            self.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "m-" + dimm_id,
+                                          "size": size})
+            self.qmp.cmd("device_add", driver="pc-dimm", id=dimm_id, memdev="m-" + dimm_id,
+                         node=node)
+        if not wait_adds:
+            trigger()
+            return None, []
+        out, rc = self.sh("hpmon wait --go add %d %d" % (n, timeout * 1000),
+                          timeout=timeout + 10, on_go=trigger)
+        return parse_wait(out, rc, "add of %s" % dimm_id)
+
+    def del_dimm(self, dimm_id, timeout=30):
+        """device_del + wait for DEVICE_DELETED; True if the DIMM is gone."""
+        self.qmp.cmd("device_del", id=dimm_id)
+        ev = self.qmp.wait_event("DEVICE_DELETED", timeout,
+                                 lambda e: e.get("data", {}).get("device") == dimm_id)
+        if ev is None:
+            return False
+        self.qmp.cmd("object-del", id="m-" + dimm_id)
+        return True
+
+    def vmem_size(self):
+        return self.qmp.cmd("qom-get", path="vm0", property="size")
+
+    def vmem_request(self, size):
+        self.qmp.cmd("qom-set", path="vm0", property="requested-size", value=size)
+
+
+def parse_wait(out, rc, what):
+    t0, events = None, []
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "@@GO":
+            t0 = float(f[1])
+        elif len(f) == 3 and re.match(r"^\d+\.\d+$", f[0]):
+            events.append((float(f[0]), f[2]))
+    if rc:
+        raise VMError("%s: %s" % (what, out.strip()))
+    return t0, events
+
+
+def install_signal_handlers():
+    """meson stops a test with SIGTERM on timeout: turn it into SystemExit so
+    `with VM(...)` shuts QEMU down instead of leaving it running."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)

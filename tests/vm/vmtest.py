@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""memhpd's VM tier: real memory hotplug on Debian 12's kernel in QEMU.
+
+  vmtest.py test  --memhpd PATH [--only c,a,...]   the scenarios; exit 1 on any FAIL
+  vmtest.py bench --memhpd PATH [--reps N]         device_add -> online latency
+  vmtest.py demo  --memhpd PATH [--conf FILE]      the README demo
+  vmtest.py shell [--memhpd PATH]                  boot and drive the VM by hand
+
+Common options: --workdir DIR (logs, initramfs; default ./vm-work),
+--cache DIR (kernel + busybox; default $MEMHPD_VM_CACHE, /var/cache/memhpd-vm,
+or WORKDIR/cache). Every check reads the guest kernel's own view (state,
+valid_zones, /proc/zoneinfo), never what memhpd says it did.
+"""
+
+import argparse
+import os
+import re
+import sys
+import time
+
+sys.dont_write_bytecode = True      # keep __pycache__ out of the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import vmlib  # noqa: E402
+from vmlib import BLOCK, MiB, GiB, PAGES_PER_BLOCK as PPB, VMError, log  # noqa: E402
+
+# The config the scenarios start from; each scenario states what it changes.
+POLICIES = {0: "online_kernel", 1: "online_movable", 2: "auto-movable"}
+RATIO = 301
+ERRNO_ENOMEM = re.compile(r"ENOMEM|Cannot allocate memory|errno[ =:]*12\b|-12\b|error[ =:]*12\b")
+RELOAD_LOG = re.compile(r"reload", re.I)
+KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Call Trace|Oops|Kernel panic")
+
+
+def memhpd_config(policies, default="online_movable", ratio=RATIO):
+    text = ("[Daemon]\nEventSource=auto\nColdplug=yes\nLogLevel=debug\n\n"
+            "[Policy]\nDefault=%s\nMovableRatio=%d\n" % (default, ratio))
+    for node, policy in sorted(policies.items()):
+        text += "\n[Node %d]\nPolicy=%s\n" % (node, policy)
+    return text
+
+
+class Tier:
+    def __init__(self, vm):
+        self.vm = vm
+        self.passed = self.failed = 0
+        self.scenario = "-"
+        self.log_offset = 0
+        self.policies = dict(POLICIES)
+
+    # -- reporting ---------------------------------------------------------------------------
+    def check(self, desc, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok   %s: %s" % (self.scenario, desc), flush=True)
+        else:
+            self.failed += 1
+            print("FAIL %s: %s%s" % (self.scenario, desc, "  [%s]" % detail if detail else ""),
+                  flush=True)
+        return ok
+
+    def memhpd_log(self, since=0):
+        out, _ = self.vm.sh("tail -c +%d /tmp/memhpd.log 2>/dev/null" % (since + 1))
+        return out
+
+    def log_size(self):
+        out, _ = self.vm.sh("wc -c < /tmp/memhpd.log 2>/dev/null || echo 0")
+        return int(out.strip() or 0)
+
+    # -- kernel truth ------------------------------------------------------------------------
+    def expect_blocks(self, what, blocks, state, node, zone=None):
+        """Every block is in `state`, linked to `node`, and (online) valid_zones == zone."""
+        seen = self.vm.blocks(blocks)
+        bad = []
+        for b in blocks:
+            st, nd, zones = seen.get(b, ("gone", "-", []))
+            if st != state or nd != str(node) or (zone and zones != [zone]):
+                bad.append("%s:%s,node%s,%s" % (b, st, nd, "/".join(zones)))
+        desc = "%s: %d blocks %s on node%s" % (what, len(blocks), state, node)
+        if zone:
+            desc += " in zone %s" % zone
+        return self.check(desc, blocks and not bad, " ".join(bad) or "no blocks")
+
+    def expect_zone_delta(self, before, after, want):
+        """/proc/zoneinfo present pages moved by exactly `want` {(node, zone): blocks}."""
+        bad = []
+        for key in sorted(set(before) | set(after) | set(want)):
+            got = after.get(key, 0) - before.get(key, 0)
+            if got != want.get(key, 0) * PPB:
+                bad.append("node%d %s %+d blocks (want %+d)" % (key[0], key[1], got // PPB,
+                                                               want.get(key, 0)))
+        self.check("zoneinfo present pages: %s" % (
+            ", ".join("node%d %s %+d blocks" % (k[0], k[1], v) for k, v in sorted(want.items()))
+            or "unchanged"), not bad, "; ".join(bad))
+
+    def wait_online(self, blocks, timeout=15):
+        out, rc = self.vm.sh("hpmon state online %d %s" % (timeout * 1000, " ".join(blocks)),
+                             timeout=timeout + 10)
+        return rc == 0
+
+    def hotadd(self, dimm, node, size):
+        _, events = self.vm.add_dimm(dimm, node, size)
+        blocks = [b for _, b in events]
+        self.check("device_add %s (%d MiB, node %d) -> %d add uevents" % (
+            dimm, size // MiB, node, size // BLOCK), len(blocks) == size // BLOCK, str(blocks))
+        return blocks
+
+    # -- memhpd ------------------------------------------------------------------------------
+    def write_config(self):
+        self.vm.put("/etc/memhpd.conf", memhpd_config(self.policies))
+
+    def start_memhpd(self):
+        self.write_config()
+        out, rc = self.vm.sh("gt memhpd-start --log-level debug", timeout=30)
+        self.check("memhpd started and listens for uevents", rc == 0,
+                   out.strip() + " " + self.memhpd_log()[-500:])
+        return rc == 0
+
+    def reload(self, policies):
+        """Rewrite the config, SIGHUP, and wait (bounded) for memhpd to log the reload."""
+        self.policies.update(policies)
+        self.write_config()
+        start = self.log_size()
+        self.vm.must("gt memhpd-signal HUP")
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            if RELOAD_LOG.search(self.memhpd_log(start)):
+                return True
+            time.sleep(0.05)
+        # Not a failure by itself: the hot-add that follows is what proves the
+        # new policy. But say so, because it makes that check racy.
+        log("memhpd logged no 'reload' within 3 s of SIGHUP")
+        return False
+
+    def alive(self):
+        return self.vm.sh("gt memhpd-alive")[1] == 0
+
+    # -- scenarios ---------------------------------------------------------------------------
+    def s_coldplug(self):
+        """c. memory hot-added before memhpd starts is onlined at start."""
+        before = self.vm.zones()
+        blocks = self.hotadd("c1", 1, 512 * MiB)
+        self.expect_blocks("before memhpd", blocks, "offline", 1)
+        if not self.start_memhpd():
+            raise VMError("memhpd did not start: %s" % self.memhpd_log()[-2000:])
+        self.wait_online(blocks)
+        self.expect_blocks("coldplug, node 1 online_movable", blocks, "online", 1, "Movable")
+        self.expect_zone_delta(before, self.vm.zones(), {(1, "Movable"): len(blocks)})
+
+    def s_policies(self):
+        """a. two nodes, two policies: node 0 online_kernel, node 1 online_movable."""
+        before = self.vm.zones()
+        b0 = self.hotadd("a0", 0, 512 * MiB)
+        b1 = self.hotadd("a1", 1, 512 * MiB)
+        self.wait_online(b0 + b1)
+        self.expect_blocks("node 0 online_kernel", b0, "online", 0, "Normal")
+        self.expect_blocks("node 1 online_movable", b1, "online", 1, "Movable")
+        self.expect_zone_delta(before, self.vm.zones(),
+                               {(0, "Normal"): len(b0), (1, "Movable"): len(b1)})
+        self.a1 = b1
+
+    def s_auto_movable(self):
+        """h. auto-movable on CPU-less node 2: kernel first, then movable within the ratio."""
+        # Greedy per block: movable if (movable + 1) <= ratio% of kernel, else
+        # kernel. 8 blocks: K M M M K M M M; 4 more: K M M M (9 <= 3.01 * 3).
+        # The order of decisions cannot change these totals.
+        for dimm, size, kern, mov in (("h1", GiB, 2, 6), ("h2", 512 * MiB, 3, 9)):
+            blocks = self.hotadd(dimm, 2, size)
+            self.wait_online(blocks)
+            seen = self.vm.blocks(blocks)
+            self.check("%s: all %d blocks online on node2" % (dimm, len(blocks)),
+                       all(seen.get(b, ("",))[0] == "online" and seen[b][1] == "2"
+                           for b in blocks), str(seen))
+            z = self.vm.zones()
+            k = sum(z.get((2, name), 0) for name in ("DMA", "DMA32", "Normal"))
+            m = z.get((2, "Movable"), 0)
+            self.check("after %s node2 has %d kernel + %d movable blocks (ratio %d%%)" % (
+                dimm, kern, mov, RATIO), (k, m) == (kern * PPB, mov * PPB),
+                "kernel %d movable %d blocks" % (k / PPB, m / PPB))
+            self.check("after %s node2 movable <= %d%% of kernel" % (dimm, RATIO),
+                       m * 100 <= k * RATIO, "kernel %d movable %d pages" % (k, m))
+
+    def s_remove(self):
+        """g. a DIMM memhpd onlined movable can be removed with device_del."""
+        blocks = getattr(self, "a1", None)
+        if not blocks:
+            blocks = self.hotadd("a1", 1, 512 * MiB)
+            self.wait_online(blocks)
+        before = self.vm.zones()
+        t0 = time.monotonic()
+        gone = self.vm.del_dimm("a1")
+        self.check("device_del a1 -> DEVICE_DELETED (%.2fs)" % (time.monotonic() - t0), gone)
+        seen = self.vm.blocks(blocks)
+        self.check("its %d blocks are gone from sysfs" % len(blocks),
+                   all(seen[b][0] == "gone" for b in blocks), str(seen))
+        self.expect_zone_delta(before, self.vm.zones(), {(1, "Movable"): -len(blocks)})
+        self.check("memhpd still running", self.alive())
+
+    def s_virtio_mem(self):
+        """b. virtio-mem grows 2 GiB (past the driver's 1 GiB offline_threshold, so it only
+        completes if memhpd keeps onlining) and shrinks back to 0."""
+        boot = set(self.vm.blocks())
+        before = self.vm.zones()
+        self.vm.vmem_request(2 * GiB)
+        new, seen = self._wait_vmem(2 * GiB, lambda s: len(s) == 16 and all(
+            v[0] == "online" for v in s.values()), boot)
+        self.check("virtio-mem plugged 2 GiB", self.vm.vmem_size() == 2 * GiB,
+                   "size %d MiB" % (self.vm.vmem_size() // MiB))
+        self.expect_blocks("virtio-mem grow", sorted(new), "online", 1, "Movable")
+        self.check("16 new blocks", len(new) == 16, str(sorted(new)))
+        self.expect_zone_delta(before, self.vm.zones(), {(1, "Movable"): 16})
+        self.vm.vmem_request(0)
+        new, seen = self._wait_vmem(0, lambda s: not s, boot)
+        self.check("virtio-mem shrank to 0", self.vm.vmem_size() == 0,
+                   "size %d MiB" % (self.vm.vmem_size() // MiB))
+        self.check("its blocks are gone from sysfs", not new, str(seen))
+        self.expect_zone_delta(before, self.vm.zones(), {})
+
+    def _wait_vmem(self, size, done, boot, timeout=60):
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = {b: v for b, v in self.vm.blocks().items() if b not in boot}
+            if (self.vm.vmem_size() == size and done(seen)) or time.monotonic() > deadline:
+                return set(seen), seen
+            time.sleep(0.2)
+
+    def s_reload(self):
+        """d. SIGHUP reload: node 0 goes online_kernel -> online_movable."""
+        before = self.vm.zones()
+        self.reload({0: "online_movable"})
+        blocks = self.hotadd("d1", 0, 512 * MiB)
+        self.wait_online(blocks)
+        self.expect_blocks("after reload, node 0 online_movable", blocks, "online", 0, "Movable")
+        self.expect_zone_delta(before, self.vm.zones(), {(0, "Movable"): len(blocks)})
+
+    def s_ignore(self):
+        """e. `ignore` leaves blocks offline."""
+        before = self.vm.zones()
+        self.reload({1: "ignore"})
+        ignored = self.hotadd("e1", 1, 512 * MiB)
+        # Proving a negative: a DIMM on another node, added after, must come
+        # online, and then memhpd gets longer than its ~1 s node-link wait.
+        sentinel = self.hotadd("e2", 0, 512 * MiB)
+        self.wait_online(sentinel)
+        time.sleep(1.5)
+        self.expect_blocks("sentinel DIMM on node 0", sentinel, "online", 0, "Movable")
+        self.expect_blocks("node 1 ignore", ignored, "offline", 1)
+        self.expect_zone_delta(before, self.vm.zones(), {(0, "Movable"): len(sentinel)})
+        for dimm in ("e1", "e2"):
+            self.check("device_del %s -> DEVICE_DELETED" % dimm, self.vm.del_dimm(dimm))
+        self.reload({1: POLICIES[1]})
+
+    def s_refusal(self):
+        """f. the kernel refuses to online (memory notifier injects -ENOMEM)."""
+        inject = "/sys/kernel/debug/notifier-error-inject/memory/actions/MEM_GOING_ONLINE/error"
+        self.vm.must("gt modprobe memory_notifier_error_inject && "
+                     "(grep -q debugfs /proc/mounts || mount -t debugfs none /sys/kernel/debug) "
+                     "&& echo -12 > %s" % inject)
+        start = self.log_size()
+        refused = self.hotadd("f1", 0, 512 * MiB)
+        ids = [int(b[len("memory"):]) for b in refused]
+        names = re.compile(r"\b(?:memory|block[ =:#]*)(%s)\b" % "|".join(map(str, ids)))
+        deadline = time.monotonic() + 10
+        while True:
+            lines = [ln for ln in self.memhpd_log(start).splitlines()
+                     if names.search(ln) and ERRNO_ENOMEM.search(ln)]
+            if lines or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.check("memhpd logged the refusal with block and errno",
+                   bool(lines), self.memhpd_log(start)[-800:].replace("\n", " | "))
+        if lines:
+            print("#    %s" % lines[0].strip())
+        self.expect_blocks("refused by the kernel", refused, "offline", 0)
+        self.check("memhpd still running after the refusal", self.alive())
+        self.vm.must("echo 0 > %s" % inject)
+        blocks = self.hotadd("f2", 0, 512 * MiB)
+        self.wait_online(blocks)
+        self.expect_blocks("after clearing the injection", blocks, "online", 0, "Movable")
+
+    def s_shutdown(self):
+        """memhpd exits cleanly on SIGTERM; the guest kernel stayed healthy."""
+        self.check("memhpd still running at the end", self.alive())
+        out, rc = self.vm.sh("gt memhpd-stop", timeout=20)
+        self.check("SIGTERM: memhpd exits with status 0", rc == 0 and out.strip() == "0",
+                   out.strip())
+        trouble = [ln for ln in open(self.vm.console, errors="replace")
+                   if KERNEL_TROUBLE.search(ln)]
+        self.check("guest kernel log has no BUG/WARNING/Call Trace", not trouble,
+                   " | ".join(trouble[:3]))
+
+
+SCENARIOS = [
+    # (key, method): order matters, later ones build on the memhpd the first starts
+    ("c", "s_coldplug"),
+    ("a", "s_policies"),
+    ("h", "s_auto_movable"),
+    ("g", "s_remove"),
+    ("b", "s_virtio_mem"),
+    ("d", "s_reload"),
+    ("e", "s_ignore"),
+    ("f", "s_refusal"),
+    ("z", "s_shutdown"),
+]
+
+
+def cmd_test(args, kit, work):
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd)
+    only = set(args.only.split(",")) if args.only else None
+    timings = []
+    t_total = time.monotonic()
+    with vmlib.VM(kit, initrd, work) as vm:
+        log("guest %s booted in %.2fs" % (kit.release, vm.boot_seconds))
+        timings.append(("boot", vm.boot_seconds))
+        tier = Tier(vm)
+        for key, method in SCENARIOS:
+            if only and key not in only and key != "z":
+                continue
+            fn = getattr(tier, method)
+            tier.scenario = "%s-%s" % (key, method[2:].replace("_", "-"))
+            print("# %s" % " ".join(fn.__doc__.split()), flush=True)
+            if key != "c" and not tier.alive() and key != "z":
+                tier.start_memhpd()
+            t0 = time.monotonic()
+            try:
+                fn()
+            except VMError as e:
+                tier.check("scenario ran to the end", False, str(e)[-1500:])
+                if vm.proc.poll() is not None:
+                    break
+            timings.append((key, time.monotonic() - t0))
+        if tier.failed:
+            print("# memhpd log (tail):")
+            for line in tier.memhpd_log()[-6000:].splitlines():
+                print("#   " + line)
+    timings.append(("total", time.monotonic() - t_total))
+    print("# timings: " + " ".join("%s=%.1fs" % t for t in timings))
+    print("%d passed, %d failed" % (tier.passed, tier.failed))
+    return 1 if tier.failed or not tier.passed else 0
+
+
+def cmd_shell(args, kit, work):
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd)
+    with vmlib.VM(kit, initrd, work) as vm:
+        print("guest ready (%.1fs). Lines go to the guest shell; '!cmd k=v ...' goes to QMP,"
+              " e.g. '!object-add qom-type=memory-backend-ram id=m1 size=1073741824' then"
+              " '!device_add driver=pc-dimm id=d1 memdev=m1 node=1'. Ctrl-D quits." %
+              vm.boot_seconds)
+        for line in sys.stdin:
+            line = line.rstrip("\n")
+            try:
+                if line.startswith("!"):
+                    name, *kv = line[1:].split()
+                    a = {k: int(v) if v.isdigit() else v for k, v in (x.split("=", 1) for x in kv)}
+                    print(vm.qmp.cmd(name, **a))
+                elif line:
+                    out, rc = vm.sh(line, timeout=120)
+                    sys.stdout.write(out + ("" if rc == 0 else "[rc=%d]\n" % rc))
+            except VMError as e:
+                print("error: %s" % e)
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("command", choices=["test", "bench", "demo", "shell", "build"])
+    p.add_argument("--memhpd", help="memhpd binary to put into the guest")
+    p.add_argument("--workdir", default="vm-work")
+    p.add_argument("--cache")
+    p.add_argument("--only", help="test: comma-separated scenario letters")
+    p.add_argument("--reps", type=int, default=15, help="bench: hot-adds per variant")
+    p.add_argument("--conf", help="demo: main config (default: none)")
+    args = p.parse_args()
+    vmlib.install_signal_handlers()
+    work = os.path.abspath(args.workdir)
+    os.makedirs(work, exist_ok=True)
+    if args.memhpd:
+        args.memhpd = os.path.abspath(args.memhpd)
+        if not os.access(args.memhpd, os.X_OK):
+            print("memhpd binary %s not found or not executable" % args.memhpd, file=sys.stderr)
+            return 1
+    elif args.command in ("test", "demo"):
+        print("--memhpd PATH is required for '%s'" % args.command, file=sys.stderr)
+        return 1
+    try:
+        kit = vmlib.GuestKit(args.cache or vmlib.default_cache_dir(
+            os.path.join(work, "cache"))).prepare()
+        if args.command == "build":
+            print(vmlib.build_initramfs(kit, work, args.memhpd))
+            return 0
+        if args.command == "test":
+            return cmd_test(args, kit, work)
+        if args.command == "shell":
+            return cmd_shell(args, kit, work)
+        if args.command == "bench":
+            import bench
+            return bench.run(args, kit, work)
+        import demo
+        return demo.run(args, kit, work)
+    except VMError as e:
+        print("vmtest: %s" % e, file=sys.stderr)
+        print("0 passed, 1 failed")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
