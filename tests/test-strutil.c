@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests for the strict parsers in lib/strutil.c: edges, overflow, sysfs newlines. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "strutil.h"
+#include "test-util.h"
+
+#define SENTINEL UINT64_C(0x5a5a5a5a5a5a5a5a)
+
+/* Each parser must leave *ret alone when it fails. */
+#define ASSERT_U64(fn, s, expected)                                                                \
+        do {                                                                                       \
+                uint64_t _v = SENTINEL;                                                            \
+                ASSERT_OK(fn((s), &_v));                                                           \
+                ASSERT_TRUE(_v == (uint64_t)(expected));                                           \
+        } while (0)
+
+#define ASSERT_U64_FAIL(fn, s, err)                                                                \
+        do {                                                                                       \
+                uint64_t _v = SENTINEL;                                                            \
+                ASSERT_ERROR(fn((s), &_v), err);                                                   \
+                ASSERT_TRUE(_v == SENTINEL);                                                       \
+        } while (0)
+
+TEST(safe_atou64)
+{
+        ASSERT_U64(safe_atou64, "0", 0);
+        ASSERT_U64(safe_atou64, "42", 42);
+        ASSERT_U64(safe_atou64, "007", 7);
+        ASSERT_U64(safe_atou64, "18446744073709551615", UINT64_MAX);
+        /* sysfs attributes end in one newline. */
+        ASSERT_U64(safe_atou64, "12\n", 12);
+
+        ASSERT_U64_FAIL(safe_atou64, "18446744073709551616", ERANGE);
+        ASSERT_U64_FAIL(safe_atou64, "99999999999999999999", ERANGE);
+        ASSERT_U64_FAIL(safe_atou64, "184467440737095516150", ERANGE);
+        ASSERT_U64_FAIL(safe_atou64, "", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "\n", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "12\n\n", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "1\n2", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "12 ", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, " 12", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "+1", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "-1", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "0x10", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "1a", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "a", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "1.0", EINVAL);
+        ASSERT_U64_FAIL(safe_atou64, "1\r\n", EINVAL);
+}
+
+TEST(safe_atou)
+{
+        unsigned v = 77;
+
+        ASSERT_OK(safe_atou("0", &v));
+        ASSERT_EQ(v, 0);
+        ASSERT_OK(safe_atou("4294967295", &v));
+        ASSERT_EQ(v, UINT32_MAX);
+        ASSERT_OK(safe_atou("3\n", &v));
+        ASSERT_EQ(v, 3);
+
+        v = 77;
+        ASSERT_ERROR(safe_atou("4294967296", &v), ERANGE);
+        ASSERT_ERROR(safe_atou("18446744073709551616", &v), ERANGE);
+        ASSERT_ERROR(safe_atou("-1", &v), EINVAL);
+        ASSERT_ERROR(safe_atou("", &v), EINVAL);
+        ASSERT_EQ(v, 77);
+}
+
+TEST(safe_atoux64)
+{
+        /* block_size_bytes and phys_index: hex digits, no "0x", one '\n'. */
+        ASSERT_U64(safe_atoux64, "0", 0);
+        ASSERT_U64(safe_atoux64, "8000000", 0x8000000);
+        ASSERT_U64(safe_atoux64, "8000000\n", 0x8000000);
+        ASSERT_U64(safe_atoux64, "00000020\n", 0x20);
+        ASSERT_U64(safe_atoux64, "deadBEEF", 0xdeadbeef);
+        ASSERT_U64(safe_atoux64, "ffffffffffffffff", UINT64_MAX);
+        ASSERT_U64(safe_atoux64, "FFFFFFFFFFFFFFFF", UINT64_MAX);
+        /* Decimal-looking text is still hex here. */
+        ASSERT_U64(safe_atoux64, "10", 16);
+
+        ASSERT_U64_FAIL(safe_atoux64, "10000000000000000", ERANGE);
+        ASSERT_U64_FAIL(safe_atoux64, "fffffffffffffffff", ERANGE);
+        ASSERT_U64_FAIL(safe_atoux64, "0x10", EINVAL);
+        ASSERT_U64_FAIL(safe_atoux64, "0X10", EINVAL);
+        ASSERT_U64_FAIL(safe_atoux64, "g", EINVAL);
+        ASSERT_U64_FAIL(safe_atoux64, "", EINVAL);
+        ASSERT_U64_FAIL(safe_atoux64, "\n", EINVAL);
+        ASSERT_U64_FAIL(safe_atoux64, "10\n\n", EINVAL);
+        ASSERT_U64_FAIL(safe_atoux64, " 10", EINVAL);
+        ASSERT_U64_FAIL(safe_atoux64, "-1", EINVAL);
+}
+
+TEST(parse_boolean)
+{
+        static const char *const yes[] = {"1", "yes", "y", "true", "on", "YES", "True", "ON", "Y"};
+        static const char *const no[] = {"0", "no", "n", "false", "off", "NO", "False", "Off", "N"};
+        static const char *const bad[] = {"", "2", "yes ", " yes", "yess", "nope", "of",
+                                          "enable", "-1", "10", "yes\n", "t", "f"};
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                ASSERT_EQ(parse_boolean(yes[i]), 1);
+        for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                ASSERT_EQ(parse_boolean(no[i]), 0);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ASSERT_ERROR(parse_boolean(bad[i]), EINVAL);
+}
+
+TEST(parse_size)
+{
+        ASSERT_U64(parse_size, "0", 0);
+        ASSERT_U64(parse_size, "1", 1);
+        ASSERT_U64(parse_size, "4096", 4096);
+        ASSERT_U64(parse_size, "4K", 4096);
+        ASSERT_U64(parse_size, "4k", 4096);
+        ASSERT_U64(parse_size, "128M", 128ULL << 20);
+        ASSERT_U64(parse_size, "128m", 128ULL << 20);
+        ASSERT_U64(parse_size, "1G", 1ULL << 30);
+        ASSERT_U64(parse_size, "2T", 2ULL << 40);
+        ASSERT_U64(parse_size, "1KiB", 1024);
+        ASSERT_U64(parse_size, "128MiB", 128ULL << 20);
+        ASSERT_U64(parse_size, "1gib", 1ULL << 30);
+        ASSERT_U64(parse_size, "0K", 0);
+        ASSERT_U64(parse_size, "16777215T", ((1ULL << 24) - 1) << 40);
+        ASSERT_U64(parse_size, "18446744073709551615", UINT64_MAX);
+
+        ASSERT_U64_FAIL(parse_size, "16777216T", ERANGE);
+        ASSERT_U64_FAIL(parse_size, "17179869184G", ERANGE);
+        ASSERT_U64_FAIL(parse_size, "18446744073709551616", ERANGE);
+        ASSERT_U64_FAIL(parse_size, "", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "K", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "KiB", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "iB", EINVAL);
+        /* "iB" completes a prefix; it is not a unit of its own. */
+        ASSERT_U64_FAIL(parse_size, "12iB", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "1B", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "1KB", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "1P", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "1.5G", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "-1K", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "+1K", EINVAL);
+        ASSERT_U64_FAIL(parse_size, " 1K", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "1 K", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "1K ", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "1KK", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "0x10", EINVAL);
+        ASSERT_U64_FAIL(parse_size, "1111111111111111111111111111111111", EINVAL);
+}
+
+TEST(parse_sec)
+{
+        ASSERT_U64(parse_sec, "0", 0);
+        ASSERT_U64(parse_sec, "30", 30000000);
+        ASSERT_U64(parse_sec, "1.5", 1500000);
+        ASSERT_U64(parse_sec, "0.5", 500000);
+        ASSERT_U64(parse_sec, "0.000001", 1);
+        ASSERT_U64(parse_sec, "0.05", 50000);
+        ASSERT_U64(parse_sec, "1.000000", 1000000);
+        ASSERT_U64(parse_sec, "2.123456", 2123456);
+        ASSERT_U64(parse_sec, "007.25", 7250000);
+        /* One trailing newline, wherever the dot is: "1.5\n" is not 1.05 s. */
+        ASSERT_U64(parse_sec, "30\n", 30000000);
+        ASSERT_U64(parse_sec, "1.5\n", 1500000);
+        ASSERT_U64(parse_sec, "1.123456\n", 1123456);
+        ASSERT_U64(parse_sec, "18446744073708", 18446744073708000000ULL);
+        ASSERT_U64(parse_sec, "18446744073708.999999", 18446744073708999999ULL);
+
+        ASSERT_U64_FAIL(parse_sec, "18446744073709", ERANGE);
+        ASSERT_U64_FAIL(parse_sec, "18446744073709.5", ERANGE);
+        ASSERT_U64_FAIL(parse_sec, "99999999999999999999", ERANGE);
+        ASSERT_U64_FAIL(parse_sec, "", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "\n", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, ".5", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1.", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1.\n", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, ".", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1.0000001", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1.2.3", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1.-5", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1.+5", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1. 5", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1 .5", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1\n.5", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1.5\n\n", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1.5x", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "-1", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "+1", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1e3", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "5s", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "infinity", EINVAL);
+        ASSERT_U64_FAIL(parse_sec, "1111111111111111111111111111111111.5", EINVAL);
+}
+
+TEST(strstrip)
+{
+        char a[] = "  a b \t\n", b[] = "", c[] = " \t\r\n ", d[] = "x";
+
+        ASSERT_STREQ(strstrip(a), "a b");
+        ASSERT_STREQ(strstrip(b), "");
+        ASSERT_STREQ(strstrip(c), "");
+        ASSERT_STREQ(strstrip(d), "x");
+}
+
+TEST(streq_startswith)
+{
+        ASSERT_TRUE(streq("abc", "abc"));
+        ASSERT_TRUE(!streq("abc", "abd"));
+        ASSERT_TRUE(!streq("abc", "ab"));
+        ASSERT_STREQ(startswith("memory32", "memory"), "32");
+        ASSERT_STREQ(startswith("memory", "memory"), "");
+        ASSERT_STREQ(startswith("abc", ""), "abc");
+        ASSERT_TRUE(!startswith("mem", "memory"));
+        ASSERT_TRUE(!startswith("node1", "memory"));
+}
+
+int main(void)
+{
+        RUN(safe_atou64);
+        RUN(safe_atou);
+        RUN(safe_atoux64);
+        RUN(parse_boolean);
+        RUN(parse_size);
+        RUN(parse_sec);
+        RUN(strstrip);
+        RUN(streq_startswith);
+        return 0;
+}
