@@ -345,8 +345,7 @@ static const struct ConfKey {
         {SECTION_DAEMON, "ReceiveBufferSize", set_receive_buffer,
          "a size in bytes with optional K, M or G suffix, 4K to 1G"},
         {SECTION_POLICY, "Default", set_default_policy, POLICY_CHOICES},
-        {SECTION_POLICY, "MovableRatio", set_movable_ratio,
-         "a percentage, 0 to 10000"},
+        {SECTION_POLICY, "MovableRatio", set_movable_ratio, "a percentage, 0 to 10000"},
         {SECTION_OFFLINE, "TimeoutSec", set_offline_timeout,
          "seconds greater than 0, at most 31536000 (one year)"},
         {SECTION_OFFLINE, "Retries", set_offline_retries, "an integer 0 to 10"},
@@ -647,7 +646,8 @@ static int parse_file_at(Parser *p, int dir_fd, const char *name, const char *di
         int r;
 
         /* O_NONBLOCK so that a FIFO in the drop-in directory cannot hang us before fstat(). */
-        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular_only ? O_NONBLOCK : 0));
+        fd = openat(dir_fd, name,
+                    O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular_only ? O_NONBLOCK : 0));
         if (fd < 0)
                 return errno == ENOENT ? -ENOENT : load_error(p, -errno, display);
         if (fstat(fd, &st) < 0)

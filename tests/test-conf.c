@@ -474,7 +474,7 @@ TEST(comments)
 
 TEST(no_continuation_lines)
 {
-        /* inih would append an indented line to the previous value; here it is a line of its own. */
+        /* inih would append an indented line to the previous value; here it stands alone. */
         assert_bad("[Policy]\nDefault=online\n    ignore\n",
                    "test.conf:3: missing '=' in 'ignore', expected Key=Value or [Section]");
 
@@ -651,7 +651,8 @@ TEST(errors_fixture)
                              "decimal integer 0 to 1023\n"
                              "%1$s:14: invalid value '0' for TimeoutSec=, expected seconds greater "
                              "than 0, at most 31536000 (one year)\n"
-                             "%1$s:15: invalid value '11' for Retries=, expected an integer 0 to 10",
+                             "%1$s:15: invalid value '11' for Retries=, expected an integer 0 to "
+                             "10",
                              p) > 0);
         ASSERT_ERROR(conf_load(p, false, &c, &err), EINVAL);
         ASSERT_TRUE(!c);
