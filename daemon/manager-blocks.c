@@ -151,9 +151,23 @@ static int on_delay_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static void check_startup_done(Manager *m)
+void manager_block_observed(Manager *m, uint32_t block, MemState st, MemZone zone)
 {
-        if (m->startup_done || m->rescan_pending || m->n_queue > 0 || writer_pending(m->writer) > 0)
+        BlockEntry *e = blockmap_peek(&m->blocks, block);
+
+        if (e && (e->flags & BLOCK_PRESENT))
+                update_state(m, block, e, st, zone);
+}
+
+bool manager_startup_pending(const Manager *m)
+{
+        return !m->startup_done;
+}
+
+void manager_check_startup_done(Manager *m)
+{
+        if (m->startup_done || m->rescan_pending || m->n_queue > 0 ||
+            writer_pending(m->writer) > 0 || m->ops)
                 return;
         m->startup_done = true;
         log_info("Startup scan complete: %zu memory blocks, %" PRIu64 " onlined, %" PRIu64
@@ -349,7 +363,10 @@ static int do_rescan(Manager *m, bool leave_offline_alone)
 
 int manager_rescan_now(Manager *m, bool coldplug)
 {
-        int r = do_rescan(m, !coldplug);
+        int r;
+
+        m->scan_started_usec = now_usec();
+        r = do_rescan(m, !coldplug);
 
         if (r >= 0)
                 log_info("Coldplug: found %d memory blocks%s.", r,
@@ -361,6 +378,7 @@ static int on_process(sd_event_source *s, void *userdata)
 {
         Manager *m = userdata;
         _cleanup_free_ uint32_t *batch = NULL;
+        uint64_t t0 = 0;
         size_t n;
 
         (void)s;
@@ -368,8 +386,12 @@ static int on_process(sd_event_source *s, void *userdata)
                 m->rescan_pending = false;
                 m->n_rescans++;
                 log_notice("Rescanning all memory blocks: %s.", m->rescan_reason);
+                t0 = now_usec();
                 (void)do_rescan(m, false);
+        } else if (m->scan_started_usec > 0) {
+                t0 = m->scan_started_usec;
         }
+        m->scan_started_usec = 0;
 
         /* Take the batch: blocks queued while it runs (by completions) go to the next pass. */
         batch = TAKE_PTR(m->queue);
@@ -378,7 +400,9 @@ static int on_process(sd_event_source *s, void *userdata)
         m->zones_loaded = false;
         for (size_t i = 0; i < n; i++)
                 process_block(m, batch[i]);
-        check_startup_done(m);
+        if (t0 > 0)
+                log_info("Scanned %zu memory blocks in %.1f ms.", n, (double)(now_usec() - t0) / 1000);
+        manager_check_startup_done(m);
         return 0;
 }
 
@@ -451,7 +475,11 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
         BlockEntry *e = blockmap_peek(&m->blocks, job->block);
         const char *want = mem_action_to_string(job->action);
 
-        if (job->cookie != 0 || !e)
+        if (job->cookie != 0) {
+                manager_ops_on_write_done(m, job);
+                goto out;
+        }
+        if (!e)
                 goto out;
         e->flags &= (uint8_t)~BLOCK_WRITING;
         if (!(e->flags & BLOCK_PRESENT))
@@ -507,7 +535,7 @@ out:
                         manager_queue_block(m, d[i]);
                 free(d);
         }
-        check_startup_done(m);
+        manager_check_startup_done(m);
 }
 
 static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata)

@@ -37,6 +37,7 @@ int manager_new(const char *config_path, MemhpConfig *config, const char *sysroo
         m->config = config;
         m->sysroot = sysroot;
         m->node_hint = MEMBLOCK_NODE_NONE;
+        m->runtime_fd = -EBADF;
         *ret = m;
         return 0;
 }
@@ -45,8 +46,10 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        manager_bus_free(m);
         m->monitor = monitor_free(m->monitor);
         m->writer = writer_free(m->writer);
+        manager_ops_free(m);
         sd_event_source_disable_unref(m->process_source);
         sd_event_source_disable_unref(m->delay_timer);
         sd_event_source_disable_unref(m->rescan_timer);
@@ -160,9 +163,14 @@ int manager_start(Manager *m)
         r = setup_monitor(m);
         if (r < 0)
                 return r;
+        /* Operations a crash interrupted claim their blocks before coldplug can touch them. */
+        (void)manager_ops_setup(m);
+        (void)manager_ops_recover(m);
         r = manager_rescan_now(m, m->config->coldplug);
         if (r < 0)
                 return r;
+        /* Optional: without a bus memhpd still onlines memory. */
+        (void)manager_bus_connect(m);
         return 0;
 }
 

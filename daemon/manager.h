@@ -13,6 +13,8 @@
 #include "writer.h"
 
 typedef struct Manager Manager;
+typedef struct Operation Operation;
+typedef struct sd_bus sd_bus;
 
 typedef struct Delayed {
         uint32_t block;
@@ -41,6 +43,7 @@ struct Manager {
         sd_event_source *process_source;
         bool rescan_pending;
         const char *rescan_reason;
+        uint64_t scan_started_usec; /* coldplug scan start, for the "Scanned ... in" log line */
 
         /* Blocks deferred until all in-flight writes complete (auto-movable needs exact sizes). */
         uint32_t *deferred;
@@ -59,6 +62,17 @@ struct Manager {
 
         int node_hint;
         bool startup_done; /* READY=1 sent */
+
+        /* D-Bus (manager-bus.c): optional, onlining never waits for it. */
+        sd_bus *bus;
+        sd_event_source *bus_retry;
+
+        /* Multi-block operations (manager-ops.c), oldest first. */
+        Operation *ops;
+        uint64_t next_op_id;
+        int runtime_fd;        /* intent records; -1 when there is no runtime directory */
+        unsigned crash_at;     /* test hook MEMHPD_TEST_CRASH_AT: die at that crash point */
+        unsigned crash_points; /* crash points passed so far */
 
         /* Counters, for logs and the bus. */
         uint64_t n_events, n_overflows, n_rescans, n_onlined, n_failed;
@@ -83,6 +97,21 @@ void manager_on_overflow(void *userdata);
 void manager_on_write_done(const WriteJob *job, void *userdata);
 int manager_setup_blocks(Manager *m);
 void manager_arm_rescan_timer(Manager *m);
+
+/* Records a state observed by someone other than the pass (an operation's write). */
+void manager_block_observed(Manager *m, uint32_t block, MemState st, MemZone zone);
+bool manager_startup_pending(const Manager *m);
+void manager_check_startup_done(Manager *m);
+
+/* manager-ops.c */
+int manager_ops_setup(Manager *m);
+int manager_ops_recover(Manager *m);
+void manager_ops_on_write_done(Manager *m, const WriteJob *job);
+void manager_ops_free(Manager *m);
+
+/* manager-bus.c */
+int manager_bus_connect(Manager *m);
+void manager_bus_free(Manager *m);
 
 /* conflicts.c: warns about other onliners (kernel auto-online, udev rules). */
 void manager_check_other_onliners(Manager *m);

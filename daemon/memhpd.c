@@ -98,7 +98,7 @@ int main(int argc, char *argv[])
         r = conf_load(arg_config, !arg_config_given, &config, &error);
         if (r < 0) {
                 if (error)
-                        fprintf(stderr, "%s", error);
+                        fprintf(stderr, "%s\n", error);
                 else
                         fprintf(stderr, "memhpd: failed to load '%s': %s\n", arg_config,
                                 strerror(-r));

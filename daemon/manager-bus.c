@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * org.memhpd1 on the system bus. The bus is optional: memhpd onlines memory without it, waits
+ * for the socket to appear (early boot) and reconnects when dbus restarts. Mutating methods check
+ * the caller themselves, with credentials the bus daemon reports, on top of the bus policy.
+ */
+#include <grp.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+
+#include "log.h"
+#include "manager.h"
+#include "nodemask.h"
+#include "operation.h"
+#include "strutil.h"
+#include "zoneinfo.h"
+
+#define BUS_NAME "org.memhpd1"
+#define BUS_PATH "/org/memhpd1"
+#define BUS_INTERFACE "org.memhpd1.Manager"
+#define MEMHP_GROUP "memhp"
+#define MAX_BLOCKS_PER_CALL 65536
+#define NODE_UNKNOWN UINT32_MAX
+
+typedef int (*privileged_fn)(Manager *m, sd_bus_message *msg, sd_bus_error *error);
+
+typedef struct AuthRequest {
+        Manager *manager;
+        sd_bus_message *msg;
+        privileged_fn fn;
+} AuthRequest;
+
+static void auth_request_free(AuthRequest *a)
+{
+        sd_bus_message_unref(a->msg);
+        free(a);
+}
+
+/* Replies with the handler's error, or nothing when it replied (or will) itself. */
+static void reply_result(sd_bus_message *msg, int r, sd_bus_error *error)
+{
+        if (r >= 0)
+                return;
+        if (sd_bus_error_is_set(error))
+                (void)sd_bus_reply_method_error(msg, error);
+        else
+                (void)sd_bus_reply_method_errno(msg, r, NULL);
+}
+
+static bool gid_in(sd_bus_message *reply, gid_t gid)
+{
+        uint32_t g;
+        bool found = false;
+
+        while (sd_bus_message_read(reply, "u", &g) > 0)
+                if (g == gid)
+                        found = true;
+        return found;
+}
+
+static int on_credentials(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        AuthRequest *a = userdata;
+        struct group *grp = getgrnam(MEMHP_GROUP);
+        const char *member = sd_bus_message_get_member(a->msg);
+        uint32_t uid = UINT32_MAX;
+        bool in_group = false;
+        int r;
+
+        (void)ret_error;
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                (void)sd_bus_reply_method_errorf(a->msg, SD_BUS_ERROR_ACCESS_DENIED,
+                                                 "Cannot verify the caller of %s: %s.", member,
+                                                 sd_bus_message_get_error(reply)->message);
+                goto out;
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r > 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *key;
+
+                if (sd_bus_message_read(reply, "s", &key) < 0)
+                        break;
+                if (streq(key, "UnixUserID")) {
+                        if (sd_bus_message_read(reply, "v", "u", &uid) < 0)
+                                break;
+                } else if (streq(key, "UnixGroupIDs") && grp) {
+                        if (sd_bus_message_enter_container(reply, 'v', "au") < 0 ||
+                            sd_bus_message_enter_container(reply, 'a', "u") < 0)
+                                break;
+                        in_group = gid_in(reply, grp->gr_gid);
+                        (void)sd_bus_message_exit_container(reply);
+                        (void)sd_bus_message_exit_container(reply);
+                } else if (sd_bus_message_skip(reply, "v") < 0)
+                        break;
+                (void)sd_bus_message_exit_container(reply);
+        }
+
+        if (uid != 0 && !in_group) {
+                log_notice("Denied %s to uid %" PRIu32 " (not root, not in group '%s').", member,
+                           uid, MEMHP_GROUP);
+                (void)sd_bus_reply_method_errorf(a->msg, SD_BUS_ERROR_ACCESS_DENIED,
+                                                 "%s needs root or membership in group '%s'.",
+                                                 member, MEMHP_GROUP);
+                goto out;
+        }
+        (void)sd_bus_message_rewind(a->msg, true);
+        r = a->fn(a->manager, a->msg, &error);
+        reply_result(a->msg, r, &error);
+out:
+        auth_request_free(a);
+        return 0;
+}
+
+/* Asks the bus daemon who the caller is; the method body runs once that answer is in. */
+static int authorize(Manager *m, sd_bus_message *msg, privileged_fn fn, sd_bus_error *error)
+{
+        const char *sender = sd_bus_message_get_sender(msg);
+        AuthRequest *a;
+        int r;
+
+        if (!sender)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                        "Caller without a bus name.");
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        a->manager = m;
+        a->msg = sd_bus_message_ref(msg);
+        a->fn = fn;
+        r = sd_bus_call_method_async(sd_bus_message_get_bus(msg), NULL, "org.freedesktop.DBus",
+                                     "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                     "GetConnectionCredentials", on_credentials, a, "s", sender);
+        if (r < 0) {
+                auth_request_free(a);
+                return r;
+        }
+        return 1;
+}
+
+static int read_blocks(sd_bus_message *msg, uint32_t **ret, size_t *ret_n, sd_bus_error *error)
+{
+        const void *p;
+        size_t size;
+        uint32_t *ids;
+        int r;
+
+        r = sd_bus_message_read_array(msg, 'u', &p, &size);
+        if (r < 0)
+                return r;
+        size /= sizeof(uint32_t);
+        if (size == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Empty block list.");
+        if (size > MAX_BLOCKS_PER_CALL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Too many blocks: %zu (at most %d per call).", size,
+                                         MAX_BLOCKS_PER_CALL);
+        ids = malloc(size * sizeof(*ids));
+        if (!ids)
+                return -ENOMEM;
+        memcpy(ids, p, size * sizeof(*ids));
+        *ret = ids;
+        *ret_n = size;
+        return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* Duplicates and unknown blocks are refused before anything is written. */
+static int validate_blocks(Manager *m, const uint32_t *ids, size_t n, sd_bus_error *error)
+{
+        _cleanup_free_ uint32_t *sorted = malloc(n * sizeof(*ids));
+
+        if (!sorted)
+                return -ENOMEM;
+        memcpy(sorted, ids, n * sizeof(*ids));
+        qsort(sorted, n, sizeof(*sorted), cmp_u32);
+        for (size_t i = 0; i < n; i++) {
+                MemState st;
+                int r;
+
+                if (i > 0 && sorted[i] == sorted[i - 1])
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Duplicate block memory%" PRIu32 ".", sorted[i]);
+                r = memblock_read_state(m->sysfs, sorted[i], &st);
+                if (r == -ENOENT)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "No such memory block: memory%" PRIu32 ".",
+                                                 sorted[i]);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_IO_ERROR,
+                                                 "Cannot read the state of memory%" PRIu32 ": %s.",
+                                                 sorted[i], strerror(-r));
+                if (st == MEM_STATE_GOING_OFFLINE)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "memory%" PRIu32 " is being offlined already.",
+                                                 sorted[i]);
+        }
+        return 0;
+}
+
+static int new_txn(Manager *m, TxnKind kind, const uint32_t *ids, size_t n, Txn **ret)
+{
+        Txn *t;
+        int r = txn_new(m->next_op_id++, kind, n, &t);
+
+        if (r < 0)
+                return r;
+        t->max_retries = m->config->offline_retries;
+        for (size_t i = 0; i < n; i++) {
+                TxnBlock *b = &t->blocks[i];
+                BlockEntry *e = blockmap_get(&m->blocks, ids[i]);
+
+                b->id = ids[i];
+                b->prior_zone = MEM_ZONE_UNKNOWN;
+                if (memblock_read_state(m->sysfs, ids[i], &b->prior_state) >= 0 &&
+                    b->prior_state == MEM_STATE_ONLINE)
+                        (void)memblock_read_zone(m->sysfs, ids[i], &b->prior_zone);
+                b->state = b->prior_state;
+                b->zone = b->prior_zone;
+                b->action = MEM_ACTION_OFFLINE;
+                if (e && !(e->flags & BLOCK_PRESENT))
+                        blockmap_set_present(&m->blocks, e, true);
+        }
+        *ret = t;
+        return 0;
+}
+
+static int block_node(Manager *m, uint32_t id)
+{
+        BlockEntry *e = blockmap_get(&m->blocks, id);
+        int node = 0;
+
+        if (!m->numa)
+                return 0;
+        if (e && e->node >= 0)
+                return e->node;
+        if (memblock_read_node(m->sysfs, id, m->node_hint, &node) < 0)
+                return -1;
+        if (e)
+                e->node = (int16_t)node;
+        return node;
+}
+
+static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error)
+{
+        _cleanup_free_ uint32_t *ids = NULL;
+        _cleanup_free_ NodeZones *zones = NULL;
+        const char *zone;
+        size_t n, n_zones = 0;
+        Txn *t;
+        int r;
+
+        r = read_blocks(msg, &ids, &n, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", &zone);
+        if (r < 0)
+                return r;
+        if (!streq(zone, "movable") && !streq(zone, "kernel") && !streq(zone, "auto"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown zone '%s': expected movable, kernel or auto.",
+                                         zone);
+        r = validate_blocks(m, ids, n, error);
+        if (r < 0)
+                return r;
+        r = new_txn(m, TXN_ONLINE, ids, n, &t);
+        if (r < 0)
+                return r;
+        if (streq(zone, "auto"))
+                (void)zoneinfo_read(m->sysfs, &zones, &n_zones);
+        for (size_t i = 0; i < n; i++) {
+                TxnBlock *b = &t->blocks[i];
+                int node;
+                Policy p;
+
+                if (streq(zone, "movable")) {
+                        b->action = MEM_ACTION_ONLINE_MOVABLE;
+                        continue;
+                }
+                if (streq(zone, "kernel")) {
+                        b->action = MEM_ACTION_ONLINE_KERNEL;
+                        continue;
+                }
+                /* auto: what the node's policy would do; "ignore" means the kernel decides. */
+                node = block_node(m, b->id);
+                p = conf_node_policy(m->config, node < 0 ? 0 : (unsigned)node);
+                b->action = policy_decide(p, m->config->movable_ratio,
+                                          node >= 0 && (size_t)node < n_zones ? &zones[node] : NULL,
+                                          m->block_pages);
+                if (b->action == MEM_ACTION_NONE)
+                        b->action = MEM_ACTION_ONLINE;
+                if (node >= 0 && (size_t)node < n_zones && b->prior_state == MEM_STATE_OFFLINE) {
+                        if (b->action == MEM_ACTION_ONLINE_MOVABLE)
+                                zones[node].movable_pages += m->block_pages;
+                        else
+                                zones[node].kernel_pages += m->block_pages;
+                }
+        }
+        r = operation_submit(m, t, msg);
+        return r < 0 ? r : 0;
+}
+
+static int do_offline_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error)
+{
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n;
+        Txn *t;
+        int r;
+
+        r = read_blocks(msg, &ids, &n, error);
+        if (r < 0)
+                return r;
+        r = validate_blocks(m, ids, n, error);
+        if (r < 0)
+                return r;
+        r = new_txn(m, TXN_OFFLINE, ids, n, &t);
+        if (r < 0)
+                return r;
+        r = operation_submit(m, t, msg);
+        return r < 0 ? r : 0;
+}
+
+static int do_set_node_policy(Manager *m, sd_bus_message *msg, sd_bus_error *error)
+{
+        const char *policy;
+        NodeMask possible;
+        uint32_t node;
+        Policy p;
+        int r;
+
+        r = sd_bus_message_read(msg, "us", &node, &policy);
+        if (r < 0)
+                return r;
+        p = policy_from_string(policy);
+        if (p < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown policy '%s': expected online_movable, "
+                                         "online_kernel, online, auto-movable or ignore.",
+                                         policy);
+        if (nodemask_read(m->sysfs, "possible", &possible) < 0) {
+                possible = (NodeMask){};
+                possible.bits[0] = 1; /* no NUMA: node 0 only */
+        }
+        if (!nodemask_test(&possible, node))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Node %" PRIu32 " is not a possible node on this system.",
+                                         node);
+        m->config->node_policy[node] = (int8_t)p;
+        log_notice("Node %" PRIu32 " policy set to %s at runtime (until reload or restart).", node,
+                   policy);
+        manager_request_rescan(m, "node policy changed");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int do_reload(Manager *m, sd_bus_message *msg, sd_bus_error *error)
+{
+        int r = manager_reload(m);
+
+        if (r < 0)
+                return sd_bus_error_setf(error, "org.memhpd1.Error.InvalidConfig",
+                                         "The configuration is invalid, the running one is kept "
+                                         "(see the log).");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int do_rescan(Manager *m, sd_bus_message *msg, sd_bus_error *error)
+{
+        (void)error;
+        manager_request_rescan(m, "requested over D-Bus");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int do_cancel(Manager *m, sd_bus_message *msg, sd_bus_error *error)
+{
+        (void)error;
+        return sd_bus_reply_method_return(
+                msg, "u", operation_cancel_sender(m, sd_bus_message_get_sender(msg)));
+}
+
+#define PRIVILEGED_METHOD(name, fn)                                                                \
+        static int name(sd_bus_message *msg, void *userdata, sd_bus_error *error)                  \
+        {                                                                                          \
+                return authorize(userdata, msg, fn, error);                                        \
+        }
+
+PRIVILEGED_METHOD(method_online_blocks, do_online_blocks)
+PRIVILEGED_METHOD(method_offline_blocks, do_offline_blocks)
+PRIVILEGED_METHOD(method_set_node_policy, do_set_node_policy)
+PRIVILEGED_METHOD(method_reload, do_reload)
+PRIVILEGED_METHOD(method_rescan, do_rescan)
+PRIVILEGED_METHOD(method_cancel, do_cancel)
+
+static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        (void)error;
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(uuss)");
+        if (r < 0)
+                return r;
+        for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
+                BlockEntry *e = blockmap_peek(&m->blocks, id);
+                int node = block_node(m, id);
+                const char *st = e->state >= 0 ? mem_state_to_string((MemState)e->state)
+                                               : "offline";
+
+                r = sd_bus_message_append(reply, "(uuss)", id,
+                                          node < 0 ? NODE_UNKNOWN : (uint32_t)node, st,
+                                          e->state == MEM_STATE_ONLINE
+                                                  ? mem_zone_to_string((MemZone)e->zone)
+                                                  : "");
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_nodes(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ NodeZones *zones = NULL;
+        Manager *m = userdata;
+        NodeMask nodes = {};
+        size_t n_zones = 0;
+        int r;
+
+        (void)error;
+        if (!m->numa || nodemask_read(m->sysfs, "possible", &nodes) < 0)
+                nodes.bits[0] = 1;
+        /* Nodes that hold blocks count even when the possible mask is unreadable. */
+        for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
+                int node = blockmap_peek(&m->blocks, id)->node;
+                if (node >= 0 && (unsigned)node < MEMHP_MAX_NODES)
+                        nodes.bits[node / 64] |= UINT64_C(1) << (node % 64);
+        }
+        (void)zoneinfo_read(m->sysfs, &zones, &n_zones);
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ustt)");
+        if (r < 0)
+                return r;
+        for (unsigned node = 0; node < MEMHP_MAX_NODES; node++) {
+                uint64_t k = 0, mv = 0;
+
+                if (!nodemask_test(&nodes, node) && node >= n_zones)
+                        continue;
+                if (node < n_zones) {
+                        k = zones[node].kernel_pages * 4096;
+                        mv = zones[node].movable_pages * 4096;
+                }
+                r = sd_bus_message_append(reply, "(ustt)", node,
+                                          policy_to_string(conf_node_policy(m->config, node)), k,
+                                          mv);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error)
+{
+        (void)bus, (void)path, (void)interface, (void)property, (void)userdata, (void)error;
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static int property_get_block_size(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error)
+{
+        Manager *m = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        return sd_bus_message_append(reply, "t", m->block_size);
+}
+
+static int property_get_event_source(sd_bus *bus, const char *path, const char *interface,
+                                     const char *property, sd_bus_message *reply, void *userdata,
+                                     sd_bus_error *error)
+{
+        Manager *m = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        return sd_bus_message_append(reply, "s", event_source_to_string(m->event_source));
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BlockSizeBytes", "t", property_get_block_size, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("EventSource", "s", property_get_event_source, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("ListBlocks", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(uuss)", blocks),
+                                method_list_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListNodes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ustt)", nodes),
+                                method_list_nodes, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("OnlineBlocks", SD_BUS_ARGS("au", blocks, "s", zone),
+                                SD_BUS_RESULT("a(uss)", results), method_online_blocks,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("OfflineBlocks", SD_BUS_ARGS("au", blocks),
+                                SD_BUS_RESULT("a(uss)", results), method_offline_blocks,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetNodePolicy", SD_BUS_ARGS("u", node, "s", policy),
+                                SD_BUS_NO_RESULT, method_set_node_policy,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Rescan", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_rescan,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_NO_ARGS, SD_BUS_RESULT("u", cancelled),
+                                method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("BlockChanged", SD_BUS_ARGS("u", block, "s", state, "s", zone),
+                                0),
+        SD_BUS_VTABLE_END,
+};
+
+static void emit_block_changed(Manager *m, uint32_t block, const BlockEntry *e)
+{
+        const char *st, *zone = "";
+
+        if (!m->bus)
+                return;
+        if (!(e->flags & BLOCK_PRESENT))
+                st = "removed";
+        else if (e->state < 0)
+                return;
+        else {
+                st = mem_state_to_string((MemState)e->state);
+                if (e->state == MEM_STATE_ONLINE)
+                        zone = mem_zone_to_string((MemZone)e->zone);
+        }
+        (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_INTERFACE, "BlockChanged", "uss", block,
+                                 st, zone);
+}
+
+static int on_bus_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        (void)s;
+        (void)usec;
+        manager_bus_free(m);
+        (void)manager_bus_connect(m);
+        return 0;
+}
+
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+
+        (void)msg;
+        (void)error;
+        log_warning("Lost the system bus; onlining goes on, reconnecting when it is back.");
+        /* Not from inside the bus's own callback: replace the connection from a timer. */
+        m->bus_retry = sd_event_source_disable_unref(m->bus_retry);
+        (void)sd_event_add_time_relative(m->event, &m->bus_retry, CLOCK_MONOTONIC, 1000000, 0,
+                                         on_bus_retry, m);
+        return 0;
+}
+
+static int on_name(sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        (void)userdata;
+        (void)error;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                log_error("Failed to acquire the bus name %s: %s. The D-Bus API is unavailable; "
+                          "onlining goes on.",
+                          BUS_NAME, sd_bus_message_get_error(reply)->message);
+        else
+                log_info("Serving %s on the system bus.", BUS_NAME);
+        return 0;
+}
+
+int manager_bus_connect(Manager *m)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *address = secure_getenv("DBUS_SYSTEM_BUS_ADDRESS");
+        int r;
+
+        m->block_changed = emit_block_changed;
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate a bus connection: %m");
+        r = sd_bus_set_address(bus, address ?: "unix:path=/run/dbus/system_bus_socket");
+        if (r >= 0)
+                r = sd_bus_set_bus_client(bus, true);
+        /* Early in boot the socket does not exist yet: connect when it appears. */
+        if (r >= 0)
+                r = sd_bus_set_watch_bind(bus, true);
+        if (r >= 0)
+                r = sd_bus_set_connected_signal(bus, true);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(bus, NULL, BUS_PATH, BUS_INTERFACE, manager_vtable,
+                                             m);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus.Local", NULL,
+                                              "org.freedesktop.DBus.Local", "Disconnected",
+                                              on_disconnected, NULL, m);
+        if (r >= 0)
+                r = sd_bus_request_name_async(bus, NULL, BUS_NAME, 0, on_name, m);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to set up the system bus, the D-Bus API is "
+                                            "unavailable: %m");
+        m->bus = TAKE_PTR(bus);
+        return 0;
+}
+
+void manager_bus_free(Manager *m)
+{
+        m->bus_retry = sd_event_source_disable_unref(m->bus_retry);
+        m->bus = sd_bus_flush_close_unref(m->bus);
+}

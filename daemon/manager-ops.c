@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Operations: OnlineBlocks/OfflineBlocks transactions and crash recovery. Each one claims its
+ * blocks (the policy leaves them alone), writes an intent record before the first write, runs
+ * its steps one by one on the writer thread, rolls back on failure, and replies when done.
+ * Operations on overlapping blocks run one after the other.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "blocklog.h"
+#include "intent.h"
+#include "log.h"
+#include "manager.h"
+#include "operation.h"
+
+/* Progress rewrites of huge records would be quadratic; recovery only needs prior states. */
+#define PROGRESS_SAVE_MAX_BLOCKS 256
+
+static void crash_point(Manager *m)
+{
+        /* Test hook: "kill -9 at crash point N" without racing the daemon from outside. */
+        if (m->crash_at > 0 && ++m->crash_points == m->crash_at)
+                raise(SIGKILL);
+}
+
+static void save_intent(Operation *op, bool progress)
+{
+        Manager *m = op->manager;
+        int r;
+
+        if (m->runtime_fd < 0)
+                return;
+        if (progress && op->txn->n_blocks > PROGRESS_SAVE_MAX_BLOCKS)
+                return;
+        r = intent_save(m->runtime_fd, op->txn);
+        if (r < 0)
+                log_warning_errno(r, "Failed to save the intent record of operation %" PRIu64
+                                     ", a crash now would not be recovered: %m",
+                                  op->id);
+}
+
+static Operation *operation_free(Operation *op)
+{
+        if (!op)
+                return NULL;
+        sd_event_source_disable_unref(op->timer);
+        sd_bus_track_unref(op->track);
+        sd_bus_message_unref(op->request);
+        txn_free(op->txn);
+        free(op->sender);
+        free(op);
+        return NULL;
+}
+
+static void unlink_op(Manager *m, Operation *op)
+{
+        for (Operation **p = &m->ops; *p; p = &(*p)->next)
+                if (*p == op) {
+                        *p = op->next;
+                        return;
+                }
+}
+
+static bool blocks_free(Manager *m, const Txn *t)
+{
+        for (size_t i = 0; i < t->n_blocks; i++) {
+                BlockEntry *e = blockmap_peek(&m->blocks, t->blocks[i].id);
+                if (e && (e->flags & (BLOCK_BUSY | BLOCK_WRITING)))
+                        return false;
+        }
+        return true;
+}
+
+static void set_busy(Manager *m, const Txn *t, bool busy)
+{
+        for (size_t i = 0; i < t->n_blocks; i++) {
+                BlockEntry *e = blockmap_get(&m->blocks, t->blocks[i].id);
+                if (!e)
+                        continue;
+                if (busy)
+                        e->flags |= BLOCK_BUSY;
+                else
+                        e->flags &= (uint8_t)~BLOCK_BUSY;
+        }
+}
+
+/* "memory36, memory35" for the blocks matching @pick, in rollback (reverse) order. */
+static char *block_list(const Txn *t, bool (*pick)(const TxnBlock *b))
+{
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        bool first = true;
+
+        if (!f)
+                return NULL;
+        for (size_t i = t->n_blocks; i > 0; i--) {
+                const TxnBlock *b = &t->blocks[i - 1];
+                if (!pick(b))
+                        continue;
+                fprintf(f, "%smemory%u", first ? "" : ", ", b->id);
+                if (b->error != 0 && !b->restored && b->changed)
+                        fprintf(f, " (%s)", strerror(-b->error));
+                first = false;
+        }
+        fclose(f);
+        return buf;
+}
+
+static bool pick_restored(const TxnBlock *b)
+{
+        return b->changed && b->restored;
+}
+
+static bool pick_left_changed(const TxnBlock *b)
+{
+        return b->changed && !b->restored;
+}
+
+static int reply_success(Operation *op)
+{
+        Manager *m = op->manager;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(op->request, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(uss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < op->txn->n_blocks; i++) {
+                uint32_t id = op->txn->blocks[i].id;
+                MemState st = MEM_STATE_OFFLINE;
+                MemZone zone = MEM_ZONE_UNKNOWN;
+
+                /* The reply reports sysfs, not what the machine believes. */
+                if (memblock_read_state(m->sysfs, id, &st) >= 0 && st == MEM_STATE_ONLINE)
+                        (void)memblock_read_zone(m->sysfs, id, &zone);
+                r = sd_bus_message_append(reply, "(uss)", id, mem_state_to_string(st),
+                                          mem_zone_to_string(zone));
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static void finish(Operation *op)
+{
+        Manager *m = op->manager;
+        Txn *t = op->txn;
+        TxnOutcome outcome = txn_outcome(t);
+        _cleanup_free_ char *restored = block_list(t, pick_restored);
+        _cleanup_free_ char *left = block_list(t, pick_left_changed);
+        char what[256];
+        int r;
+
+        if (t->failed_index >= 0)
+                snprintf(what, sizeof(what), "%s memory%u: %s",
+                         t->failed_error == -ECANCELED ? "Cancelled at" : "Failed to change",
+                         t->blocks[t->failed_index].id, strerror(-t->failed_error));
+        else if (t->cancelled)
+                snprintf(what, sizeof(what), "Cancelled");
+        else
+                what[0] = 0;
+
+        switch (outcome) {
+        case TXN_OK:
+                log_info("Operation %" PRIu64 " (%s of %zu blocks) %s.", op->id,
+                         txn_kind_to_string(t->kind), t->n_blocks,
+                         t->kind == TXN_RECOVER ? "restored every block" : "succeeded");
+                break;
+        case TXN_ROLLED_BACK:
+                log_warning("Operation %" PRIu64 " (%s of %zu blocks): %s. Rolled back: %s.",
+                            op->id, txn_kind_to_string(t->kind), t->n_blocks, what,
+                            restored && *restored ? restored : "nothing had changed");
+                break;
+        case TXN_ROLLBACK_INCOMPLETE:
+                log_error("Operation %" PRIu64 " (%s of %zu blocks): %s. Rollback incomplete, "
+                          "left changed: %s.",
+                          op->id, txn_kind_to_string(t->kind), t->n_blocks,
+                          what[0] ? what : "restore failed", left ? left : "?");
+                break;
+        }
+
+        /* Blocks an operation leaves offline are the admin's decision: policy keeps off them. */
+        set_busy(m, t, false);
+        for (size_t i = 0; i < t->n_blocks; i++) {
+                BlockEntry *e = blockmap_peek(&m->blocks, t->blocks[i].id);
+                if (e && (e->flags & BLOCK_PRESENT)) {
+                        e->flags |= BLOCK_ADMIN_OFFLINE;
+                        manager_queue_block(m, t->blocks[i].id);
+                }
+        }
+
+        if (m->runtime_fd >= 0) {
+                r = intent_remove(m->runtime_fd, op->id);
+                if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "Failed to remove the intent record of operation "
+                                             "%" PRIu64 ": %m", op->id);
+        }
+        crash_point(m);
+
+        if (op->request) {
+                if (outcome == TXN_OK)
+                        r = reply_success(op);
+                else if (outcome == TXN_ROLLED_BACK)
+                        r = sd_bus_reply_method_errorf(op->request, MEMHP_ERROR_OPERATION_FAILED,
+                                                       "%s. Rolled back: %s.", what,
+                                                       restored && *restored
+                                                               ? restored
+                                                               : "nothing had changed");
+                else
+                        r = sd_bus_reply_method_errorf(
+                                op->request, MEMHP_ERROR_ROLLBACK_INCOMPLETE,
+                                "%s. Rollback incomplete; blocks left changed: %s. Restored: %s.",
+                                what[0] ? what : "Restore failed", left ? left : "?",
+                                restored && *restored ? restored : "none");
+                if (r < 0)
+                        log_debug_errno(r, "Failed to reply to operation %" PRIu64 ": %m", op->id);
+        }
+
+        unlink_op(m, op);
+        operation_free(op);
+        manager_ops_kick(m);
+        manager_check_startup_done(m);
+}
+
+static void advance(Operation *op);
+
+static int on_backoff(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void)s;
+        (void)usec;
+        advance(userdata);
+        return 0;
+}
+
+static void advance(Operation *op)
+{
+        Manager *m = op->manager;
+        int r;
+
+        if (op->in_flight)
+                return;
+        r = txn_next(op->txn, &op->step);
+        if (r == 0)
+                return finish(op);
+        r = writer_submit(m->writer, op->step.block, op->step.action, op->id);
+        if (r < 0) {
+                log_oom();
+                txn_step_done(op->txn, &op->step, r, MEM_ZONE_UNKNOWN);
+                return advance(op);
+        }
+        op->in_flight = true;
+}
+
+void manager_ops_on_write_done(Manager *m, const WriteJob *job)
+{
+        Operation *op;
+        uint64_t delay;
+
+        for (op = m->ops; op; op = op->next)
+                if (op->id == job->cookie)
+                        break;
+        if (!op || !op->in_flight)
+                return;
+        op->in_flight = false;
+        crash_point(m);
+
+        if (job->result >= 0)
+                manager_block_observed(m, job->block, mem_action_target_state(job->action),
+                                       job->zone);
+        log_block(job->result < 0 ? LOG_WARNING : LOG_INFO, job->result < 0 ? job->result : 0,
+                  job->block, -1, mem_zone_to_string(job->zone),
+                  op->step.rollback ? "rollback" : mem_action_to_string(job->action),
+                  "Operation %" PRIu64 ": memory%u %s%s %s%s%s", op->id, job->block,
+                  op->step.rollback ? "rollback " : "", mem_action_to_string(job->action),
+                  job->result < 0 ? "failed: " : (job->result == 1 ? "(already)" : "done"),
+                  job->result < 0 ? strerror(-job->result) : "",
+                  job->result < 0 ? "." : ".");
+
+        delay = txn_step_done(op->txn, &op->step, job->result, job->zone);
+        save_intent(op, true);
+        crash_point(m);
+        if (delay > 0) {
+                op->timer = sd_event_source_disable_unref(op->timer);
+                if (sd_event_add_time_relative(m->event, &op->timer, CLOCK_MONOTONIC, delay, 0,
+                                               on_backoff, op) >= 0)
+                        return;
+        }
+        advance(op);
+}
+
+static void start(Operation *op)
+{
+        Manager *m = op->manager;
+
+        op->running = true;
+        set_busy(m, op->txn, true);
+        save_intent(op, false);
+        crash_point(m);
+        log_info("Operation %" PRIu64 ": %s of %zu blocks started%s%s.", op->id,
+                 txn_kind_to_string(op->txn->kind), op->txn->n_blocks,
+                 op->sender ? " for " : "", op->sender ? op->sender : "");
+        advance(op);
+}
+
+void manager_ops_kick(Manager *m)
+{
+        /* start() may finish an operation at once and recurse here; restart the walk after it. */
+        for (Operation *op = m->ops; op; op = op->next)
+                if (!op->running && blocks_free(m, op->txn)) {
+                        start(op);
+                        return manager_ops_kick(m);
+                }
+}
+
+static int on_caller_gone(sd_bus_track *track, void *userdata)
+{
+        Operation *op = userdata;
+
+        (void)track;
+        log_notice("Caller of operation %" PRIu64 " disconnected, cancelling it.", op->id);
+        txn_cancel(op->txn);
+        writer_cancel(op->manager->writer, op->id);
+        return 0;
+}
+
+int operation_submit(Manager *m, Txn *txn, sd_bus_message *request)
+{
+        Operation *op, **tail;
+        int r;
+
+        op = calloc(1, sizeof(*op));
+        if (!op) {
+                txn_free(txn);
+                return -ENOMEM;
+        }
+        op->manager = m;
+        op->txn = txn;
+        op->id = txn->id;
+        if (request) {
+                op->request = sd_bus_message_ref(request);
+                op->sender = strdup(sd_bus_message_get_sender(request) ?: "");
+                r = sd_bus_track_new(sd_bus_message_get_bus(request), &op->track, on_caller_gone,
+                                     op);
+                if (r >= 0)
+                        r = sd_bus_track_add_sender(op->track, request);
+                if (r < 0)
+                        log_debug_errno(r, "Cannot track the caller of operation %" PRIu64 ": %m",
+                                        op->id);
+        }
+        for (tail = &m->ops; *tail; tail = &(*tail)->next)
+                ;
+        *tail = op;
+        manager_ops_kick(m);
+        return 0;
+}
+
+unsigned operation_cancel_sender(Manager *m, const char *sender)
+{
+        unsigned n = 0;
+
+        for (Operation *op = m->ops; op; op = op->next)
+                if (op->sender && strcmp(op->sender, sender) == 0) {
+                        txn_cancel(op->txn);
+                        writer_cancel(m->writer, op->id);
+                        n++;
+                }
+        return n;
+}
+
+int manager_ops_setup(Manager *m)
+{
+        const char *dir = getenv("RUNTIME_DIRECTORY"), *crash = getenv("MEMHPD_TEST_CRASH_AT");
+        char path[4096];
+
+        m->runtime_fd = -EBADF;
+        m->next_op_id = 1; /* recovery moves it past every id still on disk */
+        if (crash)
+                m->crash_at = (unsigned)strtoul(crash, NULL, 10);
+
+        /*
+         * Records of a test sysroot must never be replayed against the real one: without
+         * $RUNTIME_DIRECTORY (set by systemd) they live inside the sysroot.
+         */
+        if (!dir || !*dir) {
+                const char *root = strcmp(m->sysroot, "/") == 0 ? "" : m->sysroot;
+
+                snprintf(path, sizeof(path), "%s/run", root);
+                (void)mkdir(path, 0755);
+                snprintf(path, sizeof(path), "%s/run/memhpd", root);
+                (void)mkdir(path, 0700);
+                dir = path;
+        } else {
+                /* systemd may hand over a list; the first entry is ours. */
+                snprintf(path, sizeof(path), "%s", dir);
+                path[strcspn(path, ":")] = 0;
+                dir = path;
+        }
+        m->runtime_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->runtime_fd < 0)
+                log_warning_errno(errno, "No runtime directory '%s', operations will not survive "
+                                         "a crash: %m",
+                                  dir);
+        return 0;
+}
+
+int manager_ops_recover(Manager *m)
+{
+        Txn **records = NULL;
+        char **bad = NULL;
+        size_t n = 0;
+        int r;
+
+        if (m->runtime_fd < 0)
+                return 0;
+        r = intent_load_all(m->runtime_fd, &records, &n, &bad);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to read intent records, skipping recovery: %m");
+        for (char **b = bad; b && *b; b++) {
+                log_error("Intent record '%s' is damaged; the operation it describes cannot be "
+                          "recovered. Check its blocks with 'memhpctl list'.",
+                          *b);
+                free(*b);
+        }
+        free(bad);
+
+        for (size_t i = 0; i < n; i++) {
+                Txn *old = records[i], *rec = NULL;
+                size_t k = 0;
+
+                if (old->id >= m->next_op_id)
+                        m->next_op_id = old->id + 1;
+                r = txn_new(old->id, TXN_RECOVER, old->n_blocks, &rec);
+                if (r < 0) {
+                        log_oom();
+                        txn_free(old);
+                        continue;
+                }
+                for (size_t j = 0; j < old->n_blocks; j++) {
+                        const TxnBlock *b = &old->blocks[j];
+                        MemState st;
+                        BlockEntry *e;
+
+                        if (memblock_read_state(m->sysfs, b->id, &st) < 0) {
+                                log_notice("Recovery of operation %" PRIu64 ": memory%u is gone.",
+                                           old->id, b->id);
+                                continue;
+                        }
+                        if (st == b->prior_state)
+                                continue;
+                        rec->blocks[k] = (TxnBlock){
+                                .id = b->id,
+                                .action = txn_restore_action(b->prior_state, b->prior_zone),
+                                /* The target to restore; if recovery itself crashes, the
+                                 * record it leaves still names the original prior state. */
+                                .prior_state = b->prior_state,
+                                .prior_zone = b->prior_zone,
+                                .state = st,
+                        };
+                        e = blockmap_get(&m->blocks, b->id);
+                        if (e)
+                                blockmap_set_present(&m->blocks, e, true);
+                        k++;
+                }
+                rec->n_blocks = k;
+                log_notice("Operation %" PRIu64 " (%s of %zu blocks) was interrupted by a crash: "
+                           "restoring %zu blocks to their prior state.",
+                           old->id, txn_kind_to_string(old->kind), old->n_blocks, k);
+                txn_free(old);
+                if (k == 0) {
+                        (void)intent_remove(m->runtime_fd, rec->id);
+                        txn_free(rec);
+                        continue;
+                }
+                r = operation_submit(m, rec, NULL);
+                if (r < 0)
+                        log_oom();
+        }
+        free(records);
+        return 0;
+}
+
+void manager_ops_free(Manager *m)
+{
+        while (m->ops) {
+                Operation *op = m->ops;
+                m->ops = op->next;
+                operation_free(op);
+        }
+        if (m->runtime_fd >= 0)
+                close(m->runtime_fd);
+        m->runtime_fd = -EBADF;
+}
