@@ -14,6 +14,7 @@
 #include "manager.h"
 #include "nodemask.h"
 #include "operation.h"
+#include "request.h"
 #include "strutil.h"
 #include "zoneinfo.h"
 
@@ -21,7 +22,6 @@
 #define BUS_PATH "/org/memhpd1"
 #define BUS_INTERFACE "org.memhpd1.Manager"
 #define MEMHP_GROUP "memhp"
-#define MAX_BLOCKS_PER_CALL 65536
 #define NODE_UNKNOWN UINT32_MAX
 
 typedef int (*privileged_fn)(Manager *m, sd_bus_message *msg, sd_bus_error *error);
@@ -150,13 +150,14 @@ static int read_blocks(sd_bus_message *msg, uint32_t **ret, size_t *ret_n, sd_bu
         r = sd_bus_message_read_array(msg, 'u', &p, &size);
         if (r < 0)
                 return r;
+        char text[128];
+
         size /= sizeof(uint32_t);
-        if (size == 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Empty block list.");
-        if (size > MAX_BLOCKS_PER_CALL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Too many blocks: %zu (at most %d per call).", size,
-                                         MAX_BLOCKS_PER_CALL);
+        r = request_check_blocks(p, size, text, sizeof(text));
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, text);
+        if (r < 0)
+                return r;
         ids = malloc(size * sizeof(*ids));
         if (!ids)
                 return -ENOMEM;
@@ -166,41 +167,26 @@ static int read_blocks(sd_bus_message *msg, uint32_t **ret, size_t *ret_n, sd_bu
         return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-        return x < y ? -1 : x > y;
-}
-
-/* Duplicates and unknown blocks are refused before anything is written. */
+/* Unknown blocks are refused before anything is written (read_blocks did the pure checks). */
 static int validate_blocks(Manager *m, const uint32_t *ids, size_t n, sd_bus_error *error)
 {
-        _cleanup_free_ uint32_t *sorted = malloc(n * sizeof(*ids));
-
-        if (!sorted)
-                return -ENOMEM;
-        memcpy(sorted, ids, n * sizeof(*ids));
-        qsort(sorted, n, sizeof(*sorted), cmp_u32);
         for (size_t i = 0; i < n; i++) {
                 MemState st;
                 int r;
 
-                if (i > 0 && sorted[i] == sorted[i - 1])
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Duplicate block memory%" PRIu32 ".", sorted[i]);
-                r = memblock_read_state(m->sysfs, sorted[i], &st);
+                r = memblock_read_state(m->sysfs, ids[i], &st);
                 if (r == -ENOENT)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "No such memory block: memory%" PRIu32 ".",
-                                                 sorted[i]);
+                                                 ids[i]);
                 if (r < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_IO_ERROR,
                                                  "Cannot read the state of memory%" PRIu32 ": %s.",
-                                                 sorted[i], strerror(-r));
+                                                 ids[i], strerror(-r));
                 if (st == MEM_STATE_GOING_OFFLINE)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "memory%" PRIu32 " is being offlined already.",
-                                                 sorted[i]);
+                                                 ids[i]);
         }
         return 0;
 }
@@ -263,7 +249,7 @@ static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error
         r = sd_bus_message_read(msg, "s", &zone);
         if (r < 0)
                 return r;
-        if (!streq(zone, "movable") && !streq(zone, "kernel") && !streq(zone, "auto"))
+        if (request_zone_from_string(zone) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Unknown zone '%s': expected movable, kernel or auto.",
                                          zone);

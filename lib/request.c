@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Checks on caller input that need no sysfs access. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "request.h"
+
+static const char *const zone_table[_REQUEST_ZONE_MAX] = {
+        [REQUEST_ZONE_MOVABLE] = "movable",
+        [REQUEST_ZONE_KERNEL] = "kernel",
+        [REQUEST_ZONE_AUTO] = "auto",
+};
+
+RequestZone request_zone_from_string(const char *s)
+{
+        for (int i = 0; s && i < _REQUEST_ZONE_MAX; i++)
+                if (strcmp(s, zone_table[i]) == 0)
+                        return (RequestZone)i;
+        return _REQUEST_ZONE_INVALID;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+int request_check_blocks(const uint32_t *ids, size_t n, char *err, size_t err_size)
+{
+        _cleanup_free_ uint32_t *sorted = NULL;
+        char dummy[1];
+
+        if (!err) {
+                err = dummy;
+                err_size = sizeof(dummy);
+        }
+        if (n == 0) {
+                snprintf(err, err_size, "Empty block list.");
+                return -EINVAL;
+        }
+        if (n > MEMHP_MAX_BLOCKS_PER_CALL) {
+                snprintf(err, err_size, "Too many blocks: %zu (at most %d per call).", n,
+                         MEMHP_MAX_BLOCKS_PER_CALL);
+                return -EINVAL;
+        }
+        sorted = malloc(n * sizeof(*sorted));
+        if (!sorted)
+                return -ENOMEM;
+        memcpy(sorted, ids, n * sizeof(*sorted));
+        qsort(sorted, n, sizeof(*sorted), cmp_u32);
+        for (size_t i = 1; i < n; i++)
+                if (sorted[i] == sorted[i - 1]) {
+                        snprintf(err, err_size, "Duplicate block memory%u.", sorted[i]);
+                        return -EINVAL;
+                }
+        return 0;
+}
