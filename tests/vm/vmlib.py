@@ -136,7 +136,12 @@ class GuestKit:
         log("apt-get download %s" % package)
         # apt drops to the _apt user for downloads; let it write, or it warns.
         os.chmod(dest, 0o777)
-        run(["apt-get", "download", "-q", package], cwd=dest)
+        try:
+            run(["apt-get", "download", "-q", package], cwd=dest)
+        except VMError:
+            # Stale lists name a version the mirror no longer has.
+            self._apt_update()
+            run(["apt-get", "download", "-q", package], cwd=dest)
         debs = [f for f in os.listdir(dest) if f.endswith(".deb")]
         if len(debs) != 1:
             raise VMError("apt-get download %s gave %s" % (package, debs))
@@ -564,8 +569,7 @@ class VM:
             "-kernel", self.kit.vmlinux, "-initrd", self.initrd,
             # panic=-1 + -no-reboot: a guest panic ends QEMU instead of hanging.
             # memhpd_vm_guest: the marker gt checks before it touches sysfs.
-            "-append", "console=ttyS0 panic=-1 memhp_default_state=offline memhpd_vm_guest "
-                       + self.append,
+            "-append", "console=ttyS0 panic=-1 memhpd_vm_guest " + self.append,
             "-no-reboot",
             "-chardev", "file,id=con,path=%s" % self.console, "-serial", "chardev:con",
             "-chardev", "socket,id=ctl,path=%s/ctl,server=on,wait=off" % self.sockdir,
@@ -672,7 +676,8 @@ class VM:
             return None, []
         out, rc = self.sh("hpmon wait --go add %d %d" % (n, timeout * 1000),
                           timeout=timeout + 10, on_go=trigger)
-        return parse_wait(out, rc, "add of %s" % dimm_id)
+        t0, events = parse_wait(out, rc, "add of %s" % dimm_id)
+        return t0, [(t, block) for t, action, block in events if action == "add"]
 
     def del_dimm(self, dimm_id, timeout=30):
         """device_del + wait for DEVICE_DELETED; True if the DIMM is gone."""
@@ -692,13 +697,14 @@ class VM:
 
 
 def parse_wait(out, rc, what):
+    """hpmon wait output -> (guest time at @@GO, [(time, action, block)...])."""
     t0, events = None, []
     for line in out.splitlines():
         f = line.split()
         if f and f[0] == "@@GO":
             t0 = float(f[1])
         elif len(f) == 3 and re.match(r"^\d+\.\d+$", f[0]):
-            events.append((float(f[0]), f[2]))
+            events.append((float(f[0]), f[1], f[2]))
     if rc:
         raise VMError("%s: %s" % (what, out.strip()))
     return t0, events

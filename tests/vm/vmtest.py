@@ -94,7 +94,7 @@ class Tier:
             ", ".join("node%d %s %+d blocks" % (k[0], k[1], v) for k, v in sorted(want.items()))
             or "unchanged"), not bad, "; ".join(bad))
 
-    def wait_online(self, blocks, timeout=15):
+    def wait_online(self, blocks, timeout=10):
         out, rc = self.vm.sh("hpmon state online %d %s" % (timeout * 1000, " ".join(blocks)),
                              timeout=timeout + 10)
         return rc == 0
@@ -112,7 +112,7 @@ class Tier:
 
     def start_memhpd(self):
         self.write_config()
-        out, rc = self.vm.sh("gt memhpd-start --log-level debug", timeout=30)
+        out, rc = self.vm.sh("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf --log-level debug", timeout=30)
         self.check("memhpd started and listens for uevents", rc == 0,
                    out.strip() + " " + self.memhpd_log()[-500:])
         return rc == 0
@@ -122,7 +122,7 @@ class Tier:
         self.policies.update(policies)
         self.write_config()
         start = self.log_size()
-        self.vm.must("gt memhpd-signal HUP")
+        self.vm.must("gt signal memhpd HUP")
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
             if RELOAD_LOG.search(self.memhpd_log(start)):
@@ -134,9 +134,19 @@ class Tier:
         return False
 
     def alive(self):
-        return self.vm.sh("gt memhpd-alive")[1] == 0
+        return self.vm.sh("gt alive memhpd")[1] == 0
 
     # -- scenarios ---------------------------------------------------------------------------
+    def s_boot(self):
+        """0. the guest is what the scenarios assume: 3 NUMA nodes, 128 MiB blocks, no
+        kernel auto-online."""
+        out = self.vm.must("cd /sys/devices/system; cat node/possible node/online "
+                           "memory/block_size_bytes memory/auto_online_blocks").split()
+        self.check("nodes 0-2 possible, 0-1 online", out[:2] == ["0-2", "0-1"], str(out))
+        self.check("memory block size 128 MiB", int(out[2], 16) == BLOCK, out[2])
+        self.check("kernel auto-online off (auto_online_blocks=offline)", out[3] == "offline",
+                   out[3])
+
     def s_coldplug(self):
         """c. memory hot-added before memhpd starts is onlined at start."""
         before = self.vm.zones()
@@ -217,7 +227,7 @@ class Tier:
         self.check("its blocks are gone from sysfs", not new, str(seen))
         self.expect_zone_delta(before, self.vm.zones(), {})
 
-    def _wait_vmem(self, size, done, boot, timeout=60):
+    def _wait_vmem(self, size, done, boot, timeout=30):
         deadline = time.monotonic() + timeout
         while True:
             seen = {b: v for b, v in self.vm.blocks().items() if b not in boot}
@@ -282,7 +292,7 @@ class Tier:
     def s_shutdown(self):
         """memhpd exits cleanly on SIGTERM; the guest kernel stayed healthy."""
         self.check("memhpd still running at the end", self.alive())
-        out, rc = self.vm.sh("gt memhpd-stop", timeout=20)
+        out, rc = self.vm.sh("gt stop memhpd", timeout=20)
         self.check("SIGTERM: memhpd exits with status 0", rc == 0 and out.strip() == "0",
                    out.strip())
         trouble = [ln for ln in open(self.vm.console, errors="replace")
@@ -293,6 +303,7 @@ class Tier:
 
 SCENARIOS = [
     # (key, method): order matters, later ones build on the memhpd the first starts
+    ("0", "s_boot"),
     ("c", "s_coldplug"),
     ("a", "s_policies"),
     ("h", "s_auto_movable"),
@@ -315,12 +326,12 @@ def cmd_test(args, kit, work):
         timings.append(("boot", vm.boot_seconds))
         tier = Tier(vm)
         for key, method in SCENARIOS:
-            if only and key not in only and key != "z":
+            if only and key not in only and key not in ("0", "z"):
                 continue
             fn = getattr(tier, method)
             tier.scenario = "%s-%s" % (key, method[2:].replace("_", "-"))
             print("# %s" % " ".join(fn.__doc__.split()), flush=True)
-            if key != "c" and not tier.alive() and key != "z":
+            if key not in ("0", "c", "z") and not tier.alive():
                 tier.start_memhpd()
             t0 = time.monotonic()
             try:

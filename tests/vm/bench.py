@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""vm-online-1g: how long from device_add of a 1 GiB pc-dimm (8 blocks) until all
+8 blocks are online, for three onliners in one VM boot:
+
+  kernel  auto_online_blocks=online_movable: the kernel onlines inside add_memory()
+  loop    online-loop.c: one netlink socket, one write per "add", nothing else
+  memhpd  the daemon, Default=online_movable, LogLevel=info
+
+Everything is measured on the guest's CLOCK_BOOTTIME by one `hpmon wait --go`
+per hot-add: it binds its uevent socket, stamps "@@GO", and the host sends
+device_add only when it reads that line; the end is the receive time of the
+8th "online" uevent. hpmon sleeps in recv() meanwhile, so nothing polls and
+competes with the onliner for the guest's vCPUs. The sampling uevent logger of
+the test tier is stopped for the same reason.
+
+Each variant gets one warm-up hot-add, then REPS measured ones; every DIMM is
+removed again with device_del (movable blocks can be) before the next.
+"""
+
+import statistics
+
+import vmlib
+from vmlib import GiB, BLOCK, VMError, log
+
+BENCH_CONF = ("[Daemon]\nEventSource=auto\nColdplug=yes\nLogLevel=info\n\n"
+              "[Policy]\nDefault=online_movable\n")
+NODE = 1
+
+
+def hotadd_once(vm, dimm):
+    """(ms device_add -> last online, ms first add uevent -> last online)"""
+    n = GiB // BLOCK
+    # The backend exists before the clock starts: only device_add is timed.
+    vm.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "m-" + dimm, "size": GiB})
+    out, rc = vm.sh("hpmon wait --go online %d 30000" % n, timeout=45, on_go=lambda: vm.qmp.cmd(
+        "device_add", driver="pc-dimm", id=dimm, memdev="m-" + dimm, node=NODE))
+    t0, events = vmlib.parse_wait(out, rc, "online of %s" % dimm)
+    adds = [t for t, action, _ in events if action == "add"]
+    onlines = [t for t, action, _ in events if action == "online"]
+    if len(onlines) != n or not adds:
+        raise VMError("%s: %d add, %d online uevents" % (dimm, len(adds), len(onlines)))
+    if not vm.del_dimm(dimm):
+        raise VMError("device_del %s: no DEVICE_DELETED (blocks not movable?)" % dimm)
+    return (onlines[-1] - t0) * 1000, (onlines[-1] - adds[0]) * 1000
+
+
+class Variant:
+    def __init__(self, name, setup, teardown):
+        self.name, self.setup, self.teardown = name, setup, teardown
+        self.total, self.from_add = [], []
+
+
+def percentile(xs, p):
+    """Nearest-rank percentile: with 15 samples p10 is the 2nd, p90 the 14th."""
+    xs = sorted(xs)
+    return xs[max(0, min(len(xs) - 1, int(round(p / 100 * len(xs) + 0.5)) - 1))]
+
+
+def run(args, kit, work):
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd)
+    auto = "/sys/devices/system/memory/auto_online_blocks"
+    variants = [
+        Variant("kernel", lambda vm: vm.must("echo online_movable > %s" % auto),
+                lambda vm: vm.must("echo offline > %s" % auto)),
+        Variant("loop", lambda vm: vm.must("gt start loop /bin/online-loop"),
+                lambda vm: vm.must("gt stop loop")),
+    ]
+    if args.memhpd:
+        def start_memhpd(vm):
+            vm.put("/etc/memhpd.conf", BENCH_CONF)
+            vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf")
+        variants.append(Variant("memhpd", start_memhpd, lambda vm: vm.must("gt stop memhpd")))
+
+    with vmlib.VM(kit, initrd, work, slots=4) as vm:
+        log("guest %s booted in %.2fs; %d hot-adds of 1 GiB per variant" % (
+            kit.release, vm.boot_seconds, args.reps))
+        vm.must("kill $(cat /tmp/hpmon.pid)")
+        seq = 0
+        for v in variants:
+            v.setup(vm)
+            for rep in range(args.reps + 1):
+                seq += 1
+                total, from_add = hotadd_once(vm, "b%d" % seq)
+                if rep:                      # rep 0 warms caches and the daemon up
+                    v.total.append(total)
+                    v.from_add.append(from_add)
+            v.teardown(vm)
+            log("%-6s median %.1f ms (from first add %.1f ms)" % (
+                v.name, statistics.median(v.total), statistics.median(v.from_add)))
+        if args.memhpd:
+            log("memhpd log:\n" + vm.must("tail -n 5 /tmp/memhpd.log"))
+
+    med = {}
+    for v in variants:
+        for suffix, xs in (("", v.total), ("_from_add", v.from_add)):
+            key = "online_1g_%s%s_ms" % (v.name, suffix)
+            med[v.name + suffix] = statistics.median(xs)
+            print("BENCH %s %.1f ms" % (key, med[v.name + suffix]))
+            for label, value in (("min", min(xs)), ("p10", percentile(xs, 10)),
+                                 ("p90", percentile(xs, 90)), ("max", max(xs))):
+                print("BENCH %s_%s %.1f ms" % (key[:-3], label + "_ms", value))
+        print("# %s samples (ms): %s" % (v.name, " ".join("%.0f" % x for x in v.total)))
+    if args.memhpd:
+        for base in ("loop", "kernel"):
+            for suffix in ("", "_from_add"):
+                print("BENCH online_1g%s_ratio_memhpd_%s %.2f ratio" % (
+                    suffix, base, med["memhpd" + suffix] / med[base + suffix]))
+    return 0
