@@ -302,12 +302,32 @@ void manager_ops_on_write_done(Manager *m, const WriteJob *job)
         advance(op);
 }
 
+/* An operation may have waited behind another: its prior states are the ones at its start. */
+static void refresh_prior_states(Manager *m, Txn *t)
+{
+        if (t->kind == TXN_RECOVER)
+                return;
+        for (size_t i = 0; i < t->n_blocks; i++) {
+                TxnBlock *b = &t->blocks[i];
+                MemState st;
+
+                if (memblock_read_state(m->sysfs, b->id, &st) < 0)
+                        continue;
+                b->prior_state = b->state = st;
+                b->prior_zone = MEM_ZONE_UNKNOWN;
+                if (st == MEM_STATE_ONLINE)
+                        (void)memblock_read_zone(m->sysfs, b->id, &b->prior_zone);
+                b->zone = b->prior_zone;
+        }
+}
+
 static void start(Operation *op)
 {
         Manager *m = op->manager;
 
         op->running = true;
         set_busy(m, op->txn, true);
+        refresh_prior_states(m, op->txn);
         save_intent(op, false);
         crash_point(m);
         log_info("Operation %" PRIu64 ": %s of %zu blocks started%s%s.", op->id,
