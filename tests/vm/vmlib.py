@@ -527,6 +527,16 @@ class Channel:
                 continue
             self._fill(deadline, command)
 
+    def resync(self, timeout=30):
+        """After a command timed out: wait until the guest loop answers again, so the
+        next command does not read the late output of the old one."""
+        token = "@@SYNC%d" % time.monotonic_ns()
+        self.sock.sendall(("echo %s\n" % token).encode())
+        deadline = time.monotonic() + timeout
+        while not self.buf.endswith(("%s\n@@RC=0\n" % token).encode()):
+            self._fill(deadline, "resync after a timeout")
+        self.buf = b""
+
 
 # --------------------------------------------------------------------------------------------
 # The VM

@@ -236,13 +236,31 @@ class Tier:
             time.sleep(0.2)
 
     def s_reload(self):
-        """d. SIGHUP reload: node 0 goes online_kernel -> online_movable."""
+        """d. SIGHUP reload: node 0 goes online_kernel -> online_movable; then an invalid
+        config on SIGHUP keeps the running one."""
         before = self.vm.zones()
         self.reload({0: "online_movable"})
         blocks = self.hotadd("d1", 0, 512 * MiB)
         self.wait_online(blocks)
         self.expect_blocks("after reload, node 0 online_movable", blocks, "online", 0, "Movable")
         self.expect_zone_delta(before, self.vm.zones(), {(0, "Movable"): len(blocks)})
+
+        good = memhpd_config(self.policies)
+        self.vm.put("/etc/memhpd.conf", good.replace("Policy=online_movable",
+                                                     "Policy=online_sideways"))
+        start = self.log_size()
+        self.vm.must("gt signal memhpd HUP")
+        deadline = time.monotonic() + 3
+        while not RELOAD_LOG.search(self.memhpd_log(start)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.check("invalid config on SIGHUP: memhpd keeps running", self.alive(),
+                   self.memhpd_log(start)[-500:])
+        before = self.vm.zones()
+        blocks = self.hotadd("d2", 0, 512 * MiB)
+        self.wait_online(blocks)
+        self.expect_blocks("invalid config: node 0 keeps online_movable", blocks, "online", 0,
+                           "Movable")
+        self.vm.put("/etc/memhpd.conf", good)
 
     def s_ignore(self):
         """e. `ignore` leaves blocks offline."""
@@ -338,10 +356,13 @@ def cmd_test(args, kit, work):
                 fn()
             except VMError as e:
                 tier.check("scenario ran to the end", False, str(e)[-1500:])
-                if vm.proc.poll() is not None:
+                try:
+                    vm.chan.resync()
+                except VMError as e2:
+                    tier.check("guest still answers", False, str(e2))
                     break
             timings.append((key, time.monotonic() - t0))
-        if tier.failed:
+        if tier.failed or args.verbose:
             print("# memhpd log (tail):")
             for line in tier.memhpd_log()[-6000:].splitlines():
                 print("#   " + line)
@@ -380,6 +401,7 @@ def main():
     p.add_argument("--workdir", default="vm-work")
     p.add_argument("--cache")
     p.add_argument("--only", help="test: comma-separated scenario letters")
+    p.add_argument("-v", "--verbose", action="store_true", help="test: print memhpd's log")
     p.add_argument("--reps", type=int, default=15, help="bench: hot-adds per variant")
     p.add_argument("--conf", help="demo: main config (default: none)")
     args = p.parse_args()
