@@ -13,10 +13,15 @@ device_add only when it reads that line; the end is the receive time of the
 competes with the onliner for the guest's vCPUs. The sampling uevent logger of
 the test tier is stopped for the same reason.
 
-Each variant gets one warm-up hot-add, then REPS measured ones; every DIMM is
+The variants take turns in blocks of BLOCK_REPS hot-adds, the order rotating
+from one cycle to the next, so that load elsewhere on the host (which TCG
+feels at once) weighs on all three alike. Within a block the onliner stays
+resident, as a daemon would: it is started, left until its CPU time stops
+moving, warmed up by one unmeasured hot-add, then measured. Every DIMM is
 removed again with device_del (movable blocks can be) before the next.
 """
 
+import math
 import statistics
 
 import vmlib
@@ -25,6 +30,7 @@ from vmlib import GiB, BLOCK, VMError, log
 BENCH_CONF = ("[Daemon]\nEventSource=auto\nColdplug=yes\nLogLevel=info\n\n"
               "[Policy]\nDefault=online_movable\n")
 NODE = 1
+BLOCK_REPS = 5
 
 
 def hotadd_once(vm, dimm):
@@ -53,7 +59,7 @@ class Variant:
 def percentile(xs, p):
     """Nearest-rank percentile: with 15 samples p10 is the 2nd, p90 the 14th."""
     xs = sorted(xs)
-    return xs[max(0, min(len(xs) - 1, int(round(p / 100 * len(xs) + 0.5)) - 1))]
+    return xs[min(len(xs), max(1, math.ceil(p / 100 * len(xs)))) - 1]
 
 
 def run(args, kit, work):
@@ -62,29 +68,33 @@ def run(args, kit, work):
     variants = [
         Variant("kernel", lambda vm: vm.must("echo online_movable > %s" % auto),
                 lambda vm: vm.must("echo offline > %s" % auto)),
-        Variant("loop", lambda vm: vm.must("gt start loop /bin/online-loop"),
+        Variant("loop", lambda vm: vm.must("gt start loop /bin/online-loop && gt idle loop"),
                 lambda vm: vm.must("gt stop loop")),
     ]
     if args.memhpd:
-        def start_memhpd(vm):
-            vm.put("/etc/memhpd.conf", BENCH_CONF)
-            vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf")
-        variants.append(Variant("memhpd", start_memhpd, lambda vm: vm.must("gt stop memhpd")))
+        variants.append(Variant(
+            "memhpd",
+            lambda vm: vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"
+                               " && gt idle memhpd"),
+            lambda vm: vm.must("gt stop memhpd")))
 
     with vmlib.VM(kit, initrd, work, slots=4) as vm:
-        log("guest %s booted in %.2fs; %d hot-adds of 1 GiB per variant" % (
-            kit.release, vm.boot_seconds, args.reps))
+        log("guest %s booted in %.2fs; %d hot-adds of 1 GiB for each of %d variants" % (
+            kit.release, vm.boot_seconds, args.reps, len(variants)))
         vm.must("kill $(cat /tmp/hpmon.pid)")
+        vm.put("/etc/memhpd.conf", BENCH_CONF)
         seq = 0
+        for cycle in range(math.ceil(args.reps / BLOCK_REPS)):
+            for v in variants[cycle % len(variants):] + variants[:cycle % len(variants)]:
+                v.setup(vm)
+                for rep in range(min(BLOCK_REPS, args.reps - cycle * BLOCK_REPS) + 1):
+                    seq += 1
+                    total, from_add = hotadd_once(vm, "b%d" % seq)
+                    if rep:                 # rep 0 warms the onliner up
+                        v.total.append(total)
+                        v.from_add.append(from_add)
+                v.teardown(vm)
         for v in variants:
-            v.setup(vm)
-            for rep in range(args.reps + 1):
-                seq += 1
-                total, from_add = hotadd_once(vm, "b%d" % seq)
-                if rep:                      # rep 0 warms caches and the daemon up
-                    v.total.append(total)
-                    v.from_add.append(from_add)
-            v.teardown(vm)
             log("%-6s median %.1f ms (from first add %.1f ms)" % (
                 v.name, statistics.median(v.total), statistics.median(v.from_add)))
         if args.memhpd:

@@ -402,7 +402,7 @@ def main():
     p.add_argument("--cache")
     p.add_argument("--only", help="test: comma-separated scenario letters")
     p.add_argument("-v", "--verbose", action="store_true", help="test: print memhpd's log")
-    p.add_argument("--reps", type=int, default=15, help="bench: hot-adds per variant")
+    p.add_argument("--reps", type=int, default=25, help="bench: hot-adds per variant (>= 15)")
     p.add_argument("--conf", help="demo: main config (default: none)")
     args = p.parse_args()
     vmlib.install_signal_handlers()
