@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Intent records: the text form of a Txn, its strict parser, and atomic storage as
+ * "txn-<id>.intent" files in the runtime directory.
+ *
+ * Format (version 1), every line ends in '\n', fields are separated by exactly one space:
+ *
+ *   memhpd-intent 1
+ *   id 42
+ *   kind offline                      online | offline | recover
+ *   phase forward                     forward | rollback | done
+ *   cursor 1
+ *   failed -1 0                       failed_index failed_error (-errno)
+ *   cancelled 0
+ *   blocks 2
+ *   block 32 online Movable action=offline changed=1 restored=0 error=0 state=offline zone=-
+ *   block 33 online Normal action=offline changed=0 restored=0 error=0 state=online zone=Normal
+ *   crc32 1a2b3c4d
+ *
+ * A block line is: id, prior state, prior zone, then the forward action ("none" for
+ * MEM_ACTION_NONE), the progress flags, the block's error and the machine's view of its current
+ * state and zone. A zone that is MEM_ZONE_UNKNOWN is written "-". The checksum is CRC-32 (IEEE
+ * 802.3, reflected polynomial 0xEDB88320, as zlib's crc32()) of every byte before the "crc32"
+ * line, printed as 8 lowercase hex digits. attempts, max_retries and retry_base_usec are not
+ * recorded: a parsed Txn gets the defaults of txn_new().
+ *
+ * The parser trusts nothing: lines are bounded, numbers are parsed by hand with overflow checks,
+ * every enum and flag is range-checked, the block count is capped at INTENT_BLOCKS_MAX and by
+ * what the remaining text can hold, block ids must be unique. The structure is checked before
+ * the checksum so that a fuzzer reaches the whole parser; every failure is -EBADMSG.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "intent.h"
+#include "macro.h"
+#include "strutil.h"
+
+#define INTENT_VERSION 1
+#define INTENT_BLOCKS_MAX 65536U
+/* Longer than any line we write (a block line is < 128 bytes). */
+#define INTENT_LINE_MAX 256
+/* No block line is shorter than this: bounds the allocation by the input size. */
+#define INTENT_BLOCK_LINE_MIN 64
+/* 65,536 block lines of at most INTENT_LINE_MAX bytes, plus the header. */
+#define INTENT_FILE_MAX ((size_t)INTENT_BLOCKS_MAX * INTENT_LINE_MAX + 4096)
+#define INTENT_ERRNO_MAX 4095
+
+#define IN_SET3(x, a, b, c) ((x) == (a) || (x) == (b) || (x) == (c))
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Txn *, txn_free);
+
+static const char *const phase_table[_TXN_PHASE_MAX] = {
+        [TXN_FORWARD] = "forward",
+        [TXN_ROLLBACK] = "rollback",
+        [TXN_DONE] = "done",
+};
+
+/* CRC-32/IEEE, one nibble at a time: 16 entries instead of 256, fast enough for a record. */
+static uint32_t crc32_update(uint32_t crc, const void *data, size_t len)
+{
+        static const uint32_t table[16] = {
+                0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
+                0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+                0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+        };
+        const unsigned char *p = data;
+
+        crc = ~crc;
+        for (size_t i = 0; i < len; i++) {
+                crc = (crc >> 4) ^ table[(crc ^ p[i]) & 0xf];
+                crc = (crc >> 4) ^ table[(crc ^ ((unsigned)p[i] >> 4)) & 0xf];
+        }
+        return ~crc;
+}
+
+static const char *zone_name(MemZone z)
+{
+        return z == MEM_ZONE_UNKNOWN ? "-" : mem_zone_to_string(z);
+}
+
+static MemZone zone_from_name(const char *s)
+{
+        if (streq(s, "-"))
+                return MEM_ZONE_UNKNOWN;
+        if (s[0] == 0)
+                return _MEM_ZONE_INVALID;
+        return mem_zone_from_string(s);
+}
+
+static const char *action_name(MemAction a)
+{
+        return a == MEM_ACTION_NONE ? "none" : mem_action_to_string(a);
+}
+
+static MemAction action_from_name(const char *s)
+{
+        return streq(s, "none") ? MEM_ACTION_NONE : mem_action_from_string(s);
+}
+
+static bool errno_ok(int e)
+{
+        return e <= 0 && e >= -INTENT_ERRNO_MAX;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+        return (x > y) - (x < y);
+}
+
+static int check_unique_ids(const TxnBlock *blocks, size_t n)
+{
+        _cleanup_free_ uint32_t *ids = NULL;
+
+        if (n < 2)
+                return 0;
+        ids = malloc(n * sizeof(uint32_t));
+        if (!ids)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                ids[i] = blocks[i].id;
+        qsort(ids, n, sizeof(uint32_t), cmp_u32);
+        for (size_t i = 1; i < n; i++)
+                if (ids[i] == ids[i - 1])
+                        return -EINVAL;
+        return 0;
+}
+
+/* Everything intent_parse() would refuse, so that no record we write is unreadable. */
+static int check_txn(const Txn *t)
+{
+        if (t->kind < 0 || t->kind >= _TXN_KIND_MAX || t->phase < 0 || t->phase >= _TXN_PHASE_MAX)
+                return -EINVAL;
+        if (t->n_blocks > INTENT_BLOCKS_MAX)
+                return -E2BIG;
+        if (t->n_blocks > 0 && !t->blocks)
+                return -EINVAL;
+        if (t->cursor > t->n_blocks || t->failed_index < -1 ||
+            (t->failed_index >= 0 && (size_t)t->failed_index >= t->n_blocks) ||
+            !errno_ok(t->failed_error))
+                return -EINVAL;
+        for (size_t i = 0; i < t->n_blocks; i++) {
+                const TxnBlock *b = &t->blocks[i];
+
+                if (!mem_state_to_string(b->prior_state) || !zone_name(b->prior_zone) ||
+                    !action_name(b->action) || !mem_state_to_string(b->state) ||
+                    !zone_name(b->zone) || !errno_ok(b->error))
+                        return -EINVAL;
+        }
+        return check_unique_ids(t->blocks, t->n_blocks);
+}
+
+int intent_format(const Txn *t, char **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t size = 0;
+        int r;
+
+        if (!t || !ret)
+                return -EINVAL;
+        r = check_txn(t);
+        if (r < 0)
+                return r;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f,
+                "memhpd-intent %d\n"
+                "id %" PRIu64 "\n"
+                "kind %s\n"
+                "phase %s\n"
+                "cursor %zu\n"
+                "failed %ld %d\n"
+                "cancelled %d\n"
+                "blocks %zu\n",
+                INTENT_VERSION, t->id, txn_kind_to_string(t->kind), phase_table[t->phase],
+                t->cursor, t->failed_index, t->failed_error, t->cancelled ? 1 : 0, t->n_blocks);
+        for (size_t i = 0; i < t->n_blocks; i++) {
+                const TxnBlock *b = &t->blocks[i];
+
+                fprintf(f,
+                        "block %" PRIu32
+                        " %s %s action=%s changed=%d restored=%d error=%d state=%s zone=%s\n",
+                        b->id, mem_state_to_string(b->prior_state), zone_name(b->prior_zone),
+                        action_name(b->action), b->changed ? 1 : 0, b->restored ? 1 : 0, b->error,
+                        mem_state_to_string(b->state), zone_name(b->zone));
+        }
+        /* fflush() makes buf/size describe everything written so far. */
+        if (fflush(f) != 0 || ferror(f))
+                return -ENOMEM;
+        fprintf(f, "crc32 %08" PRIx32 "\n", crc32_update(0, buf, size));
+        if (fflush(f) != 0 || ferror(f))
+                return -ENOMEM;
+        /* fclose() of a memstream finalizes buf; it fails only when that cannot be done. */
+        if (fclose(TAKE_PTR(f)) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* Decimal without sign or leading zeros, overflow-checked. */
+static int parse_u64(const char *s, uint64_t *ret)
+{
+        uint64_t v = 0;
+
+        if (s[0] == 0 || (s[0] == '0' && s[1] != 0))
+                return -EBADMSG;
+        for (; *s; s++) {
+                unsigned d;
+
+                if (*s < '0' || *s > '9')
+                        return -EBADMSG;
+                d = (unsigned)(*s - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -EBADMSG;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *ret)
+{
+        uint64_t v;
+
+        if (parse_u64(s, &v) < 0 || v > UINT32_MAX)
+                return -EBADMSG;
+        *ret = (uint32_t)v;
+        return 0;
+}
+
+/* "0" or a negative errno "-1" ... "-4095". */
+static int parse_errno(const char *s, int *ret)
+{
+        uint64_t v;
+
+        if (streq(s, "0")) {
+                *ret = 0;
+                return 0;
+        }
+        if (s[0] != '-' || parse_u64(s + 1, &v) < 0 || v == 0 || v > INTENT_ERRNO_MAX)
+                return -EBADMSG;
+        *ret = -(int)v;
+        return 0;
+}
+
+static int parse_bool01(const char *s, bool *ret)
+{
+        if (streq(s, "0"))
+                *ret = false;
+        else if (streq(s, "1"))
+                *ret = true;
+        else
+                return -EBADMSG;
+        return 0;
+}
+
+/* "key=value" -> value, or NULL. */
+static const char *keyed(const char *token, const char *key)
+{
+        const char *v = startswith(token, key);
+        return v && v[0] == '=' ? v + 1 : NULL;
+}
+
+typedef struct Line {
+        char buf[INTENT_LINE_MAX];
+        char *tok[12];
+        size_t n_tok;
+} Line;
+
+/*
+ * Copies the next '\n'-terminated line at *p into @l and splits it at single spaces. A missing
+ * newline, an over-long line, an empty token or too many tokens is -EBADMSG.
+ */
+static int next_line(const char **p, Line *l)
+{
+        const char *nl = strchr(*p, '\n');
+        size_t len;
+        char *s;
+
+        if (!nl)
+                return -EBADMSG;
+        len = (size_t)(nl - *p);
+        if (len >= sizeof(l->buf))
+                return -EBADMSG;
+        memcpy(l->buf, *p, len);
+        l->buf[len] = 0;
+        *p = nl + 1;
+
+        l->n_tok = 0;
+        s = l->buf;
+        for (;;) {
+                char *sp = strchr(s, ' ');
+
+                if (s[0] == 0 || s[0] == ' ' || l->n_tok >= ELEMENTSOF(l->tok))
+                        return -EBADMSG;
+                l->tok[l->n_tok++] = s;
+                if (!sp)
+                        break;
+                *sp = 0;
+                s = sp + 1;
+        }
+        return 0;
+}
+
+/* Reads a "key value" line into value (two tokens exactly). */
+static int next_keyword(const char **p, Line *l, const char *key, const char **ret_value)
+{
+        if (next_line(p, l) < 0 || l->n_tok != 2 || !streq(l->tok[0], key))
+                return -EBADMSG;
+        *ret_value = l->tok[1];
+        return 0;
+}
+
+static int parse_block(const Line *l, TxnBlock *b)
+{
+        const char *v;
+        int s;
+
+        if (l->n_tok != 10 || !streq(l->tok[0], "block"))
+                return -EBADMSG;
+        if (parse_u32(l->tok[1], &b->id) < 0)
+                return -EBADMSG;
+        s = mem_state_from_string(l->tok[2]);
+        if (s < 0)
+                return -EBADMSG;
+        b->prior_state = (MemState)s;
+        s = zone_from_name(l->tok[3]);
+        if (s < 0)
+                return -EBADMSG;
+        b->prior_zone = (MemZone)s;
+
+        v = keyed(l->tok[4], "action");
+        if (!v || (s = action_from_name(v)) < 0)
+                return -EBADMSG;
+        b->action = (MemAction)s;
+        v = keyed(l->tok[5], "changed");
+        if (!v || parse_bool01(v, &b->changed) < 0)
+                return -EBADMSG;
+        v = keyed(l->tok[6], "restored");
+        if (!v || parse_bool01(v, &b->restored) < 0)
+                return -EBADMSG;
+        v = keyed(l->tok[7], "error");
+        if (!v || parse_errno(v, &b->error) < 0)
+                return -EBADMSG;
+        v = keyed(l->tok[8], "state");
+        if (!v || (s = mem_state_from_string(v)) < 0)
+                return -EBADMSG;
+        b->state = (MemState)s;
+        v = keyed(l->tok[9], "zone");
+        if (!v || (s = zone_from_name(v)) < 0)
+                return -EBADMSG;
+        b->zone = (MemZone)s;
+        return 0;
+}
+
+static int phase_from_string(const char *s)
+{
+        for (int i = 0; i < _TXN_PHASE_MAX; i++)
+                if (streq(s, phase_table[i]))
+                        return i;
+        return -EBADMSG;
+}
+
+int intent_parse(const char *text, Txn **ret)
+{
+        _cleanup_(txn_freep) Txn *t = NULL;
+        const char *p = text, *v, *crc_start;
+        uint64_t id, cursor, n, u;
+        uint32_t crc;
+        long failed_index;
+        int kind, phase, failed_error, r;
+        bool cancelled;
+        Line l;
+
+        if (!text || !ret)
+                return -EINVAL;
+
+        if (next_keyword(&p, &l, "memhpd-intent", &v) < 0 || !streq(v, "1"))
+                return -EBADMSG;
+        if (next_keyword(&p, &l, "id", &v) < 0 || parse_u64(v, &id) < 0)
+                return -EBADMSG;
+        if (next_keyword(&p, &l, "kind", &v) < 0 || (kind = txn_kind_from_string(v)) < 0)
+                return -EBADMSG;
+        if (next_keyword(&p, &l, "phase", &v) < 0 || (phase = phase_from_string(v)) < 0)
+                return -EBADMSG;
+        if (next_keyword(&p, &l, "cursor", &v) < 0 || parse_u64(v, &cursor) < 0)
+                return -EBADMSG;
+
+        if (next_line(&p, &l) < 0 || l.n_tok != 3 || !streq(l.tok[0], "failed"))
+                return -EBADMSG;
+        if (streq(l.tok[1], "-1"))
+                failed_index = -1;
+        else if (parse_u64(l.tok[1], &u) < 0 || u >= INTENT_BLOCKS_MAX)
+                return -EBADMSG;
+        else
+                failed_index = (long)u;
+        if (parse_errno(l.tok[2], &failed_error) < 0)
+                return -EBADMSG;
+
+        if (next_keyword(&p, &l, "cancelled", &v) < 0 || parse_bool01(v, &cancelled) < 0)
+                return -EBADMSG;
+        if (next_keyword(&p, &l, "blocks", &v) < 0 || parse_u64(v, &n) < 0 ||
+            n > INTENT_BLOCKS_MAX || n > strlen(p) / INTENT_BLOCK_LINE_MIN)
+                return -EBADMSG;
+        if (cursor > n || (failed_index >= 0 && (uint64_t)failed_index >= n))
+                return -EBADMSG;
+
+        r = txn_new(id, (TxnKind)kind, (size_t)n, &t);
+        if (r < 0)
+                return r;
+        t->phase = (TxnPhase)phase;
+        t->cursor = (size_t)cursor;
+        t->failed_index = failed_index;
+        t->failed_error = failed_error;
+        t->cancelled = cancelled;
+
+        for (size_t i = 0; i < n; i++)
+                if (next_line(&p, &l) < 0 || parse_block(&l, &t->blocks[i]) < 0)
+                        return -EBADMSG;
+
+        crc_start = p;
+        if (next_keyword(&p, &l, "crc32", &v) < 0 || *p != 0 || strlen(v) != 8)
+                return -EBADMSG;
+        crc = 0;
+        for (const char *c = v; *c; c++) {
+                unsigned d;
+
+                if (*c >= '0' && *c <= '9')
+                        d = (unsigned)(*c - '0');
+                else if (*c >= 'a' && *c <= 'f')
+                        d = (unsigned)(*c - 'a' + 10);
+                else
+                        return -EBADMSG;
+                crc = crc << 4 | d;
+        }
+        if (crc != crc32_update(0, text, (size_t)(crc_start - text)))
+                return -EBADMSG;
+
+        r = check_unique_ids(t->blocks, t->n_blocks);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return -EBADMSG;
+
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+/* Not for secrets: only makes temp names unlikely to collide; O_EXCL makes them safe. */
+static uint64_t random_u64(void)
+{
+        static unsigned counter;
+        struct timespec ts;
+        uint64_t v;
+
+        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+                return v;
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 40) ^
+               __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+}
+
+static int fsync_dir(int dirfd)
+{
+        _cleanup_close_ int fd = -EBADF;
+
+        /* dirfd may be O_PATH, on which fsync() fails: reopen the directory itself. */
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+        while (len > 0) {
+                ssize_t n = write(fd, buf, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EIO;
+                buf += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+int intent_save(int dirfd, const Txn *t)
+{
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char name[64], tmp[96];
+        int r;
+
+        if (dirfd < 0 || !t)
+                return -EINVAL;
+        r = intent_format(t, &text);
+        if (r < 0)
+                return r;
+
+        snprintf(name, sizeof(name), "txn-%" PRIu64 ".intent", t->id);
+        /* The leading dot keeps temp files out of intent_load_all()'s "txn-*.intent". */
+        for (unsigned i = 0;; i++) {
+                snprintf(tmp, sizeof(tmp), ".%s.%016" PRIx64, name, random_u64());
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd >= 0)
+                        break;
+                if (errno != EEXIST || i >= 16)
+                        return -errno;
+        }
+
+        r = write_all(fd, text, strlen(text));
+        if (r >= 0)
+                r = RET_NERRNO(fsync(fd));
+        if (r >= 0) {
+                /* close() can report a deferred write error on some file systems. */
+                r = RET_NERRNO(close(TAKE_FD(fd)));
+                if (r >= 0)
+                        r = RET_NERRNO(renameat(dirfd, tmp, dirfd, name));
+        }
+        if (r < 0) {
+                (void)unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        return fsync_dir(dirfd);
+}
+
+int intent_remove(int dirfd, uint64_t id)
+{
+        char name[64];
+
+        if (dirfd < 0)
+                return -EINVAL;
+        snprintf(name, sizeof(name), "txn-%" PRIu64 ".intent", id);
+        if (unlinkat(dirfd, name, 0) < 0)
+                return -errno;
+        return fsync_dir(dirfd);
+}
+
+/* "txn-<id>.intent" with a canonical decimal id. */
+static int intent_name_id(const char *name, uint64_t *ret_id)
+{
+        const char *s = startswith(name, "txn-"), *e;
+        char digits[32];
+        size_t len;
+
+        if (!s)
+                return -EINVAL;
+        e = strchr(s, '.');
+        if (!e || !streq(e, ".intent"))
+                return -EINVAL;
+        len = (size_t)(e - s);
+        if (len == 0 || len >= sizeof(digits))
+                return -EINVAL;
+        memcpy(digits, s, len);
+        digits[len] = 0;
+        return parse_u64(digits, ret_id) < 0 ? -EINVAL : 0;
+}
+
+/* Reads a whole regular file of bounded size. -EBADMSG for anything that is not a record. */
+static int read_record(int dirfd, const char *name, char **ret)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t len = 0, size;
+
+        /* O_NONBLOCK: a FIFO named like a record must not hang the daemon's startup. */
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size > INTENT_FILE_MAX)
+                return -EBADMSG;
+        /* One byte more than the size to notice a file that grew, one for the NUL. */
+        size = (size_t)st.st_size + 2;
+        buf = malloc(size);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, size - 1 - len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len >= size - 1)
+                        return -EBADMSG;
+        }
+        buf[len] = 0;
+        if (memchr(buf, 0, len))
+                return -EBADMSG;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int cmp_txn_id(const void *a, const void *b)
+{
+        const Txn *x = *(Txn *const *)a, *y = *(Txn *const *)b;
+        return (x->id > y->id) - (x->id < y->id);
+}
+
+static void txn_array_free(Txn **l, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                txn_free(l[i]);
+        free(l);
+}
+
+static void strv_free(char **l)
+{
+        if (!l)
+                return;
+        for (char **s = l; *s; s++)
+                free(*s);
+        free(l);
+}
+
+static int strv_push(char ***l, size_t *n, const char *s)
+{
+        char **nl, *d;
+
+        d = strdup(s);
+        if (!d)
+                return -ENOMEM;
+        nl = realloc(*l, (*n + 2) * sizeof(char *));
+        if (!nl) {
+                free(d);
+                return -ENOMEM;
+        }
+        nl[(*n)++] = d;
+        nl[*n] = NULL;
+        *l = nl;
+        return 0;
+}
+
+int intent_load_all(int dir_fd, Txn ***ret, size_t *ret_n, char ***ret_bad)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        Txn **list = NULL;
+        char **bad = NULL;
+        size_t n = 0, n_bad = 0;
+        struct dirent *de;
+        int fd, r = 0;
+
+        if (dir_fd < 0 || !ret || !ret_n)
+                return -EINVAL;
+
+        /* Our own open file description: the caller's fd offset stays untouched. */
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+
+        for (;;) {
+                _cleanup_(txn_freep) Txn *t = NULL;
+                _cleanup_free_ char *text = NULL;
+                uint64_t id;
+                Txn **nl;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        r = errno > 0 ? -errno : 0;
+                        break;
+                }
+                if (intent_name_id(de->d_name, &id) < 0)
+                        continue;
+
+                r = read_record(dirfd(d), de->d_name, &text);
+                if (r >= 0) {
+                        r = intent_parse(text, &t);
+                        if (r >= 0 && t->id != id)
+                                r = -EBADMSG;
+                }
+                /* Resource shortage says nothing about the file: give up rather than call it
+                 * damaged. */
+                if (IN_SET3(r, -ENOMEM, -EMFILE, -ENFILE))
+                        break;
+                if (r < 0) {
+                        /* One bad file must not hide the others. */
+                        r = 0;
+                        if (ret_bad) {
+                                r = strv_push(&bad, &n_bad, de->d_name);
+                                if (r < 0)
+                                        break;
+                        }
+                        continue;
+                }
+
+                nl = realloc(list, (n + 1) * sizeof(Txn *));
+                if (!nl) {
+                        r = -ENOMEM;
+                        break;
+                }
+                list = nl;
+                list[n++] = TAKE_PTR(t);
+        }
+        if (r < 0) {
+                txn_array_free(list, n);
+                strv_free(bad);
+                return r;
+        }
+
+        if (n > 1)
+                qsort(list, n, sizeof(Txn *), cmp_txn_id);
+        *ret = list;
+        *ret_n = n;
+        if (ret_bad)
+                *ret_bad = bad;
+        return 0;
+}
