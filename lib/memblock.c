@@ -71,7 +71,8 @@ int memblock_parse_name(const char *name, uint32_t *ret_id)
         /* Leading zeros would alias another block's directory name. */
         if (!n || n[0] == 0 || (n[0] == '0' && n[1] != 0) || strchr(n, '\n'))
                 return -EINVAL;
-        if (safe_atou64(n, &v) < 0 || v > UINT32_MAX)
+        /* UINT32_MAX stays free so "id + 1" loops over the block map cannot wrap. */
+        if (safe_atou64(n, &v) < 0 || v >= UINT32_MAX)
                 return -EINVAL;
         *ret_id = (uint32_t)v;
         return 0;

@@ -49,7 +49,7 @@ static inline int mem_zone_is_kernel(MemZone z)
 /* The state an action leads to: online for every online_* action. */
 MemState mem_action_target_state(MemAction a);
 
-/* "memory123" -> 123. Rejects "memory_tiers", signs, leading zeros and ids above UINT32_MAX. */
+/* "memory123" -> 123. Rejects "memory_tiers", signs, leading zeros and ids >= UINT32_MAX. */
 int memblock_parse_name(const char *name, uint32_t *ret_id);
 /* "/devices/system/memory/memory123" -> 123 (the DEVPATH of a memory uevent). */
 int memblock_parse_devpath(const char *devpath, uint32_t *ret_id);

@@ -2,6 +2,8 @@
 /* Rooted, openat()-only access to the memory hotplug attributes. */
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,8 +26,39 @@ static bool path_ok(const char *path)
 
 static bool testing(void)
 {
-        const char *e = getenv("MEMHP_TESTING");
-        return e && strcmp(e, "1") == 0;
+        static int cached = -1;
+
+        if (cached < 0) {
+                const char *e = getenv("MEMHP_TESTING");
+                cached = e && strcmp(e, "1") == 0;
+        }
+        return cached;
+}
+
+/*
+ * openat() that cannot leave @dirfd: a symlink inside a fixture or sysroot pointing at the
+ * host's /sys must not redirect a write there. Kernels before 5.6 lack openat2(); they get plain
+ * openat(), and test runs additionally refuse any fd that lands on the real sysfs.
+ */
+static int open_beneath(int dirfd, const char *path, int flags)
+{
+        struct open_how how = {
+                .flags = (uint64_t)flags,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        };
+        struct statfs sfs;
+        int fd;
+
+        fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+        if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+                fd = openat(dirfd, path, flags);
+        if (fd < 0)
+                return -errno;
+        if (testing() && (fstatfs(fd, &sfs) < 0 || sfs.f_type == SYSFS_MAGIC)) {
+                close(fd);
+                return -EPERM;
+        }
+        return fd;
 }
 
 int sysfs_open(const char *root, Sysfs **ret)
@@ -77,9 +110,9 @@ int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
 
         if (size == 0 || !path_ok(path))
                 return -EINVAL;
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = open_beneath(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
-                return -errno;
+                return fd;
         do
                 n = read(fd, buf, size - 1);
         while (n < 0 && errno == EINTR);
@@ -99,9 +132,9 @@ int sysfs_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len)
 
         if (!path_ok(path))
                 return -EINVAL;
-        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = open_beneath(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
-                return -errno;
+                return fd;
         buf = malloc(size);
         if (!buf)
                 return -ENOMEM;
@@ -143,9 +176,9 @@ int sysfs_write_at(const Sysfs *s, int dirfd, const char *path, const char *valu
          */
         if (!path_ok(path))
                 return -EINVAL;
-        fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        fd = open_beneath(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
-                return -errno;
+                return fd;
         n = write(fd, value, len);
         if (n < 0)
                 return -errno;

@@ -47,7 +47,7 @@ TEST(parse_name)
                 {"memory32", 32},
                 {"memory8192", 8192},
                 {"memory4000000", 4000000},
-                {"memory4294967295", UINT32_MAX},
+                {"memory4294967294", UINT32_MAX - 1},
         };
         static const char *const bad[] = {
                 "memory_tiers",
@@ -101,8 +101,11 @@ TEST(parse_devpath)
         ASSERT_EQ(id, 123);
         ASSERT_OK(memblock_parse_devpath("/devices/system/memory/memory0", &id));
         ASSERT_EQ(id, 0);
-        ASSERT_OK(memblock_parse_devpath("/devices/system/memory/memory4294967295", &id));
-        ASSERT_EQ(id, UINT32_MAX);
+        ASSERT_OK(memblock_parse_devpath("/devices/system/memory/memory4294967294", &id));
+        ASSERT_EQ(id, UINT32_MAX - 1);
+        /* UINT32_MAX is reserved so loops over the block map cannot wrap. */
+        ASSERT_ERROR(memblock_parse_devpath("/devices/system/memory/memory4294967295", &id),
+                     EINVAL);
 
         static const char *const bad[] = {
                 "/devices/system/memory/memory_tiers",
@@ -416,8 +419,8 @@ static void assert_ids(const uint32_t *want, size_t n_want)
 
 TEST(enumerate)
 {
-        static const uint32_t add[] = {8192, 0, 4000000, 10, 2, 100, 1, 4294967295U, 32};
-        static const uint32_t want[] = {0, 1, 2, 10, 32, 100, 8192, 4000000, 4294967295U};
+        static const uint32_t add[] = {8192, 0, 4000000, 10, 2, 100, 1, 4294967294U, 32};
+        static const uint32_t want[] = {0, 1, 2, 10, 32, 100, 8192, 4000000, 4294967294U};
         setup();
         /* No blocks at all. */
         assert_ids(NULL, 0);

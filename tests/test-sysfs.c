@@ -126,9 +126,12 @@ TEST(read_at)
         ASSERT_OK(fixture_add_block(f, 12, 0, "offline", "Normal Movable"));
         ASSERT_EQ(sysfs_read_at(s->memory_fd, "memory12/state", buf, sizeof(buf)), 7);
         ASSERT_STREQ(buf, "offline");
-        /* Through the node link, as the kernel's tree allows. */
-        ASSERT_EQ(sysfs_read_at(s->memory_fd, "memory12/node0/memory12/valid_zones", buf,
-                                sizeof(buf)),
+        /* A symlink that leaves the dirfd is refused, even one that stays in the sysroot. */
+        ASSERT_ERROR(sysfs_read_at(s->memory_fd, "memory12/node0/memory12/valid_zones", buf,
+                                   sizeof(buf)),
+                     EXDEV);
+        ASSERT_EQ(sysfs_read_at(s->root_fd, "sys/devices/system/memory/memory12/valid_zones",
+                                buf, sizeof(buf)),
                   14);
         ASSERT_STREQ(buf, "Normal Movable");
 
@@ -310,6 +313,33 @@ TEST(write_stays_in_root)
         fixture_free(f);
 }
 
+TEST(symlinks_stay_in_root)
+{
+        char link[4096], target[4096], buf[64];
+        Fixture *f, *g;
+        Sysfs *s;
+
+        /* f's memory0/state is an absolute symlink to g's: writes must not follow it out. */
+        ASSERT_OK(fixture_new(&f));
+        ASSERT_OK(fixture_new(&g));
+        ASSERT_OK(fixture_add_block(f, 0, 0, "offline", "Normal"));
+        ASSERT_OK(fixture_add_block(g, 0, 0, "offline", "Normal"));
+        snprintf(link, sizeof(link), "%s/sys/devices/system/memory/memory0/state", f->root);
+        snprintf(target, sizeof(target), "%s/sys/devices/system/memory/memory0/state", g->root);
+        ASSERT_EQ(unlink(link), 0);
+        ASSERT_EQ(symlink(target, link), 0);
+        ASSERT_OK(sysfs_open(f->root, &s));
+
+        ASSERT_ERROR(sysfs_write_at(s, s->memory_fd, "memory0/state", "online_movable"), EXDEV);
+        ASSERT_ERROR(sysfs_read_at(s->memory_fd, "memory0/state", buf, sizeof(buf)), EXDEV);
+        ASSERT_EQ(fixture_read_state(g, 0, buf, sizeof(buf)), 8);
+        ASSERT_STREQ(buf, "offline\n");
+
+        sysfs_free(s);
+        fixture_free(g);
+        fixture_free(f);
+}
+
 TEST(paths_are_rooted)
 {
         Fixture *f, *g;
@@ -367,6 +397,7 @@ int main(void)
         RUN(read_file_at);
         RUN(write_at);
         RUN(write_stays_in_root);
+        RUN(symlinks_stay_in_root);
         RUN(paths_are_rooted);
         return 0;
 }

@@ -29,8 +29,8 @@ TEST(actions)
         assert_event("remove", "/devices/system/memory/memory32", UEVENT_REMOVE, 32);
         assert_event("online", "/devices/system/memory/memory0", UEVENT_ONLINE, 0);
         assert_event("offline", "/devices/system/memory/memory8192", UEVENT_OFFLINE, 8192);
-        assert_event("change", "/devices/system/memory/memory4294967295", UEVENT_CHANGE,
-                     UINT32_MAX);
+        assert_event("change", "/devices/system/memory/memory4294967294", UEVENT_CHANGE,
+                     UINT32_MAX - 1);
 }
 
 TEST(unknown_actions_are_change)
