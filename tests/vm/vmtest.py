@@ -26,14 +26,18 @@ import vmlib  # noqa: E402
 from vmlib import BLOCK, MiB, GiB, PAGES_PER_BLOCK as PPB, VMError, log  # noqa: E402
 
 # The config the scenarios start from; each scenario states what it changes.
-POLICIES = {0: "online_kernel", 1: "online_movable", 2: "auto-movable"}
+# Node 1 has no section: [Policy] Default= decides for it.
+DEFAULT = "online_movable"
+POLICIES = {0: "online_kernel", 2: "auto-movable"}
 RATIO = 301
 ERRNO_ENOMEM = re.compile(r"ENOMEM|Cannot allocate memory|errno[ =:]*12\b|-12\b|error[ =:]*12\b")
+NODE0 = re.compile(r"node[ =:]*0\b")
 RELOAD_LOG = re.compile(r"reload", re.I)
+ZONE_OF = {"online_movable": "Movable", "online_kernel": "Normal"}
 KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Call Trace|Oops|Kernel panic")
 
 
-def memhpd_config(policies, default="online_movable", ratio=RATIO):
+def memhpd_config(policies, default=DEFAULT, ratio=RATIO):
     text = ("[Daemon]\nEventSource=auto\nColdplug=yes\nLogLevel=debug\n\n"
             "[Policy]\nDefault=%s\nMovableRatio=%d\n" % (default, ratio))
     for node, policy in sorted(policies.items()):
@@ -117,10 +121,18 @@ class Tier:
                    out.strip() + " " + self.memhpd_log()[-500:])
         return rc == 0
 
-    def reload(self, policies):
-        """Rewrite the config, SIGHUP, and wait (bounded) for memhpd to log the reload."""
-        self.policies.update(policies)
-        self.write_config()
+    def reload(self, policies=None, dropin=None):
+        """Rewrite the config (or a drop-in, "" removes it), SIGHUP, and wait (bounded) for
+        memhpd to log the reload."""
+        if policies:
+            self.policies.update(policies)
+            self.write_config()
+        if dropin is not None:
+            path, text = dropin
+            if text:
+                self.vm.put(path, text)
+            else:
+                self.vm.must("rm -f %s" % path)
         start = self.log_size()
         self.vm.must("gt signal memhpd HUP")
         deadline = time.monotonic() + 3
@@ -159,13 +171,14 @@ class Tier:
         self.expect_zone_delta(before, self.vm.zones(), {(1, "Movable"): len(blocks)})
 
     def s_policies(self):
-        """a. two nodes, two policies: node 0 online_kernel, node 1 online_movable."""
+        """a. two nodes, two policies: node 0 online_kernel ([Node 0]), node 1 online_movable
+        ([Policy] Default=)."""
         before = self.vm.zones()
         b0 = self.hotadd("a0", 0, 512 * MiB)
         b1 = self.hotadd("a1", 1, 512 * MiB)
         self.wait_online(b0 + b1)
         self.expect_blocks("node 0 online_kernel", b0, "online", 0, "Normal")
-        self.expect_blocks("node 1 online_movable", b1, "online", 1, "Movable")
+        self.expect_blocks("node 1 Default=online_movable", b1, "online", 1, "Movable")
         self.expect_zone_delta(before, self.vm.zones(),
                                {(0, "Normal"): len(b0), (1, "Movable"): len(b1)})
         self.a1 = b1
@@ -263,9 +276,11 @@ class Tier:
         self.vm.put("/etc/memhpd.conf", good)
 
     def s_ignore(self):
-        """e. `ignore` leaves blocks offline."""
+        """e. a drop-in in memhpd.conf.d sets node 1 to `ignore` (SIGHUP): its blocks stay
+        offline."""
+        dropin = "/etc/memhpd.conf.d/50-ignore.conf"
         before = self.vm.zones()
-        self.reload({1: "ignore"})
+        self.reload(dropin=(dropin, "[Node 1]\nPolicy=ignore\n"))
         ignored = self.hotadd("e1", 1, 512 * MiB)
         # Proving a negative: a DIMM on another node, added after, must come
         # online, and then memhpd gets longer than its ~1 s node-link wait.
@@ -273,11 +288,31 @@ class Tier:
         self.wait_online(sentinel)
         time.sleep(1.5)
         self.expect_blocks("sentinel DIMM on node 0", sentinel, "online", 0, "Movable")
-        self.expect_blocks("node 1 ignore", ignored, "offline", 1)
+        self.expect_blocks("node 1 ignore (drop-in)", ignored, "offline", 1)
         self.expect_zone_delta(before, self.vm.zones(), {(0, "Movable"): len(sentinel)})
         for dimm in ("e1", "e2"):
             self.check("device_del %s -> DEVICE_DELETED" % dimm, self.vm.del_dimm(dimm))
-        self.reload({1: POLICIES[1]})
+        self.reload(dropin=(dropin, ""))
+
+    def s_kernel_online(self):
+        """i. kernel auto-online (auto_online_blocks=online_movable) races memhpd: the kernel
+        wins, memhpd must take the online block as done, not as a failure."""
+        auto = "/sys/devices/system/memory/auto_online_blocks"
+        start = self.log_size()
+        self.vm.must("echo online_movable > %s" % auto)
+        try:
+            blocks = self.hotadd("i1", 1, 512 * MiB)
+            self.wait_online(blocks)
+        finally:
+            self.vm.must("echo offline > %s" % auto)
+        self.expect_blocks("onlined by the kernel", blocks, "online", 1, "Movable")
+        self.check("memhpd still running", self.alive())
+        names = re.compile(r"\b(?:memory|block[ =:#]*)(%s)\b" % "|".join(b[6:] for b in blocks))
+        failed = [ln for ln in self.memhpd_log(start).splitlines()
+                  if names.search(ln) and re.search(r"fail|error", ln, re.I)]
+        self.check("memhpd logs no failure for blocks the kernel onlined", not failed,
+                   " | ".join(failed[:3]))
+        self.check("device_del i1 -> DEVICE_DELETED", self.vm.del_dimm("i1"))
 
     def s_refusal(self):
         """f. the kernel refuses to online (memory notifier injects -ENOMEM)."""
@@ -292,11 +327,11 @@ class Tier:
         deadline = time.monotonic() + 10
         while True:
             lines = [ln for ln in self.memhpd_log(start).splitlines()
-                     if names.search(ln) and ERRNO_ENOMEM.search(ln)]
+                     if names.search(ln) and NODE0.search(ln) and ERRNO_ENOMEM.search(ln)]
             if lines or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-        self.check("memhpd logged the refusal with block and errno",
+        self.check("memhpd logged the refusal with block, node and errno",
                    bool(lines), self.memhpd_log(start)[-800:].replace("\n", " | "))
         if lines:
             print("#    %s" % lines[0].strip())
@@ -305,7 +340,8 @@ class Tier:
         self.vm.must("echo 0 > %s" % inject)
         blocks = self.hotadd("f2", 0, 512 * MiB)
         self.wait_online(blocks)
-        self.expect_blocks("after clearing the injection", blocks, "online", 0, "Movable")
+        self.expect_blocks("after clearing the injection", blocks, "online", 0,
+                           ZONE_OF[self.policies[0]])
 
     def s_shutdown(self):
         """memhpd exits cleanly on SIGTERM; the guest kernel stayed healthy."""
@@ -329,6 +365,7 @@ SCENARIOS = [
     ("b", "s_virtio_mem"),
     ("d", "s_reload"),
     ("e", "s_ignore"),
+    ("i", "s_kernel_online"),
     ("f", "s_refusal"),
     ("z", "s_shutdown"),
 ]
@@ -362,6 +399,10 @@ def cmd_test(args, kit, work):
                     tier.check("guest still answers", False, str(e2))
                     break
             timings.append((key, time.monotonic() - t0))
+        for name in ("memhpd.log", "uevents.log"):
+            out, rc = vm.sh("cat /tmp/%s" % name)
+            with open(os.path.join(work, name), "w") as f:
+                f.write(out)
         if tier.failed or args.verbose:
             print("# memhpd log (tail):")
             for line in tier.memhpd_log()[-6000:].splitlines():
