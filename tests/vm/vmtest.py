@@ -314,6 +314,35 @@ class Tier:
                    " | ".join(failed[:3]))
         self.check("device_del i1 -> DEVICE_DELETED", self.vm.del_dimm("i1"))
 
+    def s_storm(self):
+        """s. a burst: four 1 GiB DIMMs on nodes 0 and 1 hot-added back to back, 32 blocks
+        announced at once; none may be lost."""
+        dimms = [("s%d" % i, i % 2) for i in range(4)]
+        before = self.vm.zones()
+
+        def trigger():
+            for dimm, node in dimms:
+                self.vm.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram",
+                                                 "id": "m-" + dimm, "size": GiB})
+                self.vm.qmp.cmd("device_add", driver="pc-dimm", id=dimm, memdev="m-" + dimm,
+                                node=node)
+        n = 4 * GiB // BLOCK
+        out, rc = self.vm.sh("hpmon wait --go add %d 30000" % n, timeout=40, on_go=trigger)
+        _, events = vmlib.parse_wait(out, rc, "burst of %d adds" % n)
+        blocks = sorted({b for _, action, b in events if action == "add"})
+        self.check("4 device_adds -> %d add uevents" % n, len(blocks) == n, str(blocks))
+        self.wait_online(blocks, timeout=20)
+        seen = self.vm.blocks(blocks)
+        want = {0: ZONE_OF[self.policies[0]], 1: ZONE_OF[self.policies.get(1, DEFAULT)]}
+        bad = [b for b, (st, nd, z) in seen.items()
+               if st != "online" or nd not in "01" or z != [want[int(nd)]]]
+        self.check("all %d blocks online in their node's zone" % n, not bad,
+                   " ".join("%s:%s" % (b, seen[b]) for b in bad[:8]))
+        self.expect_zone_delta(before, self.vm.zones(), {
+            (0, want[0]): n // 2, (1, want[1]): n // 2})
+        gone = [self.vm.del_dimm(dimm) for dimm, _ in dimms]
+        self.check("all 4 DIMMs removed again", all(gone), str(gone))
+
     def s_refusal(self):
         """f. the kernel refuses to online (memory notifier injects -ENOMEM)."""
         inject = "/sys/kernel/debug/notifier-error-inject/memory/actions/MEM_GOING_ONLINE/error"
@@ -366,6 +395,7 @@ SCENARIOS = [
     ("d", "s_reload"),
     ("e", "s_ignore"),
     ("i", "s_kernel_online"),
+    ("s", "s_storm"),
     ("f", "s_refusal"),
     ("z", "s_shutdown"),
 ]
