@@ -101,7 +101,7 @@ static int parse_block_id(const char *s, size_t len, uint64_t *ret)
                 s += strlen("memory");
                 len -= strlen("memory");
         }
-        return parse_number(s, len, 10, UINT32_MAX, ret);
+        return parse_number(s, len, 10, TARGET_BLOCK_ID_MAX, ret);
 }
 
 /* "0x100000000": the prefix is required, so that an address is never mistaken for a block id. */
@@ -154,10 +154,10 @@ static int parse_address_range(const char *s, size_t len, const char *dash, uint
                             "'%s': end address 0x%" PRIx64 " is not the last byte of a block "
                             "(blocks are 0x%" PRIx64 " bytes; the end is inclusive)",
                             quote(s, len, q), end, block_size);
-        if (end / block_size > UINT32_MAX)
+        if (end / block_size > TARGET_BLOCK_ID_MAX)
                 return fail(e, -ERANGE,
                             "'%s': address 0x%" PRIx64 " lies beyond the highest block id %" PRIu32,
-                            quote(s, len, q), end, UINT32_MAX);
+                            quote(s, len, q), end, TARGET_BLOCK_ID_MAX);
 
         ret->first = start / block_size;
         ret->last = end / block_size;
@@ -181,7 +181,7 @@ static int parse_block_range(const char *s, size_t len, const char *dash, Interv
         }
         if (r == -ERANGE)
                 return fail(e, r, "'%s': block id out of range (the highest is %" PRIu32 ")",
-                            quote(s, len, q), UINT32_MAX);
+                            quote(s, len, q), TARGET_BLOCK_ID_MAX);
         if (r < 0)
                 return fail(e, r,
                             "'%s': expected a block id (32 or memory32), a block range (32-47) or "

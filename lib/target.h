@@ -23,6 +23,9 @@
 /* The most blocks one operation may name: the daemon refuses larger requests. */
 #define TARGET_BLOCKS_MAX 65536U
 
+/* The kernel never has block UINT32_MAX: memhpd reserves it so that "id + 1" cannot wrap. */
+#define TARGET_BLOCK_ID_MAX (UINT32_MAX - 1)
+
 /* ListBlocks() reports this node for a block whose node link is missing. */
 #define TARGET_NODE_UNKNOWN UINT32_MAX
 

@@ -63,8 +63,8 @@ TEST(single_ids)
         CHECK_BLOCKS("32", 0, 32);
         CHECK_BLOCKS("memory32", 0, 32);
         CHECK_BLOCKS("0", 0, 0);
-        CHECK_BLOCKS("4294967295", 0, UINT32_MAX);
-        CHECK_BLOCKS("memory4294967295", BS, UINT32_MAX);
+        CHECK_BLOCKS("4294967294", 0, TARGET_BLOCK_ID_MAX);
+        CHECK_BLOCKS("memory4294967294", BS, TARGET_BLOCK_ID_MAX);
         /* Leading zeros are decimal, never octal. */
         CHECK_BLOCKS("032", 0, 32);
 }
@@ -76,7 +76,7 @@ TEST(ranges)
         CHECK_BLOCKS("memory32-34", 0, 32, 33, 34);
         CHECK_BLOCKS("32-memory34", 0, 32, 33, 34);
         CHECK_BLOCKS("7-7", 0, 7);
-        CHECK_BLOCKS("4294967294-4294967295", 0, UINT32_MAX - 1, UINT32_MAX);
+        CHECK_BLOCKS("4294967293-4294967294", 0, UINT32_MAX - 2, UINT32_MAX - 1);
 }
 
 TEST(lists_are_sorted)
@@ -99,9 +99,12 @@ TEST(address_ranges)
         /* Other block sizes: 2 GiB, and a non-power-of-two for the arithmetic. */
         CHECK_BLOCKS("0x80000000-0x17fffffff", UINT64_C(1) << 31, 1, 2);
         CHECK_BLOCKS("0x3000-0x5fff", 0x1000 * 3, 1);
-        /* The top of the address space: block id 2^37 - 1 with 128M blocks is out of range, but
-         * with 4 GiB blocks the last block is id 2^32 - 1. */
-        CHECK_BLOCKS("0xffffffff00000000-0xffffffffffffffff", UINT64_C(1) << 32, UINT32_MAX);
+        /*
+         * Near the top of the address space: with 4 GiB blocks the last usable block is id
+         * 2^32 - 2 (2^32 - 1 is reserved).
+         */
+        CHECK_BLOCKS("0xfffffffe00000000-0xfffffffeffffffff", UINT64_C(1) << 32,
+                     TARGET_BLOCK_ID_MAX);
 }
 
 TEST(address_errors)
@@ -120,6 +123,9 @@ TEST(address_errors)
         check_fail("0x10000000000000000-0x10000000000000001", BS, ERANGE, "64 bits", NULL);
         check_fail("0xfffffff000000000-0xffffffffffffffff", BS, ERANGE, "highest block id",
                    "0xffffffffffffffff");
+        /* Block id 2^32 - 1 is reserved, also when named by address. */
+        check_fail("0xffffffff00000000-0xffffffffffffffff", UINT64_C(1) << 32, ERANGE,
+                   "highest block id 4294967294", NULL);
         check_fail("0x0-0x7ffffff-0x8000000", BS, EINVAL, "hexadecimal", NULL);
         /* Without a block size an address cannot be resolved (a caller bug, but no crash). */
         check_fail("0x0-0x7ffffff", 0, EINVAL, "block size", NULL);
@@ -148,6 +154,8 @@ TEST(id_errors)
         check_fail("47-32", BS, EINVAL, "reversed", "47 is above 32");
         check_fail("memory47-memory32", BS, EINVAL, "'memory47-memory32'", "reversed");
         check_fail("4294967296", BS, ERANGE, "'4294967296'", "out of range");
+        check_fail("4294967295", BS, ERANGE, "'4294967295'", "the highest is 4294967294");
+        check_fail("memory4294967295", BS, ERANGE, "'memory4294967295'", NULL);
         check_fail("1-4294967296", BS, ERANGE, "'1-4294967296'", NULL);
         check_fail("99999999999999999999999", BS, ERANGE, "out of range", NULL);
         /* Garbage after an overflowing number is reported as garbage. */
@@ -197,10 +205,10 @@ TEST(limits)
         free(TAKE_PTR(blocks));
 
         check_fail("0-65536", BS, E2BIG, "65537 blocks", "at most 65536");
-        check_fail("0-4294967295", BS, E2BIG, "4294967296 blocks", NULL);
+        check_fail("0-4294967294", BS, E2BIG, "4294967295 blocks", NULL);
         check_fail("0-32768,40000-72767", BS, E2BIG, "in total", NULL);
         /* A huge address range is counted, not expanded. */
-        check_fail("0x0-0xffffffffffffffff", UINT64_C(1) << 32, E2BIG, "4294967296 blocks", NULL);
+        check_fail("0x0-0xfffffffeffffffff", UINT64_C(1) << 32, E2BIG, "4294967295 blocks", NULL);
 }
 
 TEST(item_count_is_bounded)
@@ -252,7 +260,7 @@ TEST(check_syntax)
         ASSERT_ERROR(target_check_syntax("4294967296", &err), ERANGE);
         /* Duplicates and counts need the whole list: not a syntax error. */
         ASSERT_OK(target_check_syntax("32,32", &err));
-        ASSERT_OK(target_check_syntax("0-4294967295", &err));
+        ASSERT_OK(target_check_syntax("0-4294967294", &err));
 }
 
 TEST(sizes)
