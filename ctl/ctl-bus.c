@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* memhpctl's bus plumbing: connecting, reading memhpd's lists, and one-line error reports. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "strutil.h"
+#include "target.h"
+
+int ctl_bus_open(sd_bus **ret)
+{
+        int r;
+
+        /* Honours $DBUS_SYSTEM_BUS_ADDRESS, which the tests point at a private bus. */
+        r = sd_bus_open_system(ret);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the system bus: %m");
+        return 0;
+}
+
+int ctl_log_bus_error(const sd_bus_error *error, int r, const char *what)
+{
+        const char *msg;
+
+        if (!sd_bus_error_is_set(error)) {
+                log_error_errno(r, "%s failed: %m", what);
+                return CTL_EXIT_FAILURE;
+        }
+        msg = error->message && *error->message ? error->message : error->name;
+
+        if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN,
+                                   SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+                log_error("memhpd is not running (no %s on the system bus).", MEMHPD_BUS_NAME);
+                return CTL_EXIT_FAILURE;
+        }
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED)) {
+                /* The bus daemon's own refusals are a dump of match rules: not for humans. */
+                if (startswith(msg, "Rejected send message"))
+                        log_error("Permission denied by the system bus policy: %s needs root.",
+                                  what);
+                else
+                        log_error("Permission denied: %s", msg);
+                return CTL_EXIT_FAILURE;
+        }
+        if (sd_bus_error_has_name(error, MEMHPD_ERROR_OPERATION_FAILED)) {
+                log_error("%s", msg);
+                return CTL_EXIT_ROLLED_BACK;
+        }
+        if (sd_bus_error_has_name(error, MEMHPD_ERROR_ROLLBACK_INCOMPLETE)) {
+                log_error("%s", msg);
+                return CTL_EXIT_LEFT_CHANGED;
+        }
+        if (sd_bus_error_has_names(error, SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_UNKNOWN_OBJECT,
+                                   SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_PROPERTY)) {
+                log_error("This memhpd does not offer %s; is it older than memhpctl?", what);
+                return CTL_EXIT_FAILURE;
+        }
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY)) {
+                log_error("memhpd did not reply to %s (%s). Check the result with "
+                          "'memhpctl list'.",
+                          what, msg);
+                return CTL_EXIT_FAILURE;
+        }
+        /* InvalidArgs, InvalidConfig and the rest: memhpd's message is the explanation. */
+        log_error("%s", msg);
+        return CTL_EXIT_FAILURE;
+}
+
+static int call_failed(const sd_bus_error *error, int r, const char *what)
+{
+        (void)ctl_log_bus_error(error, r, what);
+        return r < 0 ? r : -EIO;
+}
+
+int ctl_get_string_property(sd_bus *bus, const char *name, char **ret)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_get_property_string(bus, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH, MEMHPD_BUS_INTERFACE,
+                                       name, &error, ret);
+        if (r < 0)
+                return call_failed(&error, r, name);
+        return 0;
+}
+
+int ctl_get_block_size(sd_bus *bus, uint64_t *ret)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t size;
+        int r;
+
+        r = sd_bus_get_property_trivial(bus, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH, MEMHPD_BUS_INTERFACE,
+                                        "BlockSizeBytes", &error, 't', &size);
+        if (r < 0)
+                return call_failed(&error, r, "BlockSizeBytes");
+        /* Every address and size computation divides by it. */
+        if (size == 0)
+                return log_error_errno(SYNTHETIC_ERRNO(EIO),
+                                       "memhpd reports a block size of 0; is memory hotplug "
+                                       "available?");
+        *ret = size;
+        return 0;
+}
+
+static int call_list(sd_bus *bus, const char *method, const char *signature, sd_bus_message **ret)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH, MEMHPD_BUS_INTERFACE, method,
+                               &error, &reply, NULL);
+        if (r < 0)
+                return call_failed(&error, r, method);
+        r = sd_bus_message_enter_container(reply, 'a', signature);
+        if (r < 0)
+                return log_error_errno(r, "Unexpected reply to %s: %m", method);
+        *ret = TAKE_PTR(reply);
+        return 0;
+}
+
+/* Grows *array to hold one more element of @size bytes. */
+static int grow(void **array, size_t *allocated, size_t n, size_t size)
+{
+        size_t want;
+        void *p;
+
+        if (n < *allocated)
+                return 0;
+        want = *allocated ? *allocated * 2 : 64;
+        p = reallocarray(*array, want, size);
+        if (!p)
+                return log_oom();
+        *array = p;
+        *allocated = want;
+        return 0;
+}
+
+static int block_info_compare(const void *a, const void *b)
+{
+        const BlockInfo *x = a, *y = b;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int ctl_list_blocks(sd_bus *bus, BlockList *ret)
+{
+        _cleanup_(block_list_done) BlockList l = {};
+        size_t allocated = 0;
+        int r;
+
+        r = call_list(bus, "ListBlocks", "(uuss)", &l.reply);
+        if (r < 0)
+                return r;
+        for (;;) {
+                BlockInfo b;
+
+                r = sd_bus_message_read(l.reply, "(uuss)", &b.id, &b.node, &b.state_name, &b.zone);
+                if (r < 0)
+                        return log_error_errno(r, "Unexpected reply to ListBlocks: %m");
+                if (r == 0)
+                        break;
+                b.state = mem_state_from_string(b.state_name);
+                r = grow((void **)&l.blocks, &allocated, l.n, sizeof(BlockInfo));
+                if (r < 0)
+                        return r;
+                l.blocks[l.n++] = b;
+        }
+        /* memhpd lists in id order today; lookups must not depend on that. */
+        if (l.n > 0)
+                qsort(l.blocks, l.n, sizeof(BlockInfo), block_info_compare);
+        *ret = l;
+        l = (BlockList){};
+        return 0;
+}
+
+void block_list_done(BlockList *l)
+{
+        l->reply = sd_bus_message_unref(l->reply);
+        free(l->blocks);
+        l->blocks = NULL;
+        l->n = 0;
+}
+
+const BlockInfo *block_list_find(const BlockList *l, uint32_t id)
+{
+        BlockInfo key = {.id = id};
+
+        if (l->n == 0)
+                return NULL;
+        return bsearch(&key, l->blocks, l->n, sizeof(BlockInfo), block_info_compare);
+}
+
+int ctl_list_nodes(sd_bus *bus, NodeList *ret)
+{
+        _cleanup_(node_list_done) NodeList l = {};
+        size_t allocated = 0;
+        int r;
+
+        r = call_list(bus, "ListNodes", "(ustt)", &l.reply);
+        if (r < 0)
+                return r;
+        for (;;) {
+                NodeInfo n;
+
+                r = sd_bus_message_read(l.reply, "(ustt)", &n.node, &n.policy, &n.kernel_bytes,
+                                        &n.movable_bytes);
+                if (r < 0)
+                        return log_error_errno(r, "Unexpected reply to ListNodes: %m");
+                if (r == 0)
+                        break;
+                r = grow((void **)&l.nodes, &allocated, l.n, sizeof(NodeInfo));
+                if (r < 0)
+                        return r;
+                l.nodes[l.n++] = n;
+        }
+        *ret = l;
+        l = (NodeList){};
+        return 0;
+}
+
+void node_list_done(NodeList *l)
+{
+        l->reply = sd_bus_message_unref(l->reply);
+        free(l->nodes);
+        l->nodes = NULL;
+        l->n = 0;
+}
+
+const NodeInfo *node_list_find(const NodeList *l, uint32_t node)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (l->nodes[i].node == node)
+                        return &l->nodes[i];
+        return NULL;
+}
+
+void ctl_format_block_range(uint32_t first, uint32_t last, char *buf, size_t size)
+{
+        if (first == last)
+                snprintf(buf, size, "memory%" PRIu32, first);
+        else
+                snprintf(buf, size, "memory%" PRIu32 "-memory%" PRIu32, first, last);
+}

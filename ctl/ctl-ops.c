@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * online and offline: resolve the TARGET into block ids, then either print the plan (--dry-run)
+ * or make the one transactional call and wait for it, turning Ctrl-C into Cancel().
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <libsmartcols.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "strutil.h"
+#include "target.h"
+
+typedef struct Operation {
+        sd_bus *bus;
+        const char *method;
+        sd_bus_message *reply; /* the method's reply, once it is in */
+        unsigned n_interrupts;
+} Operation;
+
+static int check_usage(char **args, size_t n_args, const CtlArgs *arg)
+{
+        TargetError err;
+
+        if (n_args > 1) {
+                log_error("Unexpected argument '%s': give one TARGET, joining blocks with commas "
+                          "as in 32,40-47.",
+                          args[1]);
+                return CTL_EXIT_USAGE;
+        }
+        if (n_args == 1 && arg->has_node) {
+                log_error("Give either a TARGET or --node, not both.");
+                return CTL_EXIT_USAGE;
+        }
+        if (n_args == 0 && !arg->has_node) {
+                log_error("Missing TARGET: block ids (32,40-47), an address range "
+                          "(0x100000000-0x13fffffff), or --node N [--size SIZE].");
+                return CTL_EXIT_USAGE;
+        }
+        if (arg->size && !arg->has_node) {
+                log_error("--size needs --node: the blocks are picked from one node.");
+                return CTL_EXIT_USAGE;
+        }
+        if (n_args == 1 && target_check_syntax(args[0], &err) < 0) {
+                log_error("%s", err.message);
+                return CTL_EXIT_USAGE;
+        }
+        return CTL_EXIT_SUCCESS;
+}
+
+/* --node N [--size SIZE]: for online the node's offline blocks, for offline its online ones. */
+static int select_from_node(const BlockList *blocks, const CtlArgs *arg, bool online,
+                            uint64_t block_size, uint32_t **ret, size_t *ret_n)
+{
+        _cleanup_free_ TargetBlock *tb = NULL;
+        uint32_t n_wanted = TARGET_SELECT_ALL;
+        TargetError err;
+
+        if (arg->size && target_parse_size(arg->size, block_size, &n_wanted, &err) < 0) {
+                log_error("%s", err.message);
+                return CTL_EXIT_USAGE;
+        }
+        tb = calloc(blocks->n + 1, sizeof(TargetBlock));
+        if (!tb) {
+                log_oom();
+                return CTL_EXIT_FAILURE;
+        }
+        for (size_t i = 0; i < blocks->n; i++)
+                tb[i] = (TargetBlock){blocks->blocks[i].id, blocks->blocks[i].node,
+                                      blocks->blocks[i].state};
+        if (target_select(tb, blocks->n, arg->node, online ? MEM_STATE_OFFLINE : MEM_STATE_ONLINE,
+                          n_wanted, block_size, ret, ret_n, &err) < 0) {
+                log_error("%s.", err.message);
+                return CTL_EXIT_FAILURE;
+        }
+        return CTL_EXIT_SUCCESS;
+}
+
+/* What OnlineBlocks would do with one block, in words. */
+static const char *plan_online(const BlockInfo *b, const char *zone, const NodeList *nodes,
+                               char *buf, size_t size)
+{
+        const NodeInfo *node;
+
+        if (b->state == MEM_STATE_ONLINE)
+                return "nothing, online already";
+        if (!streq(zone, "auto")) {
+                snprintf(buf, size, "online to %s", zone);
+                return buf;
+        }
+        node = b->node != TARGET_NODE_UNKNOWN ? node_list_find(nodes, b->node) : NULL;
+        if (!node)
+                return "online by its node's policy (node unknown)";
+        if (streq(node->policy, "ignore"))
+                snprintf(buf, size, "online by policy ignore (the kernel picks the zone)");
+        else
+                snprintf(buf, size, "online by policy %s", node->policy);
+        return buf;
+}
+
+/*
+ * --dry-run: the checks memhpd makes before it changes anything (every block exists and is not
+ * being offlined), then one row per block with its node, its state and what would happen.
+ */
+static int print_plan(sd_bus *bus, const BlockList *blocks, const uint32_t *ids, size_t n,
+                      bool online, const CtlArgs *arg)
+{
+        _cleanup_(ctl_table_unrefp) struct libscols_table *tb = NULL;
+        _cleanup_(node_list_done) NodeList nodes = {};
+        size_t n_changes = 0;
+
+        if (online && streq(arg->zone, "auto") && ctl_list_nodes(bus, &nodes) < 0)
+                return CTL_EXIT_FAILURE;
+        for (size_t i = 0; i < n; i++) {
+                const BlockInfo *b = block_list_find(blocks, ids[i]);
+
+                if (!b) {
+                        log_error("No such memory block: memory%" PRIu32 ".", ids[i]);
+                        return CTL_EXIT_FAILURE;
+                }
+                if (b->state != MEM_STATE_ONLINE && b->state != MEM_STATE_OFFLINE) {
+                        log_error("memory%" PRIu32 " is %s: memhpd would refuse it.", ids[i],
+                                  b->state_name);
+                        return CTL_EXIT_FAILURE;
+                }
+        }
+
+        tb = ctl_table_new(arg, "plan");
+        if (!tb || ctl_table_add_column(tb, "BLOCK", false, false) < 0 ||
+            ctl_table_add_column(tb, "NODE", true, true) < 0 ||
+            ctl_table_add_column(tb, "NOW", false, false) < 0 ||
+            ctl_table_add_column(tb, "PLAN", false, false) < 0)
+                return CTL_EXIT_FAILURE;
+        for (size_t i = 0; i < n; i++) {
+                const BlockInfo *b = block_list_find(blocks, ids[i]);
+                char block[24], node[16] = "-", now[48], buf[96];
+                const char *plan;
+
+                snprintf(block, sizeof(block), "memory%" PRIu32, b->id);
+                if (b->node != TARGET_NODE_UNKNOWN)
+                        snprintf(node, sizeof(node), "%" PRIu32, b->node);
+                snprintf(now, sizeof(now), "%s%s%s", b->state_name, *b->zone ? " " : "", b->zone);
+                if (online)
+                        plan = plan_online(b, arg->zone, &nodes, buf, sizeof(buf));
+                else
+                        plan = b->state == MEM_STATE_OFFLINE ? "nothing, offline already"
+                                                             : "offline";
+                if (!startswith(plan, "nothing"))
+                        n_changes++;
+                if (ctl_table_add_row(tb, 4, block, node, now, plan) < 0)
+                        return CTL_EXIT_FAILURE;
+        }
+        if (ctl_table_print(tb) < 0)
+                return CTL_EXIT_FAILURE;
+        if (arg->legend)
+                printf("\nDry run: nothing was changed (%zu of %zu blocks would change).\n",
+                       n_changes, n);
+        return CTL_EXIT_SUCCESS;
+}
+
+/* The reply: "memory32-memory39: online (Movable)", one line per run of equal outcomes. */
+static int print_results(sd_bus_message *reply)
+{
+        uint32_t first = 0, last = 0, id;
+        const char *state = NULL, *zone = NULL, *s, *z;
+        char range[48];
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "(uss)");
+        for (;;) {
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "(uss)", &id, &s, &z);
+                if (r < 0)
+                        return log_error_errno(r, "Unexpected reply from memhpd: %m");
+                if (state && (r == 0 || id != last + 1 || !streq(s, state) || !streq(z, zone))) {
+                        ctl_format_block_range(first, last, range, sizeof(range));
+                        printf("%s: %s%s%s%s\n", range, state, *zone ? " (" : "", zone,
+                               *zone ? ")" : "");
+                        state = NULL;
+                }
+                if (r == 0)
+                        break;
+                if (!state) {
+                        first = id;
+                        state = s;
+                        zone = z;
+                }
+                last = id;
+        }
+        return fflush(stdout) == 0 ? 0 : negative_errno();
+}
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        Operation *op = userdata;
+
+        (void)error;
+        op->reply = sd_bus_message_ref(m);
+        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), 0);
+}
+
+static int on_cancel_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        uint32_t n = 0;
+
+        (void)userdata;
+        (void)error;
+        if (sd_bus_message_is_method_error(m, NULL))
+                (void)ctl_log_bus_error(sd_bus_message_get_error(m), -EIO, "Cancel");
+        else if (sd_bus_message_read(m, "u", &n) >= 0 && n == 0)
+                log_notice("memhpd had nothing to cancel: the operation is finishing.");
+        return 0;
+}
+
+/*
+ * Ctrl-C (or SIGTERM): the first asks memhpd to cancel and roll back, and keeps waiting for the
+ * original reply, which says how that went; a second one stops waiting. memhpd also cancels when
+ * its caller disconnects, so leaving early cannot strand a half-done operation.
+ */
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Operation *op = userdata;
+        int r;
+
+        (void)si;
+        if (op->n_interrupts++ > 0) {
+                log_error("Stopped waiting. memhpd cancels the operation because memhpctl left; "
+                          "check the result with 'memhpctl list'.");
+                return sd_event_exit(sd_event_source_get_event(s), -EINTR);
+        }
+        log_notice("Cancelling: memhpd rolls back what it changed. Press Ctrl-C again to stop "
+                   "waiting.");
+        r = sd_bus_call_method_async(op->bus, NULL, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH,
+                                     MEMHPD_BUS_INTERFACE, "Cancel", on_cancel_reply, op, NULL);
+        if (r < 0)
+                log_error_errno(r, "Failed to send Cancel: %m");
+        return 0;
+}
+
+/* Makes the call and waits for its reply; returns the exit code. */
+static int run_operation(sd_bus *bus, const uint32_t *ids, size_t n, bool online, const char *zone)
+{
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        Operation op = {.bus = bus, .method = online ? "OnlineBlocks" : "OfflineBlocks"};
+        sigset_t mask;
+        int r, ret;
+
+        /* sd-event takes signals through a signalfd: they must be blocked first. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+                log_error_errno(negative_errno(), "Failed to block signals: %m");
+                return CTL_EXIT_FAILURE;
+        }
+
+        r = sd_event_default(&event);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, &op);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, &op);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(bus, &m, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH,
+                                                   MEMHPD_BUS_INTERFACE, op.method);
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'u', ids, n * sizeof(uint32_t));
+        if (r >= 0 && online)
+                r = sd_bus_message_append(m, "s", zone);
+        /*
+         * No timeout: offlining may legitimately take minutes (memhpd bounds it by its own
+         * TimeoutSec=), and Ctrl-C is the way out. A dying memhpd still ends the wait: the bus
+         * then replies NoReply on its behalf.
+         */
+        if (r >= 0)
+                r = sd_bus_call_async(bus, &slot, m, on_reply, &op, UINT64_MAX);
+        if (r < 0) {
+                log_error_errno(r, "Failed to call %s: %m", op.method);
+                return CTL_EXIT_FAILURE;
+        }
+
+        r = sd_event_loop(event);
+        (void)sd_bus_detach_event(bus);
+        if (r < 0 || !op.reply) {
+                if (r != -EINTR)
+                        log_error_errno(r, "Failed while waiting for memhpd: %m");
+                sd_bus_message_unref(op.reply);
+                return CTL_EXIT_FAILURE;
+        }
+
+        if (sd_bus_message_is_method_error(op.reply, NULL))
+                ret = ctl_log_bus_error(sd_bus_message_get_error(op.reply), -EIO, op.method);
+        else
+                ret = print_results(op.reply) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_SUCCESS;
+        sd_bus_message_unref(op.reply);
+        return ret;
+}
+
+static int do_operation(char **args, size_t n_args, const CtlArgs *arg, bool online)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(block_list_done) BlockList blocks = {};
+        _cleanup_free_ uint32_t *ids = NULL;
+        uint64_t block_size;
+        TargetError err;
+        size_t n;
+        int ret;
+
+        ret = check_usage(args, n_args, arg);
+        if (ret != CTL_EXIT_SUCCESS)
+                return ret;
+        if (ctl_bus_open(&bus) < 0 || ctl_get_block_size(bus, &block_size) < 0)
+                return CTL_EXIT_FAILURE;
+        /* Selecting by node and planning both need the daemon's view of every block. */
+        if ((arg->has_node || arg->dry_run) && ctl_list_blocks(bus, &blocks) < 0)
+                return CTL_EXIT_FAILURE;
+
+        if (n_args == 1) {
+                if (target_parse_blocks(args[0], block_size, &ids, &n, &err) < 0) {
+                        log_error("%s", err.message);
+                        return CTL_EXIT_USAGE;
+                }
+        } else {
+                ret = select_from_node(&blocks, arg, online, block_size, &ids, &n);
+                if (ret != CTL_EXIT_SUCCESS)
+                        return ret;
+        }
+
+        if (arg->dry_run)
+                return print_plan(bus, &blocks, ids, n, online, arg);
+        return run_operation(bus, ids, n, online, arg->zone);
+}
+
+int verb_online(char **args, size_t n_args, const CtlArgs *arg)
+{
+        return do_operation(args, n_args, arg, true);
+}
+
+int verb_offline(char **args, size_t n_args, const CtlArgs *arg)
+{
+        return do_operation(args, n_args, arg, false);
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * memhpctl: the admin's command line over memhpd's D-Bus API (org.memhpd1). The verbs live in
+ * ctl-show.c (status, list, policy), ctl-ops.c (online, offline), ctl-monitor.c (monitor) and
+ * memhpctl.c (argument parsing, reload, rescan); ctl-bus.c holds the bus plumbing they share.
+ *
+ * Verbs return the process exit code. Helpers return 0 or a negative errno after logging the
+ * one line that explains the failure, so nothing is reported twice.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "memblock.h"
+
+#define MEMHPD_BUS_NAME "org.memhpd1"
+#define MEMHPD_BUS_PATH "/org/memhpd1"
+#define MEMHPD_BUS_INTERFACE "org.memhpd1.Manager"
+#define MEMHPD_ERROR_OPERATION_FAILED "org.memhpd1.Error.OperationFailed"
+#define MEMHPD_ERROR_ROLLBACK_INCOMPLETE "org.memhpd1.Error.RollbackIncomplete"
+
+/*
+ * Exit codes, also listed in --help (and later in memhpctl(8)). Scripts rely on them, so they
+ * only ever grow:
+ *   0   success (for online/offline: every block reached the requested state)
+ *   1   any failure not listed below: memhpd not running, access denied, bad block or node,
+ *       lost connection, invalid configuration on reload
+ *   2   online/offline failed and memhpd rolled every block back (also after Ctrl-C)
+ *   3   online/offline failed and the rollback was incomplete: some blocks were left changed
+ *  64   bad usage (EX_USAGE): unknown verb or option, malformed TARGET, size or node
+ */
+enum {
+        CTL_EXIT_SUCCESS = 0,
+        CTL_EXIT_FAILURE = 1,
+        CTL_EXIT_ROLLED_BACK = 2,
+        CTL_EXIT_LEFT_CHANGED = 3,
+        CTL_EXIT_USAGE = 64,
+};
+
+typedef struct CtlArgs {
+        bool json;
+        bool legend;
+        bool dry_run;
+        bool has_node;
+        uint32_t node;
+        const char *size; /* parsed once the block size is known */
+        const char *zone; /* "movable", "kernel" or "auto" */
+} CtlArgs;
+
+/* One row of ListBlocks(); the strings point into the reply that BlockList holds. */
+typedef struct BlockInfo {
+        uint32_t id;
+        uint32_t node;  /* TARGET_NODE_UNKNOWN when memhpd does not know it */
+        MemState state; /* _MEM_STATE_INVALID for a state this memhpctl does not know */
+        const char *state_name;
+        const char *zone; /* "" when offline */
+} BlockInfo;
+
+typedef struct BlockList {
+        sd_bus_message *reply;
+        BlockInfo *blocks; /* sorted by id */
+        size_t n;
+} BlockList;
+
+/* One row of ListNodes(). */
+typedef struct NodeInfo {
+        uint32_t node;
+        const char *policy;
+        uint64_t kernel_bytes;
+        uint64_t movable_bytes;
+} NodeInfo;
+
+typedef struct NodeList {
+        sd_bus_message *reply;
+        NodeInfo *nodes;
+        size_t n;
+} NodeList;
+
+struct libscols_table;
+
+/* ctl-bus.c */
+int ctl_bus_open(sd_bus **ret);
+/* Logs one line for a failed call and returns the exit code it stands for (1, 2 or 3). */
+int ctl_log_bus_error(const sd_bus_error *error, int r, const char *what);
+int ctl_get_string_property(sd_bus *bus, const char *name, char **ret);
+int ctl_get_block_size(sd_bus *bus, uint64_t *ret);
+int ctl_list_blocks(sd_bus *bus, BlockList *ret);
+void block_list_done(BlockList *l);
+const BlockInfo *block_list_find(const BlockList *l, uint32_t id);
+int ctl_list_nodes(sd_bus *bus, NodeList *ret);
+void node_list_done(NodeList *l);
+const NodeInfo *node_list_find(const NodeList *l, uint32_t node);
+/* "memory32" or "memory32-memory39". */
+void ctl_format_block_range(uint32_t first, uint32_t last, char *buf, size_t size);
+
+/*
+ * ctl-table.c: libsmartcols tables, so that every listing honours --no-legend and --json alike.
+ * A NULL cell is empty in a table and null in JSON.
+ */
+struct libscols_table *ctl_table_new(const CtlArgs *arg, const char *json_name);
+int ctl_table_add_column(struct libscols_table *tb, const char *name, bool right, bool number);
+int ctl_table_add_row(struct libscols_table *tb, size_t n_cells, ...);
+int ctl_table_print(struct libscols_table *tb);
+void ctl_table_unrefp(struct libscols_table **tb);
+
+/*
+ * Verbs: each checks its arguments before it connects, so that bad usage is reported (exit 64)
+ * even when memhpd is not running.
+ */
+typedef int (*verb_fn)(char **args, size_t n_args, const CtlArgs *arg);
+
+/* ctl-show.c */
+int verb_status(char **args, size_t n_args, const CtlArgs *arg);
+int verb_list(char **args, size_t n_args, const CtlArgs *arg);
+int verb_policy(char **args, size_t n_args, const CtlArgs *arg);
+
+/* ctl-ops.c */
+int verb_online(char **args, size_t n_args, const CtlArgs *arg);
+int verb_offline(char **args, size_t n_args, const CtlArgs *arg);
+
+/* ctl-monitor.c */
+int verb_monitor(char **args, size_t n_args, const CtlArgs *arg);
