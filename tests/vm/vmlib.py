@@ -403,6 +403,14 @@ def build_initramfs(kit, work, memhpd=None, files=()):
 # --------------------------------------------------------------------------------------------
 # QMP and the guest command channel
 
+def _die_with_parent():
+    """In the QEMU child: get SIGKILL when the harness dies, however it dies, so no VM is
+    left running after a killed test."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _connect(path, timeout):
     deadline = time.monotonic() + timeout
     while True:
@@ -588,13 +596,19 @@ class VM:
         ]
 
     def start(self, timeout=120):
-        for f in (self.console,):
-            if os.path.exists(f):
-                os.unlink(f)
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout):
+        if os.path.exists(self.console):
+            os.unlink(self.console)
         t0 = time.monotonic()
-        self.qemu_log = open(os.path.join(self.work, "qemu.log"), "w")
-        self.proc = subprocess.Popen(self._argv(), stdin=subprocess.DEVNULL,
-                                     stdout=self.qemu_log, stderr=subprocess.STDOUT)
+        with open(os.path.join(self.work, "qemu.log"), "w") as qemu_log:
+            self.proc = subprocess.Popen(self._argv(), stdin=subprocess.DEVNULL, stdout=qemu_log,
+                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         while True:
             if self.proc.poll() is not None:
                 raise VMError("QEMU exited (%d) during boot:\n%s" % (
@@ -625,7 +639,7 @@ class VM:
         if self.proc and self.proc.poll() is None:
             try:
                 self.qmp.cmd("quit", timeout=5)
-            except Exception:
+            except (VMError, OSError, AttributeError):    # AttributeError: no QMP yet
                 pass
             try:
                 self.proc.wait(5)
