@@ -151,7 +151,7 @@ static int print_plan(sd_bus *bus, const BlockList *blocks, const uint32_t *ids,
                 else
                         plan = b->state == MEM_STATE_OFFLINE ? "nothing, offline already"
                                                              : "offline";
-                if (!startswith(plan, "nothing"))
+                if (b->state == (online ? MEM_STATE_OFFLINE : MEM_STATE_ONLINE))
                         n_changes++;
                 if (ctl_table_add_row(tb, 4, block, node, now, plan) < 0)
                         return CTL_EXIT_FAILURE;
