@@ -37,6 +37,11 @@ ZONE_OF = {"online_movable": "Movable", "online_kernel": "Normal"}
 KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Call Trace|Oops|Kernel panic")
 
 
+def block_names(blocks):
+    """A log line naming one of these blocks: "memory48", "block 48", "block=48"."""
+    return re.compile(r"\b(?:memory|block[ =:#]*)(%s)\b" % "|".join(b[6:] for b in blocks))
+
+
 def memhpd_config(policies, default=DEFAULT, ratio=RATIO):
     text = ("[Daemon]\nEventSource=auto\nColdplug=yes\nLogLevel=debug\n\n"
             "[Policy]\nDefault=%s\nMovableRatio=%d\n" % (default, ratio))
@@ -50,8 +55,8 @@ class Tier:
         self.vm = vm
         self.passed = self.failed = 0
         self.scenario = "-"
-        self.log_offset = 0
         self.policies = dict(POLICIES)
+        self.a1 = None          # scenario a's node-1 blocks, removed again by g
 
     # -- reporting ---------------------------------------------------------------------------
     def check(self, desc, ok, detail=""):
@@ -116,14 +121,14 @@ class Tier:
 
     def start_memhpd(self):
         self.write_config()
-        out, rc = self.vm.sh("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf --log-level debug", timeout=30)
+        out, rc = self.vm.sh("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"
+                             " --log-level debug", timeout=30)
         self.check("memhpd started and listens for uevents", rc == 0,
                    out.strip() + " " + self.memhpd_log()[-500:])
         return rc == 0
 
     def reload(self, policies=None, dropin=None):
-        """Rewrite the config (or a drop-in, "" removes it), SIGHUP, and wait (bounded) for
-        memhpd to log the reload."""
+        """Rewrite the config (or a drop-in, "" removes it) and SIGHUP."""
         if policies:
             self.policies.update(policies)
             self.write_config()
@@ -133,17 +138,24 @@ class Tier:
                 self.vm.put(path, text)
             else:
                 self.vm.must("rm -f %s" % path)
+        return self.sighup()
+
+    def sighup(self):
+        """SIGHUP, then wait (3 s at most) for memhpd to log about the reload; returns what
+        it logged meanwhile."""
         start = self.log_size()
         self.vm.must("gt signal memhpd HUP")
         deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            if RELOAD_LOG.search(self.memhpd_log(start)):
-                return True
+        while True:
+            text = self.memhpd_log(start)
+            if RELOAD_LOG.search(text):
+                return text
+            if time.monotonic() > deadline:
+                # Not a failure by itself: the hot-add that follows is what proves
+                # the new policy. But say so, because it makes that check racy.
+                log("memhpd logged no 'reload' within 3 s of SIGHUP")
+                return text
             time.sleep(0.05)
-        # Not a failure by itself: the hot-add that follows is what proves the
-        # new policy. But say so, because it makes that check racy.
-        log("memhpd logged no 'reload' within 3 s of SIGHUP")
-        return False
 
     def alive(self):
         return self.vm.sh("gt alive memhpd")[1] == 0
@@ -206,7 +218,7 @@ class Tier:
 
     def s_remove(self):
         """g. a DIMM memhpd onlined movable can be removed with device_del."""
-        blocks = getattr(self, "a1", None)
+        blocks = self.a1
         if not blocks:
             blocks = self.hotadd("a1", 1, 512 * MiB)
             self.wait_online(blocks)
@@ -226,7 +238,7 @@ class Tier:
         boot = set(self.vm.blocks())
         before = self.vm.zones()
         self.vm.vmem_request(2 * GiB)
-        new, seen = self._wait_vmem(2 * GiB, lambda s: len(s) == 16 and all(
+        new = self._wait_vmem(2 * GiB, lambda s: len(s) == 16 and all(
             v[0] == "online" for v in s.values()), boot)
         self.check("virtio-mem plugged 2 GiB", self.vm.vmem_size() == 2 * GiB,
                    "size %d MiB" % (self.vm.vmem_size() // MiB))
@@ -234,18 +246,20 @@ class Tier:
         self.check("16 new blocks", len(new) == 16, str(sorted(new)))
         self.expect_zone_delta(before, self.vm.zones(), {(1, "Movable"): 16})
         self.vm.vmem_request(0)
-        new, seen = self._wait_vmem(0, lambda s: not s, boot)
+        new = self._wait_vmem(0, lambda s: not s, boot)
         self.check("virtio-mem shrank to 0", self.vm.vmem_size() == 0,
                    "size %d MiB" % (self.vm.vmem_size() // MiB))
-        self.check("its blocks are gone from sysfs", not new, str(seen))
+        self.check("its blocks are gone from sysfs", not new, str(new))
         self.expect_zone_delta(before, self.vm.zones(), {})
 
     def _wait_vmem(self, size, done, boot, timeout=30):
+        """Poll until the device reports `size` plugged and done(new blocks) holds; returns
+        the blocks that did not exist at `boot`."""
         deadline = time.monotonic() + timeout
         while True:
-            seen = {b: v for b, v in self.vm.blocks().items() if b not in boot}
-            if (self.vm.vmem_size() == size and done(seen)) or time.monotonic() > deadline:
-                return set(seen), seen
+            new = {b: v for b, v in self.vm.blocks().items() if b not in boot}
+            if (self.vm.vmem_size() == size and done(new)) or time.monotonic() > deadline:
+                return new
             time.sleep(0.2)
 
     def s_reload(self):
@@ -261,14 +275,8 @@ class Tier:
         good = memhpd_config(self.policies)
         self.vm.put("/etc/memhpd.conf", good.replace("Policy=online_movable",
                                                      "Policy=online_sideways"))
-        start = self.log_size()
-        self.vm.must("gt signal memhpd HUP")
-        deadline = time.monotonic() + 3
-        while not RELOAD_LOG.search(self.memhpd_log(start)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.check("invalid config on SIGHUP: memhpd keeps running", self.alive(),
-                   self.memhpd_log(start)[-500:])
-        before = self.vm.zones()
+        said = self.sighup()
+        self.check("invalid config on SIGHUP: memhpd keeps running", self.alive(), said[-500:])
         blocks = self.hotadd("d2", 0, 512 * MiB)
         self.wait_online(blocks)
         self.expect_blocks("invalid config: node 0 keeps online_movable", blocks, "online", 0,
@@ -307,7 +315,7 @@ class Tier:
             self.vm.must("echo offline > %s" % auto)
         self.expect_blocks("onlined by the kernel", blocks, "online", 1, "Movable")
         self.check("memhpd still running", self.alive())
-        names = re.compile(r"\b(?:memory|block[ =:#]*)(%s)\b" % "|".join(b[6:] for b in blocks))
+        names = block_names(blocks)
         failed = [ln for ln in self.memhpd_log(start).splitlines()
                   if names.search(ln) and re.search(r"fail|error", ln, re.I)]
         self.check("memhpd logs no failure for blocks the kernel onlined", not failed,
@@ -351,8 +359,7 @@ class Tier:
                      "&& echo -12 > %s" % inject)
         start = self.log_size()
         refused = self.hotadd("f1", 0, 512 * MiB)
-        ids = [int(b[len("memory"):]) for b in refused]
-        names = re.compile(r"\b(?:memory|block[ =:#]*)(%s)\b" % "|".join(map(str, ids)))
+        names = block_names(refused)
         deadline = time.monotonic() + 10
         while True:
             lines = [ln for ln in self.memhpd_log(start).splitlines()
@@ -373,7 +380,7 @@ class Tier:
                            ZONE_OF[self.policies[0]])
 
     def s_shutdown(self):
-        """memhpd exits cleanly on SIGTERM; the guest kernel stayed healthy."""
+        """z. memhpd exits cleanly on SIGTERM; the guest kernel stayed healthy."""
         self.check("memhpd still running at the end", self.alive())
         out, rc = self.vm.sh("gt stop memhpd", timeout=20)
         self.check("SIGTERM: memhpd exits with status 0", rc == 0 and out.strip() == "0",
@@ -429,14 +436,16 @@ def cmd_test(args, kit, work):
                     tier.check("guest still answers", False, str(e2))
                     break
             timings.append((key, time.monotonic() - t0))
-        for name in ("memhpd.log", "uevents.log"):
-            out, rc = vm.sh("cat /tmp/%s" % name)
-            with open(os.path.join(work, name), "w") as f:
-                f.write(out)
-        if tier.failed or args.verbose:
-            print("# memhpd log (tail):")
-            for line in tier.memhpd_log()[-6000:].splitlines():
-                print("#   " + line)
+        try:
+            for name in ("memhpd.log", "uevents.log"):
+                with open(os.path.join(work, name), "w") as f:
+                    f.write(vm.sh("cat /tmp/%s" % name)[0])
+            if tier.failed or args.verbose:
+                print("# memhpd log (tail; all of it in %s):" % os.path.join(work, "memhpd.log"))
+                for line in tier.memhpd_log()[-6000:].splitlines():
+                    print("#   " + line)
+        except VMError as e:
+            log("could not fetch the guest's logs: %s" % e)
     timings.append(("total", time.monotonic() - t_total))
     print("# timings: " + " ".join("%s=%.1fs" % t for t in timings))
     print("%d passed, %d failed" % (tier.passed, tier.failed))
