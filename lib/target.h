@@ -19,9 +19,10 @@
 #include <stdint.h>
 
 #include "memblock.h"
+#include "request.h"
 
-/* The most blocks one operation may name: the daemon refuses larger requests. */
-#define TARGET_BLOCKS_MAX 65536U
+/* The most blocks one operation may name: memhpd's own limit, so that the two cannot drift. */
+#define TARGET_BLOCKS_MAX ((unsigned)MEMHP_MAX_BLOCKS_PER_CALL)
 
 /* The kernel never has block UINT32_MAX: memhpd reserves it so that "id + 1" cannot wrap. */
 #define TARGET_BLOCK_ID_MAX (UINT32_MAX - 1)
