@@ -37,9 +37,9 @@ def hotadd_once(vm, dimm):
     """(ms device_add -> last online, ms first add uevent -> last online)"""
     n = GiB // BLOCK
     # The backend exists before the clock starts: only device_add is timed.
-    vm.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "m-" + dimm, "size": GiB})
-    out, rc = vm.sh("hpmon wait --go online %d 30000" % n, timeout=45, on_go=lambda: vm.qmp.cmd(
-        "device_add", driver="pc-dimm", id=dimm, memdev="m-" + dimm, node=NODE))
+    vm.dimm_backend(dimm, GiB)
+    out, rc = vm.sh("hpmon wait --go online %d 30000" % n, timeout=45,
+                    on_go=lambda: vm.plug_dimm(dimm, NODE))
     t0, events = vmlib.parse_wait(out, rc, "online of %s" % dimm)
     adds = [t for t, action, _ in events if action == "add"]
     onlines = [t for t, action, _ in events if action == "online"]

@@ -120,17 +120,18 @@ class GuestKit:
         run(["apt-get", "update", "-qq"])
 
     def _resolve_kernel_package(self):
+        """The ABI package behind linux-image-amd64, e.g. linux-image-6.1.0-56-amd64."""
         need_tool("apt-cache", "apt")
-        for attempt in (0, 1):
-            if attempt or not self._apt_lists_ok():
+        if not self._apt_lists_ok():
+            self._apt_update()
+        for retry in (False, True):
+            if retry:
                 self._apt_update()
             out = run(["apt-cache", "depends", "linux-image-amd64"], check=False).stdout
             m = re.search(r"Depends: (linux-image-[0-9][^\s]*-amd64)\b", out)
             if m:
                 return m.group(1)
-            if attempt:
-                raise VMError("cannot resolve the kernel package behind linux-image-amd64")
-        raise AssertionError
+        raise VMError("cannot resolve the kernel package behind linux-image-amd64")
 
     def _download(self, package, dest):
         log("apt-get download %s" % package)
@@ -685,20 +686,22 @@ class VM:
         return res
 
     # -- hotplug -----------------------------------------------------------------------------
-    def add_dimm(self, dimm_id, node, size, wait_adds=True, timeout=30):
+    def dimm_backend(self, dimm_id, size):
+        self.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "m-" + dimm_id,
+                                      "size": size})
+
+    def plug_dimm(self, dimm_id, node):
+        """device_add a pc-dimm on the backend dimm_backend() made for the same id."""
+        self.qmp.cmd("device_add", driver="pc-dimm", id=dimm_id, memdev="m-" + dimm_id,
+                     node=node)
+
+    def add_dimm(self, dimm_id, node, size, timeout=30):
         """Hot-add a pc-dimm; returns (guest time before device_add, [(t, block)...])
         of its "add" uevents, as seen by a listener bound before the trigger."""
-        n = size // BLOCK
-
         def trigger():
-            self.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "m-" + dimm_id,
-                                          "size": size})
-            self.qmp.cmd("device_add", driver="pc-dimm", id=dimm_id, memdev="m-" + dimm_id,
-                         node=node)
-        if not wait_adds:
-            trigger()
-            return None, []
-        out, rc = self.sh("hpmon wait --go add %d %d" % (n, timeout * 1000),
+            self.dimm_backend(dimm_id, size)
+            self.plug_dimm(dimm_id, node)
+        out, rc = self.sh("hpmon wait --go add %d %d" % (size // BLOCK, timeout * 1000),
                           timeout=timeout + 10, on_go=trigger)
         t0, events = parse_wait(out, rc, "add of %s" % dimm_id)
         return t0, [(t, block) for t, action, block in events if action == "add"]

@@ -330,10 +330,8 @@ class Tier:
 
         def trigger():
             for dimm, node in dimms:
-                self.vm.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram",
-                                                 "id": "m-" + dimm, "size": GiB})
-                self.vm.qmp.cmd("device_add", driver="pc-dimm", id=dimm, memdev="m-" + dimm,
-                                node=node)
+                self.vm.dimm_backend(dimm, GiB)
+                self.vm.plug_dimm(dimm, node)
         n = 4 * GiB // BLOCK
         out, rc = self.vm.sh("hpmon wait --go add %d 30000" % n, timeout=40, on_go=trigger)
         _, events = vmlib.parse_wait(out, rc, "burst of %d adds" % n)
