@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+Checks that the man pages document what the code has:
+
+  memhpd.conf(5)   every key of lib/conf.c's key table, every section, every policy name, and
+                   each key's default as 'memhpd --check-config' prints it ("Default: *value*")
+  org.memhpd1(5)   every method, property and signal of conf/org.memhpd1.xml with the argument
+                   types the XML gives, and every org.memhpd1.Error.* name the daemon uses
+  memhpctl(8)      every command and option of ctl/memhpctl.c and every exit code in ctl/ctl.h
+  memhpd(8)        every option of daemon/memhpd.c
+  completion       every memhpctl command and long option in completion/memhpctl
+  man/meson.build  builds every man/*.scd
+
+Usage: test-docs.py SOURCE_ROOT MEMHPD [--pretend-missing=WORD]
+
+--pretend-missing deletes WORD from every page before checking: the test suite runs that once
+with should_fail, so this test is known to be able to fail.
+"""
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print(f"FAIL: {msg}")
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def c_block(text, start_pattern):
+    """The text of the C initializer that follows start_pattern, up to its closing '};'."""
+    m = re.search(start_pattern, text)
+    if not m:
+        return None
+    end = text.find("};", m.end())
+    return text[m.end() : end]
+
+
+def long_options(c_text, path):
+    block = c_block(c_text, r"static const struct option options\[\] = \{")
+    if block is None:
+        fail(f"{path}: no 'static const struct option options[]' table found")
+        return [], []
+    longs = re.findall(r'\{"([a-z][a-z-]*)",', block)
+    m = re.search(r'getopt_long\(argc, argv, "([^"]*)"', c_text)
+    shorts = re.findall(r"[A-Za-z]", m.group(1)) if m else []
+    if not longs:
+        fail(f"{path}: option table is empty")
+    return longs, shorts
+
+
+def check_options(page_name, page, longs, shorts):
+    for o in longs:
+        if not re.search(r"\*--" + re.escape(o) + r"\*", page):
+            fail(f"{page_name}: option --{o} is not documented (expected *--{o}*)")
+    for s in shorts:
+        if not re.search(r"\*-" + re.escape(s) + r"\*", page):
+            fail(f"{page_name}: short option -{s} is not documented (expected *-{s}*)")
+
+
+def entry(page, head_regex):
+    """The lines of a definition-list entry: its header line and the tab-indented lines below."""
+    m = re.search(r"^" + head_regex + r".*$", page, re.M)
+    if not m:
+        return None
+    lines = [m.group(0)]
+    for line in page[m.end() + 1 :].split("\n"):
+        if line.startswith("\t") or line == "":
+            if line == "" and lines[-1] == "":
+                break
+            lines.append(line)
+        else:
+            break
+    return "\n".join(lines)
+
+
+def check_conf(src, memhpd, page):
+    name = "memhpd.conf.5.scd"
+    conf_c = read(os.path.join(src, "lib/conf.c"))
+    block = c_block(conf_c, r"\} conf_keys\[\] = \{")
+    if block is None:
+        fail("lib/conf.c: no conf_keys[] table found")
+        return
+    keys = re.findall(r'\{SECTION_([A-Z]+), "([A-Za-z]+)"', block)
+    if len(keys) < 5:
+        fail(f"lib/conf.c: only {len(keys)} keys parsed from conf_keys[]")
+    shipped = read(os.path.join(src, "memhpd.conf"))
+    for section, key in keys:
+        if not re.search(r"^\*" + key + r"=\*", page, re.M):
+            fail(f"{name}: key {key}= (section {section}) has no entry (expected a line '*{key}=*')")
+        if not re.search(r"^#?" + key + "=", shipped, re.M):
+            fail(f"memhpd.conf: key {key}= is not shown in the shipped file")
+    for section in sorted({s for s, _ in keys}):
+        title = "Node N" if section == "NODE" else section.capitalize()
+        if f"[{title}]" not in page:
+            fail(f"{name}: section [{title}] is not described")
+
+    policy_c = read(os.path.join(src, "lib/policy.c"))
+    pblock = c_block(policy_c, r"policy_table\[_POLICY_MAX\] = \{")
+    for p in re.findall(r'= "([a-z_-]+)"', pblock or ""):
+        if f"*{p}*" not in page:
+            fail(f"{name}: policy {p} is not described (expected *{p}*)")
+
+    # The defaults: what the daemon itself reports for an empty configuration.
+    out = subprocess.run(
+        [memhpd, "--check-config", "--config", "/dev/null"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MEMHP_TESTING="1"),
+    )
+    if out.returncode != 0:
+        fail(f"memhpd --check-config --config /dev/null failed: {out.stderr.strip()}")
+        return
+    defaults = re.findall(r"^([A-Za-z]+)=(.*)$", out.stdout, re.M)
+    if len(defaults) < 5:
+        fail(f"memhpd --check-config printed only {len(defaults)} keys")
+    for key, value in defaults:
+        e = entry(page, r"\*" + key + r"=\*")
+        if e is None:
+            continue  # reported above
+        if f"Default: *{value}*" not in e:
+            fail(f"{name}: entry {key}= does not say 'Default: *{value}*' (memhpd's default)")
+
+
+def sig_types(text):
+    return re.findall(r"_([a-z(){}]+)_", text)
+
+
+def check_dbus(src, page):
+    name = "org.memhpd1.5.scd"
+    tree = ET.parse(os.path.join(src, "conf/org.memhpd1.xml"))
+    iface = tree.getroot().find("interface[@name='org.memhpd1.Manager']")
+    if iface is None:
+        fail("conf/org.memhpd1.xml: no interface org.memhpd1.Manager")
+        return
+    members = 0
+    for m in iface.findall("method"):
+        members += 1
+        n = m.get("name")
+        ins = [a.get("type") for a in m.findall("arg") if a.get("direction", "in") == "in"]
+        outs = [a.get("type") for a in m.findall("arg") if a.get("direction") == "out"]
+        line = re.search(r"^\*" + n + r"\*\((.*)$", page, re.M)
+        if not line:
+            fail(f"{name}: method {n} has no entry (expected a line '*{n}*(...)')")
+            continue
+        # "*Name*(_au_ blocks, _s_ zone) -> _a(uss)_ results"
+        left, _, right = line.group(1).partition(" -> ")
+        got_in, got_out = sig_types(left), sig_types(right)
+        if got_in != ins or got_out != outs:
+            fail(f"{name}: method {n} documented as ({','.join(got_in)}) -> ({','.join(got_out)}),"
+                 f" the API has ({','.join(ins)}) -> ({','.join(outs)})")
+    for s in iface.findall("signal"):
+        members += 1
+        n = s.get("name")
+        types = [a.get("type") for a in s.findall("arg")]
+        line = re.search(r"^\*" + n + r"\*\((.*?)\)", page, re.M)
+        if not line:
+            fail(f"{name}: signal {n} has no entry (expected a line '*{n}*(...)')")
+        elif sig_types(line.group(1)) != types:
+            fail(f"{name}: signal {n} documented with ({','.join(sig_types(line.group(1)))}),"
+                 f" the API has ({','.join(types)})")
+    for p in iface.findall("property"):
+        members += 1
+        n, t = p.get("name"), p.get("type")
+        if not re.search(r"^\*" + n + r"\* _" + re.escape(t) + "_", page, re.M):
+            fail(f"{name}: property {n} has no entry (expected a line '*{n}* _{t}_')")
+    if members < 5:
+        fail(f"conf/org.memhpd1.xml: only {members} members found")
+
+    errors = set()
+    for d in ("daemon", "lib"):
+        for f in os.listdir(os.path.join(src, d)):
+            if f.endswith((".c", ".h")):
+                errors |= set(re.findall(r"org\.memhpd1\.Error\.[A-Za-z]+", read(os.path.join(src, d, f))))
+    if not errors:
+        fail("no org.memhpd1.Error.* names found in daemon/ and lib/")
+    for e in sorted(errors):
+        if f"*{e}*" not in page:
+            fail(f"{name}: error {e} is not documented (expected *{e}*)")
+
+
+def check_ctl(src, page, completion):
+    name = "memhpctl.8.scd"
+    path = os.path.join(src, "ctl/memhpctl.c")
+    ctl = read(path)
+    block = c_block(ctl, r"\} verbs\[\] = \{")
+    verbs = re.findall(r'\{"([a-z-]+)",', block or "")
+    if len(verbs) < 3:
+        fail(f"ctl/memhpctl.c: only {len(verbs)} commands parsed from verbs[]")
+    for v in verbs:
+        if not re.search(r"^\*" + v + r"\*", page, re.M):
+            fail(f"{name}: command {v} has no entry (expected a line starting '*{v}*')")
+        if not re.search(r"\b" + v + r"\b", completion):
+            fail(f"completion/memhpctl: command {v} is not completed")
+    longs, shorts = long_options(ctl, "ctl/memhpctl.c")
+    check_options(name, page, longs, shorts)
+    for o in longs:
+        if f"--{o}" not in completion:
+            fail(f"completion/memhpctl: option --{o} is not completed")
+
+    codes = re.findall(r"CTL_EXIT_[A-Z_]+ = (\d+)", read(os.path.join(src, "ctl/ctl.h")))
+    if len(codes) < 3:
+        fail(f"ctl/ctl.h: only {len(codes)} exit codes found")
+    status = page.split("# EXIT STATUS", 1)[-1].split("\n# ", 1)[0]
+    for c in codes:
+        if not re.search(r"^\*" + c + r"\*$", status, re.M):
+            fail(f"{name}: exit status {c} is not listed under EXIT STATUS")
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--pretend-missing=")]
+    pretend = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--pretend-missing=")]
+    if len(args) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    src, memhpd = args
+    man = os.path.join(src, "man")
+
+    def page(n):
+        text = read(os.path.join(man, n))
+        for w in pretend:
+            text = text.replace(w, "")
+        return text
+
+    check_conf(src, memhpd, page("memhpd.conf.5.scd"))
+    check_dbus(src, page("org.memhpd1.5.scd"))
+    # memhpctl is checked as soon as its directory is in the tree (it may land after the pages).
+    if os.path.exists(os.path.join(src, "ctl/meson.build")):
+        check_ctl(src, page("memhpctl.8.scd"), read(os.path.join(src, "completion/memhpctl")))
+    else:
+        print("NOTE: no ctl/ in the tree yet, memhpctl(8) and its completion are not checked.")
+    longs, shorts = long_options(read(os.path.join(src, "daemon/memhpd.c")), "daemon/memhpd.c")
+    check_options("memhpd.8.scd", page("memhpd.8.scd"), longs, shorts)
+
+    build = read(os.path.join(man, "meson.build"))
+    for f in sorted(os.listdir(man)):
+        if f.endswith(".scd") and f"'{f[:-4]}'" not in build:
+            fail(f"man/meson.build: {f} is not built")
+
+    if failures:
+        print(f"{len(failures)} problems: the man pages do not match the code.")
+        return 1
+    print("The man pages cover every config key, D-Bus member, error, command and option.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
