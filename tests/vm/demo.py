@@ -21,31 +21,35 @@ DROPIN_TEXT = ("# memhpd demo: the CPU-less node 2 gets kernel memory first, the
 DIMMS = (("dimm1", 1, 512 * MiB), ("dimm2", 2, GiB))
 
 
-def runs(blocks):
-    """Consecutive blocks with the same state and zone, as (first, last, state, zone)."""
+def runs(rows):
+    """{block: columns} -> consecutive blocks with equal columns, as ("memory48-51", columns)."""
     out = []
-    for name in sorted(blocks, key=lambda b: int(b[6:])):
-        state, _, zones = blocks[name]
-        zone = zones[0] if state == "online" and zones != ["none"] else "-"
+    for name in sorted(rows, key=lambda b: int(b[6:])):
         n = int(name[6:])
-        if out and out[-1][1] == n - 1 and out[-1][2:] == (state, zone):
-            out[-1] = (out[-1][0], n, state, zone)
+        if out and out[-1][1] == n - 1 and out[-1][2] == rows[name]:
+            out[-1][1] = n
         else:
-            out.append((n, n, state, zone))
-    return out
+            out.append([n, n, rows[name]])
+    return [("memory%d" % a + ("-%d" % b if b != a else ""), cols) for a, b, cols in out]
 
 
-def show(title, blocks, boot, nodes=(0, 1, 2)):
+def show(title, blocks, boot, announced=None):
+    """One line per run of blocks: boot memory in short, then each new run with the state
+    the kernel announced it in (add uevent) -> its state now, and its zone."""
     print(title)
-    for node in nodes:
+    for node in (0, 1, 2):
         mine = {b: v for b, v in blocks.items() if v[1] == str(node)}
-        old = [b for b in mine if b in boot]
-        lines = ["boot memory, %d blocks online" % len(old)] if old else []
-        for first, last, state, zone in runs({b: v for b, v in mine.items() if b not in boot}):
-            name = "memory%d" % first + ("-%d" % last if last != first else "")
-            lines.append("%-13s %-8s %s" % (name, state, zone if state == "online" else ""))
+        lines = ["%-13s online   (boot memory)" % name
+                 for name, _ in runs({b: () for b in mine if b in boot})]
+        rows = {}
+        for b, (state, _, zones) in mine.items():
+            if b not in boot:
+                zone = zones[0] if state == "online" else ""
+                rows[b] = ("%s -> " % announced[b] if announced and b in announced else "",
+                           state, zone)
+        lines += ["%-13s %s%-8s %s" % (name, *cols) for name, cols in runs(rows)]
         for i, line in enumerate(lines or ["no memory"]):
-            print("  %s %s" % ("node %d:" % node if i == 0 else "       ", line.rstrip()))
+            print("  %-8s%s" % ("node %d:" % node if i == 0 else "", line.rstrip()))
 
 
 def run(args, kit, work):
@@ -75,8 +79,16 @@ def run(args, kit, work):
         out, rc = vm.sh("hpmon state online 20000 " + " ".join(new), timeout=30)
         print("%d new blocks, %s %.1f s after the first device_add" % (
             len(new), "all online" if rc == 0 else "NOT all online", time.monotonic() - t0))
+        # The guest's uevent logger noted each block's state when its "add" arrived.
+        announced = {}
+        for line in vm.must("grep ' add /devices/system/memory/memory' /tmp/uevents.log"
+                            " || true").splitlines():
+            m = re.search(r"/(memory\d+) .*\bstate=(\w+)", line)
+            if m:
+                announced.setdefault(m.group(1), m.group(2))
         print()
-        show("after (guest sysfs; zone = valid_zones of the online block):", vm.blocks(), boot)
+        show("after (guest sysfs; state at the add uevent -> now, zone = valid_zones):",
+             vm.blocks(), boot, announced)
         z = vm.zones()
         print("  node 2 zoneinfo: Normal %d MiB, Movable %d MiB" % (
             z.get((2, "Normal"), 0) * 4096 // MiB, z.get((2, "Movable"), 0) * 4096 // MiB))
