@@ -1,0 +1,352 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Harness for the sim tier: namespaces, memhp-sim, udev listeners, memhpd, cleanup.
+
+Every test script calls run_tests(), which re-executes the script inside private network
+and mount namespaces (unshare -n -m). There the sim's FUSE mount and its netlink
+multicasts are invisible to the host, and a tmpfs over /run provides /run/udev/control,
+without which libudev refuses to subscribe to the "udev" group on hosts whose /dev is not
+devtmpfs. Mounts are undone (fusermount3 -u) even when a test fails; the namespace going
+away is the second line of defence.
+"""
+
+import ctypes
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+SKIP = 77
+SIM = os.environ.get('MEMHP_SIM', '')
+UDEV_LISTEN = os.environ.get('MEMHP_UDEV_LISTEN', '')
+MEMHPD = os.environ.get('MEMHPD', '')
+MEM = 'sys/devices/system/memory'
+NODE = 'sys/devices/system/node'
+PAGES_PER_BLOCK = 0x8000000 // 4096
+
+
+class SimError(Exception):
+    """The sim answered ERR: .errno is the errno name (e.g. 'EBUSY')."""
+
+    def __init__(self, errno_name, message):
+        super().__init__(f'{errno_name} {message}')
+        self.errno = errno_name
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def skip(why):
+    log(f'SKIP: {why}')
+    sys.exit(SKIP)
+
+
+def _pdeathsig():
+    # If the outer process dies, so do we (and through --die-with-parent, our sims).
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _enter_namespace():
+    if os.environ.get('MEMHP_SIM_NS') == '1':
+        _pdeathsig()
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        if not os.path.exists('/run/udev/control'):
+            subprocess.run(['mount', '-t', 'tmpfs', '-o', 'mode=755', 'memhp-sim-run', '/run'],
+                           check=True)
+            os.makedirs('/run/udev')
+            open('/run/udev/control', 'w').close()
+        return
+    if os.geteuid() != 0:
+        skip('needs root (FUSE mounts, netlink multicast, namespaces)')
+    if not SIM or not os.path.exists(SIM):
+        log('MEMHP_SIM does not point at memhp-sim')
+        sys.exit(1)
+    if not os.path.exists('/dev/fuse'):
+        skip('/dev/fuse is missing')
+    for tool in ('unshare', 'fusermount3', 'mount'):
+        if not shutil.which(tool):
+            skip(f'{tool} is not installed')
+    if subprocess.run(['unshare', '-n', '-m', 'true'], stderr=subprocess.DEVNULL).returncode:
+        skip('unshare -n -m does not work here')
+    env = dict(os.environ, MEMHP_SIM_NS='1')
+    child = subprocess.Popen(['unshare', '-n', '-m', '--propagation', 'private',
+                              sys.executable] + sys.argv, env=env)
+
+    def forward(sig, _frame):
+        child.send_signal(sig)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    rc = child.wait()
+    sys.exit(rc if rc >= 0 else 1)
+
+
+_cleanups = []
+
+
+def at_cleanup(fn):
+    _cleanups.append(fn)
+    return fn
+
+
+def _run_cleanups():
+    while _cleanups:
+        fn = _cleanups.pop()
+        try:
+            fn()
+        except Exception:  # cleanup must go on
+            traceback.print_exc()
+
+
+def wait_until(pred, timeout=5.0, interval=0.02, what='condition'):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f'timed out after {timeout}s waiting for {what}')
+        time.sleep(interval)
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def check_eq(a, b, what=''):
+    if a != b:
+        raise AssertionError(f'{what}: {a!r} != {b!r}' if what else f'{a!r} != {b!r}')
+
+
+def is_mounted(path):
+    path = os.path.realpath(path)
+    with open('/proc/self/mounts') as f:
+        return any(line.split()[1] == path for line in f)
+
+
+class Sim:
+    """One memhp-sim instance mounted at <tmp>/root."""
+
+    def __init__(self, tmp, *args, name='sim'):
+        self.tmp = tmp
+        self.root = os.path.join(tmp, f'{name}-root')
+        self.ctl_path = os.path.join(tmp, f'{name}.sock')
+        self.log_path = os.path.join(tmp, f'{name}.log')
+        os.mkdir(self.root)
+        self._log = open(self.log_path, 'w')
+        self.proc = subprocess.Popen([SIM, 'serve', self.root, '--ctl', self.ctl_path,
+                                      '--die-with-parent', *args],
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        at_cleanup(self.stop)
+        deadline = time.monotonic() + 10
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f'memhp-sim exited with {self.proc.returncode}: '
+                                     f'{self.log()}')
+            try:
+                self.ctl('ping')
+                if is_mounted(self.root):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError('memhp-sim did not come up')
+            time.sleep(0.02)
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def ctl(self, *words, check=True):
+        """Sends one command; returns the output lines (without the status line)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(self.ctl_path)
+            s.sendall((' '.join(str(w) for w in words) + '\n').encode())
+            chunks = []
+            while True:
+                b = s.recv(1 << 16)
+                if not b:
+                    break
+                chunks.append(b)
+        lines = b''.join(chunks).decode().rstrip('\n').split('\n')
+        status = lines.pop()
+        if status != 'OK':
+            m = re.match(r'ERR (\S+) ?(.*)', status)
+            if check:
+                raise SimError(m.group(1) if m else '?', m.group(2) if m else status)
+            return status
+        return lines
+
+    def blocks(self):
+        """{id: (state, zone, node)} from the sim's own truth."""
+        out = {}
+        for line in self.ctl('state'):
+            if line:
+                i, state, zone, node = line.split()
+                out[int(i)] = (state, zone, int(node))
+        return out
+
+    def writes(self):
+        counts = {}
+        total = 0
+        for line in self.ctl('writes'):
+            k, v = line.split()
+            if k == 'total':
+                total = int(v)
+            else:
+                counts[int(k)] = int(v)
+        return counts, total
+
+    def wlog(self, n=65536):
+        return [tuple(line.split()) for line in self.ctl('wlog', n) if line]
+
+    def zones(self):
+        """{(node, zone): present_pages}"""
+        out = {}
+        for line in self.ctl('zones'):
+            n, z, present, _spanned = line.split()
+            out[(int(n), z)] = int(present)
+        return out
+
+    def path(self, rel):
+        return os.path.join(self.root, rel)
+
+    def read(self, rel):
+        with open(self.path(rel)) as f:
+            return f.read()
+
+    def write(self, rel, value, timeout_ms=None, hold_ms=None):
+        """Writes like memhpd (one write(2)); returns 'ok' or the errno name."""
+        cmd = [SIM, 'write']
+        if timeout_ms:
+            cmd += ['--timeout', str(timeout_ms)]
+        if hold_ms:
+            cmd += ['--hold', str(hold_ms)]
+        r = subprocess.run(cmd + [self.path(rel), value], capture_output=True, text=True,
+                           timeout=60)
+        return r.stdout.strip()
+
+    def write_async(self, rel, value, timeout_ms=None, hold_ms=None):
+        """Starts write() in the background; .result() waits for 'ok'/errno name."""
+        box = {}
+
+        def run():
+            box['r'] = self.write(rel, value, timeout_ms, hold_ms)
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+
+        class Pending:
+            @staticmethod
+            def done():
+                return not t.is_alive()
+
+            @staticmethod
+            def result(timeout=30):
+                t.join(timeout)
+                if t.is_alive():
+                    raise AssertionError(f'write {value} to {rel} still blocked')
+                return box['r']
+        return Pending()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.ctl('quit', check=False)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if is_mounted(self.root):
+            subprocess.run(['fusermount3', '-u', '-z', self.root], check=False)
+        self._log.close()
+
+
+class Listener:
+    """udev-listen: a real libudev monitor ("udev" source, subsystem filter)."""
+
+    def __init__(self, *args, count=None, idle_ms=3000):
+        cmd = [UDEV_LISTEN, '--idle-ms', str(idle_ms), *args]
+        if count is not None:
+            cmd += ['--count', str(count)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        at_cleanup(self.kill)
+        line = self.proc.stdout.readline()
+        if line.strip() != 'READY':
+            raise AssertionError(f'udev-listen did not start: {line!r}')
+
+    def finish(self, timeout=60):
+        """Waits for the listener to end; returns (events, enobufs, total)."""
+        out, _ = self.proc.communicate(timeout=timeout)
+        events, enobufs, total = [], 0, None
+        for line in out.splitlines():
+            if line == 'ENOBUFS':
+                enobufs += 1
+            elif line.startswith('TOTAL '):
+                total = int(line.split()[1])
+            elif line:
+                action, devpath, seqnum, subsystem = line.split()
+                events.append((action, devpath, int(seqnum), subsystem))
+        return events, enobufs, total
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def rss_kib(pid):
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def run_tests(tests):
+    """Runs each test(tmpdir) in order; a failure is reported and the rest still run."""
+    _enter_namespace()
+    only = os.environ.get('MEMHP_SIM_ONLY')
+    failed = []
+    for fn in tests:
+        if only and fn.__name__ not in only.split(','):
+            continue
+        tmp = tempfile.mkdtemp(prefix=f'memhp-{fn.__name__}-')
+        log(f'== {fn.__name__}')
+        t0 = time.monotonic()
+        try:
+            fn(tmp)
+            log(f'   ok ({time.monotonic() - t0:.2f}s)')
+        except Exception:
+            traceback.print_exc()
+            failed.append(fn.__name__)
+            for name in sorted(os.listdir(tmp)):
+                if name.endswith('.log'):
+                    with open(os.path.join(tmp, name), errors='replace') as f:
+                        text = f.read()
+                    log(f'--- {name} (last 60 lines)')
+                    log(''.join(text.splitlines(True)[-60:]))
+        finally:
+            _run_cleanups()
+            if not any(is_mounted(os.path.join(tmp, d)) for d in os.listdir(tmp)):
+                shutil.rmtree(tmp, ignore_errors=True)
+    if failed:
+        log(f'FAILED: {" ".join(failed)}')
+        sys.exit(1)
+    log('all passed')
+    sys.exit(0)
