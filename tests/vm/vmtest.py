@@ -42,9 +42,9 @@ def block_names(blocks):
     return re.compile(r"\b(?:memory|block[ =:#]*)(%s)\b" % "|".join(b[6:] for b in blocks))
 
 
-def memhpd_config(policies, default=DEFAULT, ratio=RATIO):
-    text = ("[Daemon]\nEventSource=auto\nColdplug=yes\nLogLevel=debug\n\n"
-            "[Policy]\nDefault=%s\nMovableRatio=%d\n" % (default, ratio))
+def memhpd_config(policies, default=DEFAULT, ratio=RATIO, coldplug="yes"):
+    text = ("[Daemon]\nEventSource=auto\nColdplug=%s\nLogLevel=debug\n\n"
+            "[Policy]\nDefault=%s\nMovableRatio=%d\n" % (coldplug, default, ratio))
     for node, policy in sorted(policies.items()):
         text += "\n[Node %d]\nPolicy=%s\n" % (node, policy)
     return text
@@ -116,11 +116,11 @@ class Tier:
         return blocks
 
     # -- memhpd ------------------------------------------------------------------------------
-    def write_config(self):
-        self.vm.put("/etc/memhpd.conf", memhpd_config(self.policies))
+    def write_config(self, coldplug="yes"):
+        self.vm.put("/etc/memhpd.conf", memhpd_config(self.policies, coldplug=coldplug))
 
-    def start_memhpd(self):
-        self.write_config()
+    def start_memhpd(self, coldplug="yes"):
+        self.write_config(coldplug)
         out, rc = self.vm.sh("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"
                              " --log-level debug", timeout=30)
         self.check("memhpd started and listens for uevents", rc == 0,
@@ -172,10 +172,17 @@ class Tier:
                    out[3])
 
     def s_coldplug(self):
-        """c. memory hot-added before memhpd starts is onlined at start."""
+        """c. memory hot-added before memhpd starts is onlined at start (Coldplug=yes), and
+        left alone with Coldplug=no."""
         before = self.vm.zones()
         blocks = self.hotadd("c1", 1, 512 * MiB)
         self.expect_blocks("before memhpd", blocks, "offline", 1)
+        if self.start_memhpd(coldplug="no"):
+            # Once its CPU time stops moving, its startup is over.
+            self.vm.must("gt idle memhpd")
+            self.expect_blocks("Coldplug=no", blocks, "offline", 1)
+            out, rc = self.vm.sh("gt stop memhpd", timeout=20)
+            self.check("memhpd stopped", rc == 0, out)
         if not self.start_memhpd():
             raise VMError("memhpd did not start: %s" % self.memhpd_log()[-2000:])
         self.wait_online(blocks)
