@@ -116,9 +116,11 @@ void manager_check_other_onliners(Manager *m)
                            "'online' writes (policy 'online').",
                            buf);
         if (sysfs_read_file_at(m->sysfs->root_fd, "proc/cmdline", &cmdline, NULL) >= 0) {
-                if (strstr(cmdline, "memhp_default_state="))
-                        log_warning("memhp_default_state= is set on the kernel command line: the "
-                                    "kernel onlines hot-added memory itself.");
+                const char *v = strstr(cmdline, "memhp_default_state=");
+
+                if (v && !startswith(v + strlen("memhp_default_state="), "offline"))
+                        log_warning("memhp_default_state= on the kernel command line makes the "
+                                    "kernel online hot-added memory itself.");
                 if (strstr(cmdline, "memory_hotplug.online_policy="))
                         log_notice("memory_hotplug.online_policy= is set on the kernel command "
                                    "line.");

@@ -447,8 +447,8 @@ static int method_list_nodes(sd_bus_message *msg, void *userdata, sd_bus_error *
                 if (!nodemask_test(&nodes, node) && node >= n_zones)
                         continue;
                 if (node < n_zones) {
-                        k = zones[node].kernel_pages * 4096;
-                        mv = zones[node].movable_pages * 4096;
+                        k = zones[node].kernel_pages * m->page_size;
+                        mv = zones[node].movable_pages * m->page_size;
                 }
                 r = sd_bus_message_append(reply, "(ustt)", node,
                                           policy_to_string(conf_node_policy(m->config, node)), k,

@@ -232,6 +232,10 @@ static void finish(Operation *op)
 
         unlink_op(m, op);
         operation_free(op);
+        if (m->stopping && !m->ops) {
+                (void)sd_event_exit(m->event, 0);
+                return;
+        }
         manager_ops_kick(m);
         manager_check_startup_done(m);
 }
@@ -386,6 +390,17 @@ int operation_submit(Manager *m, Txn *txn, sd_bus_message *request)
         *tail = op;
         manager_ops_kick(m);
         return 0;
+}
+
+unsigned manager_ops_cancel_all(Manager *m)
+{
+        unsigned n = 0;
+
+        for (Operation *op = m->ops; op; op = op->next, n++) {
+                txn_cancel(op->txn);
+                writer_cancel(m->writer, op->id);
+        }
+        return n;
 }
 
 unsigned operation_cancel_sender(Manager *m, const char *sender)

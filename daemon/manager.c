@@ -14,6 +14,27 @@
 #include "memblock.h"
 #include "numa-topology.h"
 
+/* Stopping never leaves an operation half done: cancel, let the rollbacks finish, then exit. */
+static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+        unsigned n;
+
+        (void)s;
+        if (m->stopping || !m->ops) {
+                if (m->ops)
+                        log_warning("Second stop signal: exiting without waiting for rollbacks; "
+                                    "the next start recovers them from their intent records.");
+                return sd_event_exit(m->event, 0);
+        }
+        m->stopping = true;
+        n = manager_ops_cancel_all(m);
+        log_notice("Received %s: cancelling %u running operations and rolling them back first.",
+                   strsignal((int)si->ssi_signo), n);
+        (void)sd_notify(false, "STOPPING=1\nSTATUS=Rolling back operations before stopping");
+        return 0;
+}
+
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         (void)s;
@@ -37,6 +58,7 @@ int manager_new(const char *config_path, MemhpConfig *config, const char *sysroo
         m->config = config;
         m->sysroot = sysroot;
         m->node_hint = MEMBLOCK_NODE_NONE;
+        m->log_level_override = -1;
         m->runtime_fd = -EBADF;
         *ret = m;
         return 0;
@@ -85,7 +107,8 @@ static int setup_sysfs(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to read block_size_bytes under '%s': %m",
                                        m->sysroot);
-        m->block_pages = m->block_size / 4096;
+        m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+        m->block_pages = m->block_size / m->page_size;
         /* Without CONFIG_NUMA there are no node links: every block belongs to node 0. */
         m->numa = fstatat(m->sysfs->root_fd, "sys/devices/system/node", &st, 0) == 0;
         log_info("Memory block size %" PRIu64 " MiB, NUMA %s.", m->block_size >> 20,
@@ -133,10 +156,11 @@ int manager_start(Manager *m)
         if (r < 0)
                 return r;
 
-        r = sd_event_add_signal(m->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+        r = sd_event_add_signal(m->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK,
+                                on_stop_signal, m);
         if (r >= 0)
-                r = sd_event_add_signal(m->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, NULL,
-                                        NULL);
+                r = sd_event_add_signal(m->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK,
+                                        on_stop_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGHUP | SD_EVENT_SIGNAL_PROCMASK,
                                         on_sighup, m);
@@ -197,14 +221,20 @@ int manager_reload(Manager *m)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         (void)sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=Reloading",
                          (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
-        r = conf_load(m->config_path, true, &c, &error);
+        r = conf_load(m->config_path, m->config_missing_ok, &c, &error);
         if (r < 0) {
                 log_error("Reload failed, keeping the running configuration:\n%s",
                           error ? error : strerror(-r));
         } else {
+                if (c->event_source != m->config->event_source ||
+                    c->receive_buffer_bytes != m->config->receive_buffer_bytes ||
+                    c->coldplug != m->config->coldplug)
+                        log_notice("EventSource=, ReceiveBufferSize= and Coldplug= changes take "
+                                   "effect at the next start.");
                 free(m->config);
                 m->config = c;
-                log_set_max_level(c->log_level);
+                log_set_max_level(m->log_level_override >= 0 ? m->log_level_override
+                                                             : c->log_level);
                 writer_set_timeout(m->writer, c->offline_timeout_usec);
                 manager_arm_rescan_timer(m);
                 log_info("Configuration reloaded from '%s'.", m->config_path);

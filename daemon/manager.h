@@ -24,12 +24,15 @@ typedef struct Delayed {
 struct Manager {
         sd_event *event;
         char *config_path;
+        bool config_missing_ok; /* the default path may be absent; an explicit --config may not */
+        int log_level_override;  /* --log-level, wins over LogLevel= across reloads; -1 if unset */
         MemhpConfig *config;
         Sysfs *sysfs;
         const char *sysroot;
         bool numa; /* sys/devices/system/node exists: blocks have nodeN links */
 
         uint64_t block_size;
+        uint64_t page_size; /* zoneinfo counts pages of this size */
         uint64_t block_pages;
         BlockMap blocks;
 
@@ -71,6 +74,7 @@ struct Manager {
         Operation *ops;
         uint64_t next_op_id;
         int runtime_fd;        /* intent records; -1 when there is no runtime directory */
+        bool stopping;         /* SIGTERM: exit once cancelled operations have rolled back */
         unsigned crash_at;     /* test hook MEMHPD_TEST_CRASH_AT: die at that crash point */
         unsigned crash_points; /* crash points passed so far */
 
@@ -108,6 +112,8 @@ int manager_ops_setup(Manager *m);
 int manager_ops_recover(Manager *m);
 void manager_ops_on_write_done(Manager *m, const WriteJob *job);
 void manager_ops_free(Manager *m);
+/* Cancels every operation (they roll back and reply); returns how many there were. */
+unsigned manager_ops_cancel_all(Manager *m);
 
 /* manager-bus.c */
 int manager_bus_connect(Manager *m);

@@ -121,6 +121,8 @@ int main(int argc, char *argv[])
                 log_oom();
                 return 1;
         }
+        m->config_missing_ok = !arg_config_given;
+        m->log_level_override = arg_log_level;
         r = manager_start(m);
         if (r >= 0)
                 r = manager_run(m);
