@@ -100,7 +100,7 @@ class GuestKit:
 
     def prepare(self):
         with open(os.path.join(self.cache, ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)     # two builds dirs may share /var/cache
+            fcntl.flock(lock, fcntl.LOCK_EX)     # two build dirs may share /var/cache
             self.kdir = self._kernel()
             self.busybox = self._busybox()
         self.vmlinux = os.path.join(self.kdir, "vmlinux")
@@ -108,22 +108,18 @@ class GuestKit:
             self.release = f.read().strip()
         return self
 
-    # -- apt ---------------------------------------------------------------------------------
-    def _apt_lists_ok(self):
-        lists = "/var/lib/apt/lists"
-        return os.path.isdir(lists) and any("Packages" in f for f in os.listdir(lists))
-
+    # -- apt: every look-up that fails is retried once after an apt-get update, which
+    # covers a fresh machine without package lists and lists gone stale alike --------------
     def _apt_update(self):
         if os.geteuid() != 0:
-            raise VMError("apt has no package lists and we are not root: run 'apt-get update'")
-        log("apt-get update (no usable package lists)")
+            raise VMError("apt cannot find the guest's packages and we are not root to "
+                          "'apt-get update'")
+        log("apt-get update")
         run(["apt-get", "update", "-qq"])
 
     def _resolve_kernel_package(self):
         """The ABI package behind linux-image-amd64, e.g. linux-image-6.1.0-56-amd64."""
         need_tool("apt-cache", "apt")
-        if not self._apt_lists_ok():
-            self._apt_update()
         for retry in (False, True):
             if retry:
                 self._apt_update()
@@ -140,7 +136,6 @@ class GuestKit:
         try:
             run(["apt-get", "download", "-q", package], cwd=dest)
         except VMError:
-            # Stale lists name a version the mirror no longer has.
             self._apt_update()
             run(["apt-get", "download", "-q", package], cwd=dest)
         debs = [f for f in os.listdir(dest) if f.endswith(".deb")]
@@ -208,8 +203,6 @@ class GuestKit:
         exe = os.path.join(bdir, "busybox")
         if os.path.exists(exe) and not os.environ.get("MEMHPD_VM_REFRESH"):
             return exe
-        if not self._apt_lists_ok():
-            self._apt_update()
         tmp = tempfile.mkdtemp(prefix=".fetch-", dir=self.cache)
         try:
             deb = self._download("busybox-static", tmp)
@@ -244,14 +237,11 @@ def extract_vmlinux(bzimage, out):
     raise VMError("no XZ-compressed ELF in %s (kernel not CONFIG_KERNEL_XZ?)" % bzimage)
 
 
-def _modinfo(path):
+def _depends(path):
+    """The depends= field of a .ko's .modinfo: no modinfo, the deb has no modules.dep."""
     with open(path, "rb") as f:
-        data = f.read()
-    info = {}
-    for key in (b"name", b"depends"):
-        m = re.search(rb"(?:^|\0)" + key + rb"=([^\0]*)\0", data)
-        info[key.decode()] = m.group(1).decode() if m else ""
-    return info
+        m = re.search(rb"(?:^|\0)depends=([^\0]*)\0", f.read())
+    return [d for d in (m.group(1).decode().split(",") if m else []) if d]
 
 
 def copy_modules(moddir, out, roots):
@@ -280,7 +270,7 @@ def copy_modules(moddir, out, roots):
                 return []
             raise VMError("kernel module %s not found" % name)
         chain = []
-        for dep in filter(None, _modinfo(index[name])["depends"].split(",")):
+        for dep in _depends(index[name]):
             chain += order(dep, seen)
         shutil.copy(index[name], os.path.join(out, name + ".ko"))
         return chain + [name]
