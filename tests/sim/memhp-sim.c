@@ -6,6 +6,9 @@
  *   write [--timeout MS] [--hold MS] PATH VALUE
  *                                     write VALUE like memhpd does (one write(2) on an
  *                                     O_WRONLY|O_TRUNC fd) and print "ok" or the errno name
+ *   bench ROOT FIRST N                time the least I/O any onliner needs for N offline
+ *                                     node-0 blocks from FIRST (list them, read state, read
+ *                                     the node link, write online_movable); prints seconds
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +32,7 @@ static void usage(FILE *f)
               "                 [--late-link MS] [--die-with-parent] [--debug]\n"
               "       memhp-sim ctl SOCK COMMAND...   (COMMAND help lists the commands)\n"
               "       memhp-sim write [--timeout MS] [--hold MS] PATH VALUE\n"
+              "       memhp-sim bench ROOT FIRST N\n"
               "ZONE: auto (by address, default), DMA32, Normal, Movable, none, offline\n",
               f);
 }
@@ -237,6 +241,23 @@ static int serve(int argc, char **argv)
         return 0;
 }
 
+/* Test helpers never touch the host's own sysfs or procfs. */
+static bool under_host_fs(const char *path)
+{
+        static const char *const roots[] = { "/sys", "/proc" };
+        char real[PATH_MAX];
+
+        if (!realpath(path, real))
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
+                size_t l = strlen(roots[i]);
+
+                if (strncmp(real, roots[i], l) == 0 && (real[l] == 0 || real[l] == '/'))
+                        return true;
+        }
+        return false;
+}
+
 static void on_alarm(int sig _unused_)
 {
 }
@@ -249,7 +270,6 @@ static int write_mode(int argc, char **argv)
                 {},
         };
         unsigned long timeout = 0, hold = 0;
-        char real[PATH_MAX];
         const char *value;
         ssize_t n;
         int c, fd;
@@ -267,10 +287,8 @@ static int write_mode(int argc, char **argv)
                 return 2;
         }
         value = argv[optind + 1];
-        /* Test helper only: never write to the host's own sysfs or procfs. */
-        if (realpath(argv[optind], real) &&
-            (strncmp(real, "/sys/", 5) == 0 || strncmp(real, "/proc/", 6) == 0)) {
-                fprintf(stderr, "memhp-sim: refusing to write to %s\n", real);
+        if (under_host_fs(argv[optind])) {
+                fprintf(stderr, "memhp-sim: refusing to write to %s\n", argv[optind]);
                 return 2;
         }
         fd = open(argv[optind], O_WRONLY | O_TRUNC | O_CLOEXEC);
@@ -301,6 +319,68 @@ static int write_mode(int argc, char **argv)
         return 0;
 }
 
+/*
+ * The sim's floor: what the minimum work for N blocks costs through FUSE here. The sim
+ * tier compares memhpd's time against this rather than against real sysfs, which is an
+ * order of magnitude cheaper per access.
+ */
+static int bench_mode(int argc, char **argv)
+{
+        char path[PATH_MAX], buf[64];
+        struct timespec t0, t1;
+        unsigned long first, n;
+        int dfd, r = 0;
+        DIR *d;
+
+        if (argc != 4) {
+                usage(stderr);
+                return 2;
+        }
+        first = strtoul(argv[2], NULL, 10);
+        n = strtoul(argv[3], NULL, 10);
+        snprintf(path, sizeof(path), "%s/sys/devices/system/memory", argv[1]);
+        if (under_host_fs(path)) {
+                fprintf(stderr, "memhp-sim: refusing to bench %s\n", path);
+                return 2;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d) {
+                perror(path);
+                return 1;
+        }
+        while (readdir(d))
+                ;
+        for (unsigned long id = first; id < first + n && r == 0; id++) {
+                int fd;
+
+                snprintf(path, sizeof(path), "memory%lu/state", id);
+                fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
+                        r = -errno;
+                if (fd >= 0)
+                        close(fd);
+                snprintf(path, sizeof(path), "memory%lu/node0", id);
+                if (r == 0 && readlinkat(dfd, path, buf, sizeof(buf)) < 0)
+                        r = -errno;
+                snprintf(path, sizeof(path), "memory%lu/state", id);
+                fd = r == 0 ? openat(dfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC) : -1;
+                if (r == 0 && (fd < 0 || write(fd, "online_movable", 14) != 14))
+                        r = -errno;
+                if (fd >= 0)
+                        close(fd);
+                if (r < 0)
+                        fprintf(stderr, "memhp-sim: memory%lu: %s\n", id, strerror(-r));
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        closedir(d);
+        if (r < 0)
+                return 1;
+        printf("%.3f\n", (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         if (argc >= 2 && strcmp(argv[1], "serve") == 0)
@@ -309,6 +389,8 @@ int main(int argc, char **argv)
                 return ctl_client(argv[2], argc - 3, argv + 3);
         if (argc >= 2 && strcmp(argv[1], "write") == 0)
                 return write_mode(argc - 1, argv + 1);
+        if (argc >= 2 && strcmp(argv[1], "bench") == 0)
+                return bench_mode(argc - 1, argv + 1);
         usage(stderr);
         return 2;
 }

@@ -36,6 +36,9 @@ static const char usage[] =
         "  wait-hung BLOCK [TIMEOUT_MS]      wait until a write to BLOCK hangs\n"
         "  slow BLOCKS MS [COUNT|always]\n"
         "  vanish BLOCKS [ERRNO]             remove the block during its next write\n"
+        "  race BLOCKS [online|online_kernel|online_movable] [COUNT|always]\n"
+        "                                    another onliner wins: the block goes online\n"
+        "                                    just before the next write is processed\n"
         "  late-link MS                      nodeN links of later hot-adds appear MS late\n"
         "  clear [BLOCKS]                    drop faults\n"
         "  faults\n"
@@ -45,6 +48,7 @@ static const char usage[] =
         "  wlog [N]                          the last N writes: id attr value result\n"
         "  reset-counters\n"
         "  events                            seqnum, events sent, send failures\n"
+        "  fuse-stats                        FUSE requests served, by kind\n"
         "  quit\n";
 
 struct reply {
@@ -254,9 +258,16 @@ static int cmd_fault(int argc, char **argv, enum fault_kind kind, struct reply *
         default:
                 break;
         }
+        f.op = OP_ONLINE;
         for (; i < argc; i++) {
                 if (kind == FAULT_HANG && strcmp(argv[i], "nolock") == 0)
                         f.nolock = true;
+                else if (kind == FAULT_RACE && strcmp(argv[i], "online") == 0)
+                        f.op = OP_ONLINE;
+                else if (kind == FAULT_RACE && strcmp(argv[i], "online_kernel") == 0)
+                        f.op = OP_ONLINE_KERNEL;
+                else if (kind == FAULT_RACE && strcmp(argv[i], "online_movable") == 0)
+                        f.op = OP_ONLINE_MOVABLE;
                 else if (parse_count(argv[i], &f.count) < 0)
                         return fail(rp, EINVAL, "bad count '%s'", argv[i]);
         }
@@ -428,7 +439,7 @@ static int cmd_wlog(struct sim *s, int argc, char **argv, struct reply *rp)
 
 static int cmd_faults(struct sim *s, struct reply *rp)
 {
-        static const char *const kinds[] = { "slow", "hang", "vanish", "fail" };
+        static const char *const kinds[] = { "slow", "hang", "vanish", "fail", "race" };
 
         pthread_mutex_lock(&s->lock);
         for (size_t i = 0; i < s->n_faults; i++) {
@@ -504,6 +515,8 @@ static bool run_command(struct sim *s, char *line, struct reply *rp)
                 cmd_fault(argc, argv, FAULT_SLOW, rp);
         else if (strcmp(argv[0], "vanish") == 0)
                 cmd_fault(argc, argv, FAULT_VANISH, rp);
+        else if (strcmp(argv[0], "race") == 0)
+                cmd_fault(argc, argv, FAULT_RACE, rp);
         else if (strcmp(argv[0], "release") == 0)
                 cmd_release(s, argc, argv, rp);
         else if (strcmp(argv[0], "hung") == 0)
@@ -545,6 +558,16 @@ static bool run_command(struct sim *s, char *line, struct reply *rp)
                         (unsigned long long)s->seqnum, (unsigned long long)s->events_sent,
                         (unsigned long long)s->events_failed);
                 pthread_mutex_unlock(&s->uevent_lock);
+        } else if (strcmp(argv[0], "fuse-stats") == 0) {
+                static const char *const names[SIM_OP_MAX] = {
+                        "lookup", "getattr", "open", "read", "write", "readdir", "readlink",
+                        "setattr",
+                };
+
+                for (unsigned i = 0; i < SIM_OP_MAX; i++)
+                        fprintf(rp->f, "%s %llu\n", names[i],
+                                (unsigned long long)__atomic_load_n(&s->ops[i],
+                                                                    __ATOMIC_RELAXED));
         } else if (strcmp(argv[0], "quit") == 0)
                 return true;
         else

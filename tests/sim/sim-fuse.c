@@ -2,9 +2,12 @@
 /*
  * Serves the model as files (libfuse3 low-level API). Inode numbers are computed from
  * what they name (kind, block id, attribute), so 65,536 blocks cost no per-inode state
- * and FORGET needs no bookkeeping. Everything that can change is served with zero
- * entry/attribute timeouts and direct I/O, so every open, read and lookup reaches the
- * model, the way sysfs never caches.
+ * and FORGET needs no bookkeeping. File contents are always served with direct I/O, so
+ * every read reaches the model, the way sysfs never caches. Names are cached by the
+ * kernel (a lookup per path component would make the sim ten times slower than sysfs,
+ * and the daemon's speed is under test); a removed block's names are invalidated before
+ * its "remove" uevent goes out, and missing names are never cached, so nothing stale is
+ * ever visible.
  */
 #define FUSE_USE_VERSION 312
 #include <errno.h>
@@ -120,6 +123,8 @@ static const struct {
 #define STATIC_TIMEOUT 86400.0
 
 static struct sim *sim;
+
+#define COUNT(op) __atomic_fetch_add(&sim->ops[op], 1, __ATOMIC_RELAXED)
 static struct fuse_session *session;
 static time_t mount_time;
 
@@ -388,6 +393,7 @@ static int stat_locked(fuse_ino_t ino, struct stat *st, double *timeout)
                 if (!sim_find_locked(sim, (uint32_t)v))
                         return -ENOENT;
                 st->st_mode = S_IFDIR | 0755;
+                *timeout = STATIC_TIMEOUT;
                 break;
         case K_MEMATTR:
                 b = sim_find_locked(sim, (uint32_t)(v >> 8));
@@ -397,6 +403,7 @@ static int stat_locked(fuse_ino_t ino, struct stat *st, double *timeout)
                         return -ENOENT;
                 st->st_mode = mem_attrs[v & 0xff].mode;
                 st->st_size = 4096;
+                *timeout = STATIC_TIMEOUT;
                 if ((v & 0xff) == A_NODE_LINK)
                         st->st_size = (off_t)snprintf(NULL, 0, "../../node/node%u", b->node);
                 break;
@@ -404,6 +411,7 @@ static int stat_locked(fuse_ino_t ino, struct stat *st, double *timeout)
                 if (v >= SIM_MAX_NODES || !sim->nodes[v].online)
                         return -ENOENT;
                 st->st_mode = S_IFDIR | 0755;
+                *timeout = STATIC_TIMEOUT; /* nodes never go offline in the sim */
                 break;
         case K_NODEATTR:
                 if ((v >> 8) >= SIM_MAX_NODES || !sim->nodes[v >> 8].online ||
@@ -411,6 +419,7 @@ static int stat_locked(fuse_ino_t ino, struct stat *st, double *timeout)
                         return -ENOENT;
                 st->st_mode = S_IFREG | 0444;
                 st->st_size = 4096;
+                *timeout = STATIC_TIMEOUT;
                 break;
         case K_NODELINK:
                 b = sim_find_locked(sim, (uint32_t)v);
@@ -418,6 +427,7 @@ static int stat_locked(fuse_ino_t ino, struct stat *st, double *timeout)
                         return -ENOENT;
                 st->st_mode = S_IFLNK | 0777;
                 st->st_size = (off_t)snprintf(NULL, 0, "../../memory/memory%u", b->id);
+                *timeout = STATIC_TIMEOUT;
                 break;
         default:
                 return -ENOENT;
@@ -500,6 +510,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         double timeout;
         int r;
 
+        COUNT(SIM_OP_LOOKUP);
         pthread_mutex_lock(&sim->lock);
         r = lookup_locked(parent, name, &ino);
         if (r == 0)
@@ -528,6 +539,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         double timeout;
         int r;
 
+        COUNT(SIM_OP_GETATTR);
         pthread_mutex_lock(&sim->lock);
         r = stat_locked(ino, &st, &timeout);
         pthread_mutex_unlock(&sim->lock);
@@ -545,6 +557,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr _unused
         double timeout;
         int r;
 
+        COUNT(SIM_OP_SETATTR);
         pthread_mutex_lock(&sim->lock);
         r = stat_locked(ino, &st, &timeout);
         pthread_mutex_unlock(&sim->lock);
@@ -565,6 +578,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
         double timeout;
         int r;
 
+        COUNT(SIM_OP_READLINK);
         pthread_mutex_lock(&sim->lock);
         r = stat_locked(ino, &st, &timeout);
         if (r == 0 && INO_KIND(ino) == K_MEMATTR) {
@@ -597,6 +611,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         double timeout;
         int r;
 
+        COUNT(SIM_OP_OPEN);
         pthread_mutex_lock(&sim->lock);
         r = stat_locked(ino, &st, &timeout);
         if (r == 0 && S_ISDIR(st.st_mode))
@@ -625,6 +640,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         size_t len = 0;
         int r = 0;
 
+        COUNT(SIM_OP_READ);
         pthread_mutex_lock(&sim->lock);
         if (INO_KIND(ino) == K_MEMATTR) {
                 const struct block *b = sim_find_locked(sim, (uint32_t)(INO_VAL(ino) >> 8));
@@ -676,21 +692,87 @@ static int uevent_write(uint32_t id, uint32_t gen, const char *buf, size_t len)
         return -EINVAL;
 }
 
+/* A state/online write that may wait (hotplug lock, slow, hang): runs on its own thread. */
+struct slow_write {
+        fuse_req_t req;
+        uint32_t id, gen;
+        unsigned attr;
+        size_t size;
+        struct hang_wait hw;
+        char buf[];
+};
+
+static pthread_mutex_t slow_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slow_cond = PTHREAD_COND_INITIALIZER;
+static unsigned slow_running;
+
+static void *slow_write_thread(void *p)
+{
+        struct slow_write *w = p;
+        int r = sim_write_attr(sim, w->id, w->gen, w->attr, w->buf, w->size, &w->hw, false);
+
+        /* After this returns on_interrupt can no longer touch w->hw. */
+        fuse_req_interrupt_func(w->req, NULL, NULL);
+        if (r < 0)
+                fuse_reply_err(w->req, -r);
+        else
+                fuse_reply_write(w->req, w->size);
+        free(w);
+        pthread_mutex_lock(&slow_lock);
+        slow_running--;
+        pthread_cond_broadcast(&slow_cond);
+        pthread_mutex_unlock(&slow_lock);
+        return NULL;
+}
+
+/*
+ * The loop is single-threaded (a FUSE round trip is most of the sim's cost, and thread
+ * hand-offs make it 40% dearer), so a write that may wait must not wait here: the loop
+ * has to stay free to deliver the INTERRUPT that ends a hang.
+ */
+static int state_write(fuse_req_t req, uint32_t id, uint32_t gen, unsigned attr,
+                       const char *buf, size_t size)
+{
+        struct slow_write *w;
+        pthread_t t;
+        int r;
+
+        r = sim_write_attr(sim, id, gen, attr, buf, size, NULL, true);
+        if (r != -EWOULDBLOCK)
+                return r;
+        w = calloc(1, sizeof(*w) + size);
+        if (!w)
+                return -ENOMEM;
+        *w = (struct slow_write){ .req = req, .id = id, .gen = gen, .attr = attr, .size = size };
+        memcpy(w->buf, buf, size);
+        fuse_req_interrupt_func(req, on_interrupt, &w->hw);
+        pthread_mutex_lock(&slow_lock);
+        slow_running++;
+        pthread_mutex_unlock(&slow_lock);
+        if (pthread_create(&t, NULL, slow_write_thread, w) != 0) {
+                fuse_req_interrupt_func(req, NULL, NULL);
+                free(w);
+                pthread_mutex_lock(&slow_lock);
+                slow_running--;
+                pthread_mutex_unlock(&slow_lock);
+                return -EAGAIN;
+        }
+        pthread_detach(t);
+        return 1; /* the thread replies */
+}
+
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
                      off_t off _unused_, struct fuse_file_info *fi)
 {
         int r;
 
+        COUNT(SIM_OP_WRITE);
         if (INO_KIND(ino) == K_MEMATTR &&
             ((INO_VAL(ino) & 0xff) == A_STATE || (INO_VAL(ino) & 0xff) == A_ONLINE)) {
-                struct hang_wait hw = { 0 };
-
-                /* Registered outside sim->lock: libfuse may call on_interrupt right here. */
-                fuse_req_interrupt_func(req, on_interrupt, &hw);
-                r = sim_write_attr(sim, (uint32_t)(INO_VAL(ino) >> 8), (uint32_t)fi->fh,
-                                   (unsigned)(INO_VAL(ino) & 0xff) == A_ONLINE, buf, size, &hw);
-                /* After this returns on_interrupt can no longer touch hw. */
-                fuse_req_interrupt_func(req, NULL, NULL);
+                r = state_write(req, (uint32_t)(INO_VAL(ino) >> 8), (uint32_t)fi->fh,
+                                (unsigned)(INO_VAL(ino) & 0xff) == A_ONLINE, buf, size);
+                if (r > 0)
+                        return;
         } else if (INO_KIND(ino) == K_MEMATTR && (INO_VAL(ino) & 0xff) == A_UEVENT) {
                 r = uevent_write((uint32_t)(INO_VAL(ino) >> 8), (uint32_t)fi->fh, buf, size);
         } else if (ino == INO(K_STATIC, S_AUTO_ONLINE)) {
@@ -823,6 +905,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         struct dirbuf d = { .req = req, .size = size, .skip = off };
         int r;
 
+        COUNT(SIM_OP_READDIR);
         d.buf = malloc(size);
         if (!d.buf) {
                 fuse_reply_err(req, ENOMEM);
@@ -850,6 +933,20 @@ static const struct fuse_lowlevel_ops ops = {
         .readdir = op_readdir,
 };
 
+/* sim->invalidate: forget memoryN under memory/ (its subtree goes with it) and node/nodeX/. */
+static void invalidate(struct sim *s _unused_, uint32_t id, unsigned node)
+{
+        char name[32];
+        int n = snprintf(name, sizeof(name), "memory%u", id);
+
+        if (!session)
+                return;
+        /* -ENOENT just means the kernel had nothing cached. */
+        (void)fuse_lowlevel_notify_inval_entry(session, INO(K_STATIC, S_MEMORY), name,
+                                               (size_t)n);
+        (void)fuse_lowlevel_notify_inval_entry(session, INO(K_NODEDIR, node), name, (size_t)n);
+}
+
 /* Mounts at mountpoint and serves until unmounted, signalled or sim_fuse_stop(). */
 int sim_fuse_run(struct sim *s, const char *mountpoint, bool debug)
 {
@@ -857,10 +954,10 @@ int sim_fuse_run(struct sim *s, const char *mountpoint, bool debug)
                     a3[] = "-d";
         char *argv[] = { a0, a1, a2, a3, NULL };
         struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, argv);
-        struct fuse_loop_config *cfg;
         int r;
 
         sim = s;
+        s->invalidate = invalidate;
         mount_time = time(NULL);
         session = fuse_session_new(&args, &ops, sizeof(ops), NULL);
         if (!session)
@@ -873,19 +970,15 @@ int sim_fuse_run(struct sim *s, const char *mountpoint, bool debug)
                 r = -EIO;
                 goto handlers;
         }
-        cfg = fuse_loop_cfg_create();
-        if (!cfg) {
-                r = -ENOMEM;
-                goto unmount;
-        }
-        /* Hung writes each hold a worker; leave plenty for everybody else. */
-        fuse_loop_cfg_set_max_threads(cfg, 256);
-        fuse_loop_cfg_set_idle_threads(cfg, 16);
         fprintf(stderr, "memhp-sim: serving %s\n", mountpoint);
-        r = fuse_session_loop_mt(session, cfg);
+        r = fuse_session_loop(session);
         r = r < 0 ? r : 0;
-        fuse_loop_cfg_destroy(cfg);
-unmount:
+        /* Whatever ended the loop (quit, signal, fusermount -u): end waiting writes too. */
+        sim_quit(s);
+        pthread_mutex_lock(&slow_lock);
+        while (slow_running > 0)
+                pthread_cond_wait(&slow_cond, &slow_lock);
+        pthread_mutex_unlock(&slow_lock);
         fuse_session_unmount(session);
 handlers:
         fuse_remove_signal_handlers(session);
@@ -898,10 +991,7 @@ destroy:
 /* Ends the loop: wake every waiting write, then the same path as SIGTERM. */
 void sim_fuse_stop(void)
 {
-        pthread_mutex_lock(&sim->lock);
-        sim->quitting = true;
-        pthread_cond_broadcast(&sim->cond);
-        pthread_mutex_unlock(&sim->lock);
+        sim_quit(sim);
         if (session)
                 fuse_session_exit(session);
         kill(getpid(), SIGTERM);

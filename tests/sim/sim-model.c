@@ -609,6 +609,33 @@ int sim_add_blocks(struct sim *s, unsigned node, uint32_t start, uint32_t n, boo
 }
 
 /*
+ * Unregisters blocks [first, last) of the table, like remove_memory_block_devices(): gone
+ * from the table first (new lookups fail), then cached dentries are dropped, then the
+ * "remove" uevents go out, so a listener never finds a stale path behind the event.
+ * Called with s->lock and the hotplug lock held; drops s->lock meanwhile.
+ */
+static int unregister_locked(struct sim *s, size_t first, size_t last)
+{
+        size_t n = last - first;
+        struct block *gone = malloc(n * sizeof(*gone));
+
+        if (!gone)
+                return -ENOMEM;
+        memcpy(gone, &s->blocks[first], n * sizeof(*gone));
+        memmove(&s->blocks[first], &s->blocks[last], (s->n_blocks - last) * sizeof(*s->blocks));
+        s->n_blocks -= n;
+        pthread_mutex_unlock(&s->lock);
+        for (size_t i = 0; i < n; i++) {
+                if (s->invalidate)
+                        s->invalidate(s, gone[i].id, gone[i].node);
+                (void)uevent_emit(s, "remove", gone[i].id, false);
+        }
+        pthread_mutex_lock(&s->lock);
+        free(gone);
+        return (int)n;
+}
+
+/*
  * Hot-remove [lo, hi]. Like try_remove_memory(), refuses (EBUSY) while any block is
  * online; with force it first offlines them the way an ACPI eject does (offline
  * uevents), failing with EBUSY if one cannot be offlined. Nothing in range: ENOENT.
@@ -643,11 +670,7 @@ int sim_remove_blocks(struct sim *s, uint32_t lo, uint32_t hi, bool force)
         for (size_t i = first; i < last; i++)
                 if (s->blocks[i].state != BLOCK_OFFLINE)
                         (void)change_state_locked(s, &s->blocks[i], OP_OFFLINE, false);
-        for (size_t i = first; i < last; i++)
-                (void)uevent_emit(s, "remove", s->blocks[i].id, false);
-        memmove(&s->blocks[first], &s->blocks[last], (s->n_blocks - last) * sizeof(*s->blocks));
-        s->n_blocks -= last - first;
-        r = (int)(last - first);
+        r = unregister_locked(s, first, last);
 unlock:
         hotplug_unlock(s);
 out:
@@ -707,6 +730,14 @@ void sim_clear_faults(struct sim *s, bool all, uint32_t id)
         pthread_mutex_unlock(&s->lock);
 }
 
+static bool has_fault_locked(const struct sim *s, uint32_t id)
+{
+        for (size_t i = 0; i < s->n_faults; i++)
+                if (s->faults[i].id == id)
+                        return true;
+        return false;
+}
+
 /* Takes (consumes one firing of) each kind of fault armed for block id. */
 static void take_faults_locked(struct sim *s, uint32_t id, struct fault out[_FAULT_KIND_MAX],
                                bool have[_FAULT_KIND_MAX])
@@ -725,6 +756,15 @@ static void take_faults_locked(struct sim *s, uint32_t id, struct fault out[_FAU
                 s->faults[j++] = *f;
         }
         s->n_faults = j;
+}
+
+/* Ends every wait (hotplug lock, slow, hang): the sim is shutting down. */
+void sim_quit(struct sim *s)
+{
+        pthread_mutex_lock(&s->lock);
+        s->quitting = true;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
 }
 
 void sim_interrupt(struct sim *s, struct hang_wait *hw)
@@ -835,10 +875,15 @@ static int parse_state(const char *buf, size_t len)
 /*
  * A write to memoryN/state (attr 0) or memoryN/online (attr 1) through an fd opened
  * on incarnation gen of block id. Returns 0 or -errno. Faults fire on every
- * syntactically valid write to the block, in the order slow, hang, vanish, fail.
+ * syntactically valid write to the block, in the order race, slow, hang, vanish, fail.
+ *
+ * With nowait, returns -EWOULDBLOCK, having changed nothing, if the write could have to
+ * wait (a fault is armed for the block, or the hotplug lock is taken); otherwise it never
+ * waits. The FUSE loop uses that to answer plain writes itself and hand the rest to a
+ * thread.
  */
 int sim_write_attr(struct sim *s, uint32_t id, uint32_t gen, unsigned attr, const char *buf,
-                   size_t len, struct hang_wait *hw)
+                   size_t len, struct hang_wait *hw, bool nowait)
 {
         struct fault f[_FAULT_KIND_MAX];
         bool have[_FAULT_KIND_MAX] = { false };
@@ -860,6 +905,10 @@ int sim_write_attr(struct sim *s, uint32_t id, uint32_t gen, unsigned attr, cons
                 /* kernfs: an open file whose node was removed answers ENODEV. */
                 r = -ENODEV;
                 goto out;
+        }
+        if (nowait && op >= 0 && (s->hotplug_busy || has_fault_locked(s, id))) {
+                pthread_mutex_unlock(&s->lock);
+                return -EWOULDBLOCK;
         }
         b->writes++;
         if (op < 0) {
@@ -883,6 +932,9 @@ int sim_write_attr(struct sim *s, uint32_t id, uint32_t gen, unsigned attr, cons
                 r = -ENODEV;
                 goto out;
         }
+        /* Someone else held the hotplug lock just before us and onlined the block. */
+        if (have[FAULT_RACE] && b->state == BLOCK_OFFLINE)
+                (void)change_state_locked(s, b, (enum online_op)f[FAULT_RACE].op, false);
         going_offline = op == OP_OFFLINE && b->state == BLOCK_ONLINE && b->zone != ZONE_NONE;
         if (going_offline)
                 b->state = BLOCK_GOING_OFFLINE;
@@ -903,14 +955,7 @@ int sim_write_attr(struct sim *s, uint32_t id, uint32_t gen, unsigned attr, cons
                         b->state = BLOCK_ONLINE;
                 if (b->state != BLOCK_OFFLINE)
                         (void)change_state_locked(s, b, OP_OFFLINE, false);
-                (void)uevent_emit(s, "remove", id, false);
-                {
-                        size_t i = (size_t)(b - s->blocks);
-
-                        memmove(&s->blocks[i], &s->blocks[i + 1],
-                                (s->n_blocks - i - 1) * sizeof(*s->blocks));
-                        s->n_blocks--;
-                }
+                (void)unregister_locked(s, (size_t)(b - s->blocks), (size_t)(b - s->blocks) + 1);
                 goto out;
         }
         if (have[FAULT_FAIL]) {

@@ -54,6 +54,7 @@ enum fault_kind {
         FAULT_HANG,   /* block until the writer is signalled (EINTR) or "release" */
         FAULT_VANISH, /* remove the block during the write, fail with err */
         FAULT_FAIL,   /* fail with err */
+        FAULT_RACE,   /* another onliner onlines the block just before the write runs */
         _FAULT_KIND_MAX,
 };
 
@@ -75,6 +76,7 @@ struct fault {
         uint32_t id;
         uint8_t kind; /* enum fault_kind */
         bool nolock;  /* FAULT_HANG: do not hold the hotplug lock while hanging */
+        uint8_t op;   /* FAULT_RACE: enum online_op the other onliner uses */
         int err;      /* positive errno for FAULT_FAIL / FAULT_VANISH */
         int count;    /* remaining firings, -1 = always */
         unsigned ms;  /* FAULT_SLOW */
@@ -86,6 +88,18 @@ struct hang_wait {
         bool interrupted;
         bool released;
         struct hang_wait *next;
+};
+
+enum {
+        SIM_OP_LOOKUP,
+        SIM_OP_GETATTR,
+        SIM_OP_OPEN,
+        SIM_OP_READ,
+        SIM_OP_WRITE,
+        SIM_OP_READDIR,
+        SIM_OP_READLINK,
+        SIM_OP_SETATTR,
+        SIM_OP_MAX,
 };
 
 struct wlog_entry {
@@ -136,6 +150,16 @@ struct sim {
 
         bool quitting;
 
+        /*
+         * Set by the FUSE layer: drop cached dentries of a removed block. Called with the
+         * hotplug lock held but not s->lock, because the kernel may need a lookup answered
+         * (which takes s->lock) before the invalidation completes.
+         */
+        void (*invalidate)(struct sim *s, uint32_t id, unsigned node);
+
+        /* FUSE requests served, by kind (relaxed atomics): what a daemon costs the kernel. */
+        uint64_t ops[SIM_OP_MAX];
+
         /* uevents (sim-uevent.c) */
         pthread_mutex_t uevent_lock; /* seqnum order == send order, like uevent_sock_mutex */
         int uevent_fd;
@@ -161,8 +185,9 @@ int sim_add_blocks(struct sim *s, unsigned node, uint32_t start, uint32_t n, boo
 int sim_remove_blocks(struct sim *s, uint32_t lo, uint32_t hi, bool force);
 int sim_ctl_change_state(struct sim *s, uint32_t id, enum online_op op, bool allow_noop);
 int sim_write_attr(struct sim *s, uint32_t id, uint32_t gen, unsigned attr, const char *buf,
-                   size_t len, struct hang_wait *hw);
+                   size_t len, struct hang_wait *hw, bool nowait);
 void sim_interrupt(struct sim *s, struct hang_wait *hw);
+void sim_quit(struct sim *s);
 int sim_valid_zones_locked(struct sim *s, const struct block *b, char *buf, size_t len);
 void sim_zone_span_locked(struct sim *s, unsigned node, unsigned z, uint64_t *start, uint64_t *end);
 bool sim_link_visible(const struct block *b, uint32_t now);

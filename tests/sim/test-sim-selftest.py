@@ -321,6 +321,15 @@ def test_faults(tmp):
     sim.ctl('add-dimm', 1, 1, 39)
     sim.ctl('vanish', 39, 'ENODEV')
     check_eq(sim.write(st(39), 'online'), 'ENODEV', 'vanish with ENODEV')
+    # race: another onliner gets there first; the write then finds the block online.
+    sim.ctl('add-dimm', 1, 1, 48)
+    sim.ctl('race', 48, 'online_movable')
+    lst = Listener(count=1)
+    check_eq(sim.write(st(48), 'online_kernel'), 'EINVAL', 'lost the race')
+    check_eq(sim.blocks()[48], ('online', 'Movable', 1), "the racer's zone")
+    events, _, _ = lst.finish()
+    check_eq(events[0][:2], ('online', '/devices/system/memory/memory48'), 'online event')
+    check_eq(sim.write(st(48), 'offline'), 'ok', 'race fired once')
 
 
 def test_late_link(tmp):
