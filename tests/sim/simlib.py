@@ -109,15 +109,23 @@ def _run_cleanups():
             traceback.print_exc()
 
 
-def wait_until(pred, timeout=5.0, interval=0.02, what='condition'):
+def wait_until(pred, timeout=5.0, interval=0.02, what='condition', detail=None):
+    """Polls pred until true; on timeout fails with what, plus detail() if given."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
         if v:
             return v
         if time.monotonic() > deadline:
-            raise AssertionError(f'timed out after {timeout}s waiting for {what}')
+            extra = f': {detail()}' if detail else ''
+            raise AssertionError(f'timed out after {timeout}s waiting for {what}{extra}')
         time.sleep(interval)
+
+
+def wait_policy(sim, expect, ids, timeout=10, what='blocks placed per policy'):
+    """Waits until no block among ids differs from expect (see policy_mismatches)."""
+    wait_until(lambda: not policy_mismatches(sim, expect, ids), timeout=timeout, what=what,
+               detail=lambda: '; '.join(policy_mismatches(sim, expect, ids)[:10]))
 
 
 def check(cond, msg):
@@ -310,6 +318,113 @@ class Listener:
             self.proc.wait()
 
 
+def _die_with_parent():
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class Daemon:
+    """memhpd as a black box: --sysroot at a sim, its log captured to <tmp>/memhpd.log."""
+
+    def __init__(self, tmp, sim, config, *args, wait_ready=True, name='memhpd'):
+        if not MEMHPD or not os.path.exists(MEMHPD):
+            skip('memhpd is not built (MEMHPD unset)')
+        self.conf_path = os.path.join(tmp, f'{name}.conf')
+        self.log_path = os.path.join(tmp, f'{name}.log')
+        runtime = os.path.join(tmp, f'{name}-run')
+        os.makedirs(runtime, exist_ok=True)
+        with open(self.conf_path, 'w') as f:
+            f.write(config)
+        env = dict(os.environ, MEMHP_TESTING='1', RUNTIME_DIRECTORY=runtime,
+                   # No bus in the test namespace; memhpd onlines without one.
+                   DBUS_SYSTEM_BUS_ADDRESS='unix:path=' + os.path.join(tmp, 'no-bus'))
+        env.pop('NOTIFY_SOCKET', None)
+        env.pop('JOURNAL_STREAM', None)
+        self._log = open(self.log_path, 'w')
+        self.proc = subprocess.Popen([MEMHPD, '--sysroot', sim.root, '--config', self.conf_path,
+                                      '--log-level', 'debug', *args],
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=_die_with_parent)
+        at_cleanup(self.kill)
+        if wait_ready:
+            self.wait_log(r'Startup scan complete', timeout=15)
+
+    def log(self):
+        with open(self.log_path, errors='replace') as f:
+            return f.read()
+
+    def count(self, pattern, flags=0):
+        return len(re.findall(pattern, self.log(), flags | re.M))
+
+    def wait_log(self, pattern, timeout=10, count=1, flags=0):
+        def seen():
+            if self.proc.poll() is not None:
+                raise AssertionError(f'memhpd exited with {self.proc.returncode} while waiting '
+                                     f'for /{pattern}/')
+            return self.count(pattern, flags) >= count
+        wait_until(seen, timeout=timeout, what=f'memhpd log /{pattern}/ x{count}')
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_quiet(self, quiet=1.0, timeout=30):
+        """Waits until memhpd has logged nothing for `quiet` seconds."""
+        last = (-1, time.monotonic())
+
+        def settled():
+            nonlocal last
+            size = os.path.getsize(self.log_path)
+            if size != last[0]:
+                last = (size, time.monotonic())
+            return time.monotonic() - last[1] >= quiet
+        wait_until(settled, timeout=timeout, interval=0.1, what='memhpd to go quiet')
+
+    def pause(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self, timeout=15):
+        """SIGTERM; asserts a clean exit (no crash, no hang on the way out)."""
+        check(self.alive(), f'memhpd died early with {self.proc.returncode}')
+        self.proc.send_signal(signal.SIGCONT)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f'memhpd did not stop within {timeout}s of SIGTERM')
+        check_eq(rc, 0, 'memhpd exit status')
+        for bad in ('AddressSanitizer', 'runtime error:', 'LeakSanitizer'):
+            check(bad not in self.log(), f'{bad} in the memhpd log')
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+def policy_mismatches(sim, expect, ids):
+    """Blocks among ids whose (state, zone) differs from expect[node] ('Movable', 'Normal' or
+    None for "stays offline"). Returns ["memoryN node N: state zone, want X", ...]."""
+    bad = []
+    blocks = sim.blocks()
+    for i in ids:
+        if i not in blocks:
+            bad.append(f'memory{i}: missing')
+            continue
+        state, zone, node = blocks[i]
+        want = expect[node]
+        have = zone if state == 'online' else None
+        if have != want or state == 'going-offline':
+            bad.append(f'memory{i} node {node}: {state} {zone}, want {want or "offline"}')
+    return bad
+
+
 def rss_kib(pid):
     with open(f'/proc/{pid}/status') as f:
         for line in f:
@@ -343,7 +458,9 @@ def run_tests(tests):
                     log(''.join(text.splitlines(True)[-60:]))
         finally:
             _run_cleanups()
-            if not any(is_mounted(os.path.join(tmp, d)) for d in os.listdir(tmp)):
+            if os.environ.get('MEMHP_SIM_KEEP'):
+                log(f'   kept {tmp}')
+            elif not any(is_mounted(os.path.join(tmp, d)) for d in os.listdir(tmp)):
                 shutil.rmtree(tmp, ignore_errors=True)
     if failed:
         log(f'FAILED: {" ".join(failed)}')

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""memhpd against memhp-sim, black box: per-node policies, coldplug, blocks that are
+already online (before memhpd looks, or just before its write lands)."""
+
+from simlib import (PAGES_PER_BLOCK, Daemon, Sim, check, check_eq, policy_mismatches,
+                    run_tests, wait_policy, wait_until)
+
+CONFIG = '''[Daemon]
+EventSource=udev
+Coldplug={coldplug}
+[Policy]
+Default=online_movable
+MovableRatio=100
+[Node 1]
+Policy=online_kernel
+[Node 2]
+Policy=ignore
+[Node 3]
+Policy=online
+[Node 4]
+Policy=auto-movable
+'''
+
+
+def config(coldplug='yes'):
+    return CONFIG.format(coldplug=coldplug)
+
+
+def test_policies(tmp):
+    # Node 4 boots with 8 Normal blocks (above 4 GiB) so auto-movable has a kernel base.
+    sim = Sim(tmp, '--nodes', '0-4', '--boot', 'node0:0-7,node1:8-15,node4:200-207')
+    d = Daemon(tmp, sim, config())
+    sim.ctl('reset-counters')
+    dimms = {0: range(32, 40), 1: range(40, 48), 2: range(48, 56), 3: range(56, 64),
+             4: range(64, 76)}
+    for node, ids in dimms.items():
+        sim.ctl('add-dimm', node, len(ids), ids[0])
+    expect = {0: 'Movable', 1: 'Normal', 2: None, 3: 'Normal'}
+    ids = [i for n in (0, 1, 2, 3) for i in dimms[n]]
+    wait_policy(sim, expect, ids)
+    # auto-movable, MovableRatio=100: Movable may not exceed the node's kernel memory.
+    # 8 boot + 12 new blocks: at most 10 can be Movable, and the policy should get there.
+    wait_until(lambda: all(sim.blocks()[i][0] == 'online' for i in dimms[4]), timeout=10,
+               what='node 4 blocks online')
+    z = sim.zones()
+    movable, kernel = z[(4, 'Movable')], z[(4, 'Normal')]
+    check(movable <= kernel, f'node 4: Movable {movable} > 100% of kernel {kernel}')
+    check_eq(movable // PAGES_PER_BLOCK, 10, 'node 4 Movable blocks')
+    # One write per onlined block, none for the ignored node or boot memory.
+    counts, _ = sim.writes()
+    for i in ids + list(dimms[4]):
+        want = 0 if 48 <= i < 56 else 1
+        check_eq(counts.get(i, 0), want, f'writes to memory{i}')
+    check(all(i >= 32 for i in counts), f'writes to boot blocks: {counts}')
+    # Nothing drifts afterwards.
+    d.stop()
+    check(not policy_mismatches(sim, expect, ids), 'stable after stop')
+
+
+def test_coldplug(tmp):
+    boot = ['--nodes', '0-1', '--boot', 'node0:0-7,node0:40-43/offline,node1:48-49/offline']
+    sim = Sim(tmp, *boot, name='yes')
+    d = Daemon(tmp, sim, config('yes'), name='memhpd-yes')
+    check(not policy_mismatches(sim, {0: 'Movable', 1: 'Normal'}, [40, 41, 42, 43, 48, 49]),
+          'coldplug onlined the offline boot blocks by policy')
+    d.stop()
+    sim = Sim(tmp, *boot, name='no')
+    d = Daemon(tmp, sim, config('no'), name='memhpd-no')
+    sim.ctl('add-dimm', 0, 1, 44)
+    wait_until(lambda: sim.blocks()[44][0] == 'online', what='new block onlined')
+    check_eq(sim.writes()[0], {44: 1}, 'Coldplug=no leaves present blocks alone')
+    d.stop()
+
+
+def test_already_online(tmp):
+    sim = Sim(tmp, '--nodes', '0', '--boot', 'node0:0-7')
+    d = Daemon(tmp, sim, config())
+    # The kernel (auto_online_blocks) or a udev rule onlines the block before memhpd looks.
+    d.pause()
+    sim.ctl('add-dimm', 0, 2, 32)
+    sim.ctl('online', 32, 'online_kernel')
+    d.resume()
+    wait_until(lambda: sim.blocks()[33] == ('online', 'Movable', 0), what='memory33 online')
+    d.wait_log(r'memory33 .*online')
+    check_eq(sim.ctl('writes', 32), ['0'], 'no write to a block that is already online')
+    check_eq(sim.blocks()[32], ('online', 'Normal', 0), 'left where the other onliner put it')
+    # Another onliner wins the race just before memhpd's write: EINVAL from the kernel.
+    sim.ctl('race', 34, 'online_kernel')
+    sim.ctl('add-dimm', 0, 2, 34)
+    wait_until(lambda: sim.blocks()[35] == ('online', 'Movable', 0), what='memory35 online')
+    d.wait_log(r'memory34\b.*already online')
+    check_eq(sim.blocks()[34], ('online', 'Normal', 0), 'the racer decided memory34')
+    check_eq([w for w in sim.wlog() if w[0] == '34'],
+             [('34', 'state', 'online_movable', 'EINVAL')], 'memhpd wrote once, saw EINVAL')
+    check(d.count(r'another onliner') >= 1, 'the zone mismatch is reported')
+    d.stop()
+
+
+run_tests([
+    test_policies,
+    test_coldplug,
+    test_already_online,
+])
