@@ -172,8 +172,10 @@ static int serve(int argc, char **argv)
                         break;
                 case 'P':
                         /* A test killed hard must not leave its sim (and mount) behind. */
-                        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1)
+                        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1) {
+                                fprintf(stderr, "memhp-sim: parent already gone\n");
                                 return 1;
+                        }
                         break;
                 case 'd':
                         debug = true;

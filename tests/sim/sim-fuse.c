@@ -126,6 +126,7 @@ static struct sim *sim;
 
 #define COUNT(op) __atomic_fetch_add(&sim->ops[op], 1, __ATOMIC_RELAXED)
 static struct fuse_session *session;
+static pthread_t loop_thread;
 static time_t mount_time;
 
 /* Parses "<prefix><decimal>" the way the kernel names devices: no sign, no leading zeros. */
@@ -971,6 +972,7 @@ int sim_fuse_run(struct sim *s, const char *mountpoint, bool debug)
                 goto handlers;
         }
         fprintf(stderr, "memhp-sim: serving %s\n", mountpoint);
+        loop_thread = pthread_self();
         r = fuse_session_loop(session);
         r = r < 0 ? r : 0;
         /* Whatever ended the loop (quit, signal, fusermount -u): end waiting writes too. */
@@ -992,7 +994,9 @@ destroy:
 void sim_fuse_stop(void)
 {
         sim_quit(sim);
-        if (session)
+        if (session) {
                 fuse_session_exit(session);
-        kill(getpid(), SIGTERM);
+                /* To the loop's thread: the signal must interrupt its read of /dev/fuse. */
+                pthread_kill(loop_thread, SIGTERM);
+        }
 }
