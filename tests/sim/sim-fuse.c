@@ -961,6 +961,7 @@ int sim_fuse_run(struct sim *s, const char *mountpoint, bool debug)
         s->invalidate = invalidate;
         mount_time = time(NULL);
         session = fuse_session_new(&args, &ops, sizeof(ops), NULL);
+        fuse_opt_free_args(&args);
         if (!session)
                 return -EIO;
         if (fuse_set_signal_handlers(session) < 0) {

@@ -93,6 +93,11 @@ def _enter_namespace():
 
 
 _cleanups = []
+_problems = []  # found while cleaning up (a crashed sim, sanitizer reports): fail the test
+
+
+def problem(msg):
+    _problems.append(msg)
 
 
 def at_cleanup(fn):
@@ -281,8 +286,13 @@ class Sim:
                 self.proc.kill()
                 self.proc.wait(5)
         if is_mounted(self.root):
+            problem(f'{self.root} still mounted after memhp-sim exited')
             subprocess.run(['fusermount3', '-u', '-z', self.root], check=False)
         self._log.close()
+        if self.proc.returncode != 0:
+            problem(f'memhp-sim exited with {self.proc.returncode}')
+        if 'Sanitizer' in self.log() or 'runtime error:' in self.log():
+            problem(f'sanitizer report in {self.log_path}')
 
 
 class Listener:
@@ -458,6 +468,10 @@ def run_tests(tests):
                     log(''.join(text.splitlines(True)[-60:]))
         finally:
             _run_cleanups()
+            if _problems and fn.__name__ not in failed:
+                log('   ' + '\n   '.join(_problems))
+                failed.append(fn.__name__)
+            _problems.clear()
             if os.environ.get('MEMHP_SIM_KEEP'):
                 log(f'   kept {tmp}')
             elif not any(is_mounted(os.path.join(tmp, d)) for d in os.listdir(tmp)):
