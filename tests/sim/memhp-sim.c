@@ -301,7 +301,7 @@ static int write_mode(int argc, char **argv)
         if (hold)
                 usleep((useconds_t)hold * 1000);
         if (timeout) {
-                /* No SA_RESTART: the signal must end the write with EINTR, like a daemon's timer. */
+                /* No SA_RESTART: the signal ends the write with EINTR, like a daemon's timer. */
                 struct sigaction sa = { .sa_handler = on_alarm };
                 struct itimerval it = { .it_value = { .tv_sec = (time_t)(timeout / 1000),
                                                       .tv_usec = (suseconds_t)(timeout % 1000) *

@@ -284,7 +284,8 @@ static int cmd_change(struct sim *s, int argc, char **argv, bool online, struct 
         int r;
 
         if (argc < 2 || parse_uint(argv[1], &id) < 0)
-                return fail(rp, EINVAL, "usage: online BLOCK [online|online_kernel|online_movable]");
+                return fail(rp, EINVAL,
+                            "usage: online BLOCK [online|online_kernel|online_movable]");
         if (online && argc > 2) {
                 if (strcmp(argv[2], "online_kernel") == 0 || strcasecmp(argv[2], "Normal") == 0)
                         op = OP_ONLINE_KERNEL;
