@@ -16,8 +16,10 @@ the test tier is stopped for the same reason.
 The variants take turns in blocks of BLOCK_REPS hot-adds, the order rotating
 from one cycle to the next, so that load elsewhere on the host (which TCG
 feels at once) weighs on all three alike. Within a block the onliner stays
-resident, as a daemon would: it is started, left until its CPU time stops
-moving, warmed up by one unmeasured hot-add, then measured. Every DIMM is
+resident, as a daemon would, and is warmed up by one unmeasured hot-add;
+before every hot-add the clock waits until its CPU time stops moving (for the
+kernel variant: the guest init's), so it is not still digesting the uevents of
+the previous DIMM's removal and every variant starts from the same quiet guest. Every DIMM is
 removed again with device_del (movable blocks can be) before the next.
 """
 
@@ -33,11 +35,16 @@ NODE = 1
 BLOCK_REPS = 5
 
 
-def hotadd_once(vm, dimm):
+def hotadd_once(vm, dimm, process):
     """(ms device_add -> last online, ms first add uevent -> last online)"""
     n = GiB // BLOCK
     # The backend exists before the clock starts: only device_add is timed.
     vm.dimm_backend(dimm, GiB)
+    # The onliner must not still be busy with the uevents of the previous
+    # DIMM's removal. The wait itself matters too (a guest idle for 100 ms
+    # takes ~20 ms longer to react to the ACPI event), so every variant waits
+    # the same way, the kernel one on the guest's init.
+    vm.must("gt idle " + process)
     out, rc = vm.sh("hpmon wait --go online %d 30000" % n, timeout=45,
                     on_go=lambda: vm.plug_dimm(dimm, NODE))
     t0, events = vmlib.parse_wait(out, rc, "online of %s" % dimm)
@@ -51,8 +58,9 @@ def hotadd_once(vm, dimm):
 
 
 class Variant:
-    def __init__(self, name, setup, teardown):
+    def __init__(self, name, setup, teardown, process):
         self.name, self.setup, self.teardown = name, setup, teardown
+        self.process = process          # what gt idle waits for
         self.total, self.from_add = [], []
 
 
@@ -67,16 +75,15 @@ def run(args, kit, work):
     auto = "/sys/devices/system/memory/auto_online_blocks"
     variants = [
         Variant("kernel", lambda vm: vm.must("echo online_movable > %s" % auto),
-                lambda vm: vm.must("echo offline > %s" % auto)),
-        Variant("loop", lambda vm: vm.must("gt start loop /bin/online-loop && gt idle loop"),
-                lambda vm: vm.must("gt stop loop")),
+                lambda vm: vm.must("echo offline > %s" % auto), "init"),
+        Variant("loop", lambda vm: vm.must("gt start loop /bin/online-loop"),
+                lambda vm: vm.must("gt stop loop"), "loop"),
     ]
     if args.memhpd:
         variants.append(Variant(
             "memhpd",
-            lambda vm: vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"
-                               " && gt idle memhpd"),
-            lambda vm: vm.must("gt stop memhpd")))
+            lambda vm: vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"),
+            lambda vm: vm.must("gt stop memhpd"), "memhpd"))
 
     with vmlib.VM(kit, initrd, work, slots=4) as vm:
         log("guest %s booted in %.2fs; %d hot-adds of 1 GiB for each of %d variants" % (
@@ -89,7 +96,7 @@ def run(args, kit, work):
                 v.setup(vm)
                 for rep in range(min(BLOCK_REPS, args.reps - cycle * BLOCK_REPS) + 1):
                     seq += 1
-                    total, from_add = hotadd_once(vm, "b%d" % seq)
+                    total, from_add = hotadd_once(vm, "b%d" % seq, v.process)
                     if rep:                 # rep 0 warms the onliner up
                         v.total.append(total)
                         v.from_add.append(from_add)

@@ -527,8 +527,8 @@ class Channel:
             self._fill(deadline, command)
 
     def resync(self, timeout=30):
-        """After a command timed out: wait until the guest loop answers again, so the
-        next command does not read the late output of the old one."""
+        """Wait until the guest loop answers a marker: at connect, and after a command timed
+        out, so that the next command does not read the late output of the old one."""
         token = "@@SYNC%d" % time.monotonic_ns()
         self.sock.sendall(("echo %s\n" % token).encode())
         deadline = time.monotonic() + timeout
@@ -617,6 +617,7 @@ class VM:
         self.boot_seconds = time.monotonic() - t0
         self.qmp = QMP(os.path.join(self.sockdir, "qmp"))
         self.chan = Channel(os.path.join(self.sockdir, "ctl"))
+        self.chan.resync(10)        # proves the loop reads and answers before any real command
         return self
 
     def tail(self, n, path=None):
