@@ -292,6 +292,7 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
                 return;
         }
         e->flags |= BLOCK_WRITING;
+        m->policy_writes++;
 }
 
 static void process_block(Manager *m, uint32_t block)
@@ -314,7 +315,10 @@ static void process_block(Manager *m, uint32_t block)
                 log_warning_errno(r, "Failed to read the state of memory%u, skipping: %m", block);
                 return;
         }
-        if (st == MEM_STATE_ONLINE)
+        /* A block cannot change zones while it stays online: known zones need no read. */
+        if (st == MEM_STATE_ONLINE && e->state == MEM_STATE_ONLINE && e->zone != MEM_ZONE_UNKNOWN)
+                zone = (MemZone)e->zone;
+        else if (st == MEM_STATE_ONLINE)
                 (void)memblock_read_zone(m->sysfs, block, &zone);
         update_state(m, block, e, st, zone);
 
@@ -382,7 +386,12 @@ static int on_process(sd_event_source *s, void *userdata)
         size_t n;
 
         (void)s;
-        if (m->rescan_pending) {
+        /*
+         * While our own writes run, their online uevents are what overflows a small buffer: a
+         * rescan now would re-read every block in competition with those writes, only to be
+         * asked for again. One rescan once they are done covers every overflow meanwhile.
+         */
+        if (m->rescan_pending && m->policy_writes == 0) {
                 m->rescan_pending = false;
                 m->n_rescans++;
                 log_notice("Rescanning all memory blocks: %s.", m->rescan_reason);
@@ -426,8 +435,21 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
                 if ((e->flags & BLOCK_PRESENT) && !(e->flags & (BLOCK_WRITING | BLOCK_BUSY)))
                         blockmap_set_present(&m->blocks, e, false);
                 break;
+        case UEVENT_ONLINE:
+        case UEVENT_OFFLINE:
+                /*
+                 * Our own writes come back as online/offline events: confirmations, not work.
+                 * A write still in flight reports through its completion, and an event that
+                 * says what we already know needs no sysfs read.
+                 */
+                if ((e->flags & BLOCK_PRESENT) &&
+                    ((e->flags & (BLOCK_WRITING | BLOCK_BUSY)) ||
+                     e->state == (ev->action == UEVENT_ONLINE ? MEM_STATE_ONLINE
+                                                              : MEM_STATE_OFFLINE)))
+                        return;
+                break;
         default:
-                /* online, offline, change: our own writes come back here; re-read, never act. */
+                /* change and anything else: re-read the block, never act on the event alone. */
                 break;
         }
         blockmap_set_present(&m->blocks, e, true);
@@ -438,6 +460,11 @@ void manager_on_overflow(void *userdata)
 {
         Manager *m = userdata;
 
+        /* Events lost before a pending rescan has run are covered by that rescan. */
+        if (m->rescan_pending) {
+                log_debug("Uevent receive queue overflowed again; the pending rescan covers it.");
+                return;
+        }
         m->n_overflows++;
         log_warning("Uevent receive queue overflowed (%" PRIu64 " times so far); events were lost.",
                     m->n_overflows);
@@ -479,12 +506,13 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
                 manager_ops_on_write_done(m, job);
                 goto out;
         }
+        if (--m->policy_writes == 0 && m->rescan_pending)
+                sd_event_source_set_enabled(m->process_source, SD_EVENT_ONESHOT);
         if (!e)
                 goto out;
         e->flags &= (uint8_t)~BLOCK_WRITING;
         if (!(e->flags & BLOCK_PRESENT))
                 goto out;
-
         if (job->result == 0) {
                 m->n_onlined++;
                 log_block(LOG_INFO, 0, job->block, e->node, mem_zone_to_string(job->zone), want,
@@ -521,7 +549,8 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
                         e->flags |= BLOCK_AWAIT_NODE; /* keeps the pass away until the timer */
                         delay_block(m, job->block, delay);
                 } else {
-                        log_warning("Leaving memory%u offline; a rescan or reload retries it.",
+                        log_warning("Leaving memory%u offline until the next full scan or "
+                                    "reload.",
                                     job->block);
                 }
         }

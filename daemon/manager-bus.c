@@ -525,7 +525,8 @@ static void emit_block_changed(Manager *m, uint32_t block, const BlockEntry *e)
 {
         const char *st, *zone = "";
 
-        if (!m->bus)
+        /* Before the bus is up signals would pile up in its write queue: nobody can hear them. */
+        if (!m->bus || sd_bus_is_ready(m->bus) <= 0)
                 return;
         if (!(e->flags & BLOCK_PRESENT))
                 st = "removed";

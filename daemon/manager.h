@@ -45,6 +45,7 @@ struct Manager {
         size_t n_queue, queue_allocated;
         sd_event_source *process_source;
         bool rescan_pending;
+        unsigned policy_writes; /* policy writes in flight; overflow rescans wait for them */
         const char *rescan_reason;
         uint64_t scan_started_usec; /* coldplug scan start, for the "Scanned ... in" log line */
 

@@ -265,7 +265,13 @@ int memblock_apply(const Sysfs *s, uint32_t id, MemAction a, MemZone *ret_zone)
 
         if (ret_zone) {
                 *ret_zone = MEM_ZONE_UNKNOWN;
-                if (target == MEM_STATE_ONLINE)
+                /*
+                 * online_movable always lands in ZONE_MOVABLE: no need to ask. online_kernel
+                 * may land in DMA32 or Normal depending on the address, so that one is read.
+                 */
+                if (target == MEM_STATE_ONLINE && !already && a == MEM_ACTION_ONLINE_MOVABLE)
+                        *ret_zone = MEM_ZONE_MOVABLE;
+                else if (target == MEM_STATE_ONLINE)
                         (void)memblock_read_zone(s, id, ret_zone);
         }
         return already;

@@ -494,11 +494,18 @@ TEST(apply)
         assert_state_file(3, "offline");
         ASSERT_EQ(z, MEM_ZONE_UNKNOWN);
 
-        /* Onlined, but valid_zones unreadable: still done, zone unknown. */
+        /* online_movable always lands in Movable: the zone is known without a read. */
         ASSERT_EQ(unlink(fixture_memory_path(fixture, "memory3/valid_zones")), 0);
         z = (MemZone)42;
         ASSERT_EQ(memblock_apply(sysfs, 3, MEM_ACTION_ONLINE_MOVABLE, &z), 0);
         assert_state_file(3, "online_movable");
+        ASSERT_EQ(z, MEM_ZONE_MOVABLE);
+
+        /* Onlined to a kernel zone, but valid_zones unreadable: still done, zone unknown. */
+        write_attr(3, "state", "offline\n");
+        z = (MemZone)42;
+        ASSERT_EQ(memblock_apply(sysfs, 3, MEM_ACTION_ONLINE_KERNEL, &z), 0);
+        assert_state_file(3, "online_kernel");
         ASSERT_EQ(z, MEM_ZONE_UNKNOWN);
 
         /* Nothing to write: -EINVAL and the file is untouched. */
