@@ -37,6 +37,10 @@ OVERFLOW = r'receive queue overflowed'
 RESCAN = r'rescan'
 
 
+def fuse_ops(sim):
+    return {k: int(v) for k, v in (line.split() for line in sim.ctl('fuse-stats'))}
+
+
 def sim_floor(tmp):
     """Seconds the minimum work for N blocks costs through a sim on this machine now."""
     calib = Sim(tmp, '--nodes', '0', '--boot', 'node0:0-7', name='calib')
@@ -59,6 +63,7 @@ def test_storm(tmp):
     half = N // 2
     out = sim.ctl('storm', half, 0, 64) + sim.ctl('storm', N - half, 1, 64 + half)
     log('   ' + ' / '.join(out))
+    ops0 = fuse_ops(sim)
     t0 = time.monotonic()
     d.resume()
     ids = range(64, 64 + N)
@@ -70,6 +75,9 @@ def test_storm(tmp):
     log(f'   {N} blocks placed {took:.2f}s after SIGCONT; memhpd RSS '
         f'{rss_kib(d.proc.pid)} KiB, sim RSS {rss_kib(sim.proc.pid)} KiB')
     d.wait_quiet(1.0)  # a rescan requested by the last overflow may still be running
+    ops = fuse_ops(sim)
+    log('   memhpd per block: ' + ', '.join(f'{k} {(ops[k] - ops0[k]) / N:.1f}' for k in ops
+                                           if ops[k] > ops0[k]))
     overflows = d.count(OVERFLOW, flags=re.I)
     rescans = d.count(RESCAN, flags=re.I) - rescans_at_start
     log(f'   {overflows} overflow(s), {rescans} rescan line(s) after the storm')
