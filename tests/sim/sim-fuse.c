@@ -23,8 +23,8 @@
 
 enum kind {
         K_STATIC,   /* fixed files and directories, index into statics[] */
-        K_MEMDIR,   /* memoryN/ */
-        K_MEMATTR,  /* memoryN/<attr> (id << 8 | attr) */
+        K_MEMDIR,   /* memoryN/ (gen16 << 32 | id) */
+        K_MEMATTR,  /* memoryN/<attr> (attr << 48 | gen16 << 32 | id) */
         K_NODEDIR,  /* node/nodeN/ */
         K_NODEATTR, /* node/nodeN/<attr> (nid << 8 | attr) */
         K_NODELINK, /* node/nodeN/memoryM (nid << 32 | id) */
@@ -34,6 +34,18 @@ enum kind {
 #define INO(kind, v) (((fuse_ino_t)(kind) << KIND_SHIFT) | (fuse_ino_t)(v))
 #define INO_KIND(ino) ((unsigned)((ino) >> KIND_SHIFT))
 #define INO_VAL(ino) ((ino) & ((UINT64_C(1) << KIND_SHIFT) - 1))
+
+/*
+ * Block inodes carry 16 bits of the block's generation: a block removed and added again
+ * under the same id is a different inode, so an fd still open on the old one reaches the
+ * sim (which answers ENODEV, as kernfs does) instead of hitting an inode the kernel has
+ * marked bad (EIO).
+ */
+#define GEN16(gen) ((uint64_t)((gen) & 0xffff))
+#define MEMDIR_INO(b) INO(K_MEMDIR, GEN16((b)->gen) << 32 | (b)->id)
+#define MEMATTR_INO(b, a) INO(K_MEMATTR, (uint64_t)(a) << 48 | GEN16((b)->gen) << 32 | (b)->id)
+#define INO_BLOCK_ID(ino) ((uint32_t)(ino))
+#define INO_ATTR(ino) ((unsigned)(INO_VAL(ino) >> 48) & 0xff)
 
 enum {
         S_ROOT = 1, /* == FUSE_ROOT_ID */
@@ -128,6 +140,16 @@ static struct sim *sim;
 static struct fuse_session *session;
 static pthread_t loop_thread;
 static time_t mount_time;
+
+/* The block a memoryN inode names, if that incarnation of it still exists. */
+static struct block *ino_block_locked(fuse_ino_t ino)
+{
+        struct block *b = sim_find_locked(sim, INO_BLOCK_ID(ino));
+
+        if (!b || GEN16(b->gen) != ((INO_VAL(ino) >> 32) & 0xffff))
+                return NULL;
+        return b;
+}
 
 /* Parses "<prefix><decimal>" the way the kernel names devices: no sign, no leading zeros. */
 static bool parse_suffix(const char *name, const char *prefix, uint32_t *ret)
@@ -313,7 +335,7 @@ static int render_locked(fuse_ino_t ino, char **ret, size_t *ret_len)
                         break;
                 }
         } else if (kind == K_MEMATTR) {
-                const struct block *b = sim_find_locked(sim, (uint32_t)(v >> 8));
+                const struct block *b = ino_block_locked(ino);
                 char zbuf[64];
 
                 if (!b) {
@@ -321,7 +343,7 @@ static int render_locked(fuse_ino_t ino, char **ret, size_t *ret_len)
                         free(buf);
                         return -ENODEV;
                 }
-                switch (v & 0xff) {
+                switch (INO_ATTR(ino)) {
                 case A_STATE:
                         fputs(b->state == BLOCK_ONLINE    ? "online\n"
                               : b->state == BLOCK_OFFLINE ? "offline\n"
@@ -391,21 +413,21 @@ static int stat_locked(fuse_ino_t ino, struct stat *st, double *timeout)
                         *timeout = 0; /* node dirs come and go; auto_online_blocks is written */
                 break;
         case K_MEMDIR:
-                if (!sim_find_locked(sim, (uint32_t)v))
+                if (!ino_block_locked(ino))
                         return -ENOENT;
                 st->st_mode = S_IFDIR | 0755;
                 *timeout = STATIC_TIMEOUT;
                 break;
         case K_MEMATTR:
-                b = sim_find_locked(sim, (uint32_t)(v >> 8));
-                if (!b || (v & 0xff) >= _A_MAX)
+                b = ino_block_locked(ino);
+                if (!b || INO_ATTR(ino) >= _A_MAX)
                         return -ENOENT;
-                if ((v & 0xff) == A_NODE_LINK && !sim_link_visible(b, now))
+                if (INO_ATTR(ino) == A_NODE_LINK && !sim_link_visible(b, now))
                         return -ENOENT;
-                st->st_mode = mem_attrs[v & 0xff].mode;
+                st->st_mode = mem_attrs[INO_ATTR(ino)].mode;
                 st->st_size = 4096;
                 *timeout = STATIC_TIMEOUT;
-                if ((v & 0xff) == A_NODE_LINK)
+                if (INO_ATTR(ino) == A_NODE_LINK)
                         st->st_size = (off_t)snprintf(NULL, 0, "../../node/node%u", b->node);
                 break;
         case K_NODEDIR:
@@ -452,8 +474,8 @@ static int lookup_locked(fuse_ino_t parent, const char *name, fuse_ino_t *ret)
                                 return 0;
                         }
                 if (v == S_MEMORY && parse_suffix(name, "memory", &id) &&
-                    sim_find_locked(sim, id)) {
-                        *ret = INO(K_MEMDIR, id);
+                    (b = sim_find_locked(sim, id))) {
+                        *ret = MEMDIR_INO(b);
                         return 0;
                 }
                 if (v == S_NODE && parse_suffix(name, "node", &id) && id < SIM_MAX_NODES &&
@@ -464,17 +486,17 @@ static int lookup_locked(fuse_ino_t parent, const char *name, fuse_ino_t *ret)
                 return -ENOENT;
         }
         if (kind == K_MEMDIR) {
-                b = sim_find_locked(sim, (uint32_t)v);
+                b = ino_block_locked(parent);
                 if (!b)
                         return -ENOENT;
                 for (unsigned a = 0; a < A_NODE_LINK; a++)
                         if (strcmp(mem_attrs[a].name, name) == 0) {
-                                *ret = INO(K_MEMATTR, v << 8 | a);
+                                *ret = MEMATTR_INO(b, a);
                                 return 0;
                         }
                 if (parse_suffix(name, "node", &id) && id == b->node &&
                     sim_link_visible(b, sim_now_ms())) {
-                        *ret = INO(K_MEMATTR, v << 8 | A_NODE_LINK);
+                        *ret = MEMATTR_INO(b, A_NODE_LINK);
                         return 0;
                 }
                 return -ENOENT;
@@ -518,9 +540,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
                 r = stat_locked(ino, &e.attr, &timeout);
         if (r == 0 && (INO_KIND(ino) == K_MEMDIR || INO_KIND(ino) == K_MEMATTR)) {
                 /* A re-added block is a new inode to the kernel, not the old one revived. */
-                const struct block *b = sim_find_locked(
-                        sim, (uint32_t)(INO_KIND(ino) == K_MEMDIR ? INO_VAL(ino)
-                                                                  : INO_VAL(ino) >> 8));
+                const struct block *b = ino_block_locked(ino);
+
                 e.generation = b ? b->gen : 0;
         }
         pthread_mutex_unlock(&sim->lock);
@@ -583,7 +604,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
         pthread_mutex_lock(&sim->lock);
         r = stat_locked(ino, &st, &timeout);
         if (r == 0 && INO_KIND(ino) == K_MEMATTR) {
-                const struct block *b = sim_find_locked(sim, (uint32_t)(INO_VAL(ino) >> 8));
+                const struct block *b = ino_block_locked(ino);
 
                 snprintf(target, sizeof(target), "../../node/node%u", b->node);
         } else if (r == 0 && INO_KIND(ino) == K_NODELINK) {
@@ -602,7 +623,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 static bool writable(fuse_ino_t ino)
 {
         if (INO_KIND(ino) == K_MEMATTR)
-                return (mem_attrs[INO_VAL(ino) & 0xff].mode & 0200) != 0;
+                return (mem_attrs[INO_ATTR(ino)].mode & 0200) != 0;
         return ino == INO(K_STATIC, S_AUTO_ONLINE);
 }
 
@@ -622,7 +643,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 r = -EACCES;
         fi->fh = 0;
         if (r == 0 && INO_KIND(ino) == K_MEMATTR)
-                fi->fh = sim_find_locked(sim, (uint32_t)(INO_VAL(ino) >> 8))->gen;
+                fi->fh = ino_block_locked(ino)->gen;
         pthread_mutex_unlock(&sim->lock);
         if (r < 0) {
                 fuse_reply_err(req, -r);
@@ -644,7 +665,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         COUNT(SIM_OP_READ);
         pthread_mutex_lock(&sim->lock);
         if (INO_KIND(ino) == K_MEMATTR) {
-                const struct block *b = sim_find_locked(sim, (uint32_t)(INO_VAL(ino) >> 8));
+                const struct block *b = ino_block_locked(ino);
 
                 if (!b || b->gen != fi->fh)
                         r = -ENODEV; /* kernfs: the attribute's device is gone */
@@ -769,13 +790,13 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
         COUNT(SIM_OP_WRITE);
         if (INO_KIND(ino) == K_MEMATTR &&
-            ((INO_VAL(ino) & 0xff) == A_STATE || (INO_VAL(ino) & 0xff) == A_ONLINE)) {
-                r = state_write(req, (uint32_t)(INO_VAL(ino) >> 8), (uint32_t)fi->fh,
-                                (unsigned)(INO_VAL(ino) & 0xff) == A_ONLINE, buf, size);
+            (INO_ATTR(ino) == A_STATE || INO_ATTR(ino) == A_ONLINE)) {
+                r = state_write(req, INO_BLOCK_ID(ino), (uint32_t)fi->fh,
+                                INO_ATTR(ino) == A_ONLINE, buf, size);
                 if (r > 0)
                         return;
-        } else if (INO_KIND(ino) == K_MEMATTR && (INO_VAL(ino) & 0xff) == A_UEVENT) {
-                r = uevent_write((uint32_t)(INO_VAL(ino) >> 8), (uint32_t)fi->fh, buf, size);
+        } else if (INO_KIND(ino) == K_MEMATTR && INO_ATTR(ino) == A_UEVENT) {
+                r = uevent_write(INO_BLOCK_ID(ino), (uint32_t)fi->fh, buf, size);
         } else if (ino == INO(K_STATIC, S_AUTO_ONLINE)) {
                 r = sim_set_auto_online(sim, buf, size);
         } else {
@@ -849,7 +870,7 @@ static int readdir_locked(struct dirbuf *d, fuse_ino_t ino)
                                 uint32_t id = sim->blocks[i].id;
 
                                 snprintf(name, sizeof(name), "memory%u", id);
-                                if (!dir_add(d, name, INO(K_MEMDIR, id), S_IFDIR,
+                                if (!dir_add(d, name, MEMDIR_INO(&sim->blocks[i]), S_IFDIR,
                                              DYN_OFF + (off_t)id))
                                         return 0;
                         }
@@ -865,17 +886,17 @@ static int readdir_locked(struct dirbuf *d, fuse_ino_t ino)
                 return 0;
         }
         if (kind == K_MEMDIR) {
-                const struct block *b = sim_find_locked(sim, (uint32_t)v);
+                const struct block *b = ino_block_locked(ino);
 
                 if (!b)
                         return -ENOENT;
                 for (unsigned a = 0; a < A_NODE_LINK; a++)
-                        if (!dir_add(d, mem_attrs[a].name, INO(K_MEMATTR, v << 8 | a),
-                                     mem_attrs[a].mode, off++))
+                        if (!dir_add(d, mem_attrs[a].name, MEMATTR_INO(b, a), mem_attrs[a].mode,
+                                     off++))
                                 return 0;
                 if (sim_link_visible(b, now)) {
                         snprintf(name, sizeof(name), "node%u", b->node);
-                        dir_add(d, name, INO(K_MEMATTR, v << 8 | A_NODE_LINK), S_IFLNK, off);
+                        dir_add(d, name, MEMATTR_INO(b, A_NODE_LINK), S_IFLNK, off);
                 }
                 return 0;
         }

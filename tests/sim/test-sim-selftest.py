@@ -240,9 +240,15 @@ def test_remove(tmp):
     sim.ctl('remove', 40)
     check_eq(w.result(), 'ENODEV', 'write on a stale fd')
     check_eq(sim.write(f'{MEM}/memory40/state', 'online'), 'ENOENT', 'open after removal')
-    # Re-adding the same id is a new device.
+    # Re-adding the same id is a new device; an fd on the old one still gets ENODEV.
     sim.ctl('add-dimm', 1, 1, 40)
-    check_eq(sim.write(f'{MEM}/memory40/state', 'online'), 'ok', 're-added')
+    w = sim.write_async(f'{MEM}/memory40/state', 'online', hold_ms=500)
+    time.sleep(0.15)
+    sim.ctl('remove', 40)
+    sim.ctl('add-dimm', 1, 1, 40)
+    check_eq(sim.read(f'{MEM}/memory40/state'), 'offline\n', 're-added')
+    check_eq(w.result(), 'ENODEV', 'stale fd after remove and re-add')
+    check_eq(sim.write(f'{MEM}/memory40/state', 'online'), 'ok', 'the new block')
 
 
 def test_faults(tmp):
