@@ -6,6 +6,8 @@
  *   hpmon now                           print CLOCK_BOOTTIME (s.us)
  *   hpmon wait [--go] ACTION N TMO_MS   print memory uevents until N had ACTION
  *   hpmon state STATE TMO_MS BLOCK...   wait until every block's state is STATE
+ *   hpmon serve TTY                     the command channel: run each line read from TTY
+ *                                       with sh -c, answer its output and "@@RC=<status>"
  *
  * Timestamps are CLOCK_BOOTTIME, the clock of /proc/uptime, taken when the
  * event is received, so the host can compare them with a "now" read in the
@@ -28,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -266,6 +270,65 @@ static int cmd_state(int argc, char **argv)
         return ok ? 0 : 1;
 }
 
+/*
+ * Why not a shell loop: busybox's `read` gives up on EINTR and drops what it
+ * had read of the line, so a SIGCHLD from any background child of init
+ * (every daemon gt starts ends up one) arriving mid-line made the tail of a
+ * command run on its own. Here a signal costs nothing: reads are retried.
+ */
+static int cmd_serve(const char *tty)
+{
+        static char line[65536];
+        struct termios t;
+        size_t len = 0;
+        int fd;
+
+        /* O_NOCTTY: the port must not become the controlling tty of whoever
+         * runs us, or a hangup there would reach every daemon started here. */
+        fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 || tcgetattr(fd, &t) < 0) {
+                perror(tty);
+                return 2;
+        }
+        cfmakeraw(&t);  /* no echo, no CR/LF rewriting: the host sees exact output */
+        tcsetattr(fd, TCSANOW, &t);
+        /* Only now: bytes that reach a port nobody has open are lost. */
+        printf("@@READY %.6f\n", now_s());
+        fflush(stdout);
+        for (;;) {
+                ssize_t n = read(fd, line + len, 1);
+                int status;
+                pid_t pid;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return 2;
+                if (line[len] != '\n') {
+                        if (len < sizeof(line) - 1)
+                                len++;
+                        continue;
+                }
+                line[len] = 0;
+                len = 0;
+                pid = fork();
+                if (pid == 0) {
+                        int null = open("/dev/null", O_RDONLY);
+
+                        dup2(null, 0);
+                        dup2(fd, 1);
+                        dup2(fd, 2);
+                        execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+                        _exit(127);
+                }
+                status = 127 << 8;
+                while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                        ;
+                dprintf(fd, "@@RC=%d\n", WIFEXITED(status) ? WEXITSTATUS(status)
+                                                           : 128 + WTERMSIG(status));
+        }
+}
+
 int main(int argc, char **argv)
 {
         int r = 64;
@@ -279,8 +342,10 @@ int main(int argc, char **argv)
                 r = cmd_wait(argc, argv);
         else if (argc > 1 && !strcmp(argv[1], "state"))
                 r = cmd_state(argc, argv);
+        else if (argc == 3 && !strcmp(argv[1], "serve"))
+                r = cmd_serve(argv[2]);
         if (r == 64)
                 fprintf(stderr, "usage: hpmon log FILE [-s] | now | wait [--go] ACTION N TMO_MS"
-                                " | state STATE TMO_MS BLOCK...\n");
+                                " | state STATE TMO_MS BLOCK... | serve TTY\n");
         return r;
 }
