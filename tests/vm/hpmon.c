@@ -49,7 +49,7 @@ static double now_s(void)
 
 static int uevent_socket(void)
 {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+        struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
         int fd, sz = 4 << 20;
 
         /* Group 1 is the raw kernel source: the guest runs no udevd. */
@@ -72,7 +72,7 @@ static int uevent_socket(void)
 /* Returns 1 with *ev filled, 0 on timeout, -1 on ENOBUFS (events lost). */
 static int uevent_recv(int fd, char *buf, size_t len, int timeout_ms, struct uevent *ev)
 {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
         ssize_t n;
 
         for (;;) {
@@ -93,7 +93,7 @@ static int uevent_recv(int fd, char *buf, size_t len, int timeout_ms, struct uev
                 }
         }
         buf[n] = 0;
-        *ev = (struct uevent){ "?", "?", "?", "?" };
+        *ev = (struct uevent){"?", "?", "?", "?"};
         /* "ACTION@DEVPATH\0KEY=VALUE\0..." */
         for (char *p = buf + strlen(buf) + 1; p < buf + n; p += strlen(p) + 1) {
                 if (!strncmp(p, "ACTION=", 7))
@@ -290,7 +290,7 @@ static int cmd_serve(const char *tty)
                 perror(tty);
                 return 2;
         }
-        cfmakeraw(&t);  /* no echo, no CR/LF rewriting: the host sees exact output */
+        cfmakeraw(&t); /* no echo, no CR/LF rewriting: the host sees exact output */
         tcsetattr(fd, TCSANOW, &t);
         /* Only now: bytes that reach a port nobody has open are lost. */
         printf("@@READY %.6f\n", now_s());
@@ -324,8 +324,8 @@ static int cmd_serve(const char *tty)
                 status = 127 << 8;
                 while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
                         ;
-                dprintf(fd, "@@RC=%d\n", WIFEXITED(status) ? WEXITSTATUS(status)
-                                                           : 128 + WTERMSIG(status));
+                dprintf(fd, "@@RC=%d\n",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         }
 }
 

@@ -18,7 +18,7 @@
 
 int main(void)
 {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+        struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
         static char buf[8192];
         int fd, sz = 4 << 20;
 
