@@ -327,9 +327,18 @@ class Bus:
                                      stdout=self._log, stderr=subprocess.STDOUT,
                                      preexec_fn=_die_with_parent)
         at_cleanup(self.stop)
-        wait_until(lambda: self.proc.poll() is not None or os.path.exists(self.path),
-                   timeout=10, what='dbus-daemon socket')
+        # The socket file appears at bind(), before listen(): wait for a real connection.
+        wait_until(self._ready, timeout=10, what='dbus-daemon accepting connections')
         check(self.proc.poll() is None, f'dbus-daemon exited: {self.log()}')
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            return True
+        try:
+            Conn(self.path, timeout=2).close()
+            return True
+        except OSError:
+            return False
 
     def log(self):
         with open(self.log_path, errors='replace') as f:

@@ -12,8 +12,9 @@ import socket
 import threading
 import time
 
-from buslib import (E_FAILED, E_INCOMPLETE, Bus, Memhpd, Sim, at_cleanup, check, check_eq, expect_error, log,
-                    quiet_config, run_tests, states, wait_view, wlog_since_reset)
+from buslib import (E_FAILED, E_INCOMPLETE, Bus, Memhpd, Sim, at_cleanup, check, check_eq,
+                    expect_error, log, quiet_config, run_tests, states, wait_view,
+                    wlog_since_reset)
 
 BOOT = ['--nodes', '0-1', '--boot',
         'node0:0-7,node0:32-35/offline,node1:128-135/Movable,node1:256-259/Normal']
@@ -78,6 +79,7 @@ def test_hang(tmp):
     check_eq(states(sim, [128, 129, 130]),
              {128: ('offline', '-'), 129: ('offline', '-'), 130: ('going-offline', 'Movable')},
              'while the offline of memory130 hangs')
+    check_eq(len(d.intents()), 1, 'the intent record while the operation runs')
 
     # memhpd answers readers during the hang: its loop does not wait for the writer.
     latencies = []
@@ -97,7 +99,8 @@ def test_hang(tmp):
     check_eq(msg, 'Failed to change memory130: Connection timed out. '
                   'Rolled back: memory129, memory128.', 'message')
     took = t_reply - t_call
-    check(TIMEOUT - 0.2 < took < TIMEOUT + 2, f'the call took {took:.2f}s with TimeoutSec={TIMEOUT}')
+    check(TIMEOUT - 0.2 < took < TIMEOUT + 2,
+          f'the call took {took:.2f}s with TimeoutSec={TIMEOUT}')
     log(f'   the call failed after {took:.2f}s')
 
     # Watchdog pings kept coming while the write hung: sd-event pings every 1/2..3/4 period.

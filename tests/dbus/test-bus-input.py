@@ -37,6 +37,9 @@ def cases():
             (f'{method}: block 4294967295', method, sig, [[32, 4294967295]] + extra,
              ['4294967295']),
         ]
+    # Exactly the limit passes the count check and fails on the first unknown block.
+    out.append(('OfflineBlocks: 65536 unknown blocks', 'OfflineBlocks', 'au',
+                [list(range(1000, 1000 + MAX))], ['No such memory block: memory1000']))
     for zone in ('sideways', '', 'Movable', 'online_movable', 'movable '):
         out.append((f'OnlineBlocks: zone {zone!r}', 'OnlineBlocks', 'aus', [[32, 33], zone],
                     [f"Unknown zone '{zone}'"]))

@@ -4,10 +4,11 @@
 OfflineBlocks (of Movable and of Normal blocks) of n = 1, 2, 8, 64 blocks, the k-th write fails,
 for every k: the call fails with OperationFailed naming the block and the errno, the sim's write
 log shows the forward writes then the rollback in reverse order, and every block's state and
-zone equal the prior ones. Then failures during the rollback (RollbackIncomplete names exactly
-the blocks left changed, and exactly those are), blocks already in the target state (skipped: no
-write, no rollback), a block another agent onlined first, and EBUSY retries (forward offlines
-Retries= times, rollback writes once, onlines never)."""
+zone equal the prior ones. Then: failures during the rollback (RollbackIncomplete names exactly
+the blocks left changed, and exactly those are); blocks already in the target state (skipped:
+no write, no rollback); a block another agent onlined first; a block removed mid-write;
+operations on overlapping blocks (queued, cancellable while queued); EBUSY retries (forward
+offlines Retries= times, rollback writes once, onlines never)."""
 
 import time
 
@@ -238,6 +239,55 @@ def test_skip_and_others(tmp):
              'writes')
     check_eq(states(sim), {**prior, 33: ('online', 'Normal')}, 'the racer\'s block stays')
     wait_view(c, sim)
+
+    # A block hot-removed while memhpd writes to it (ENOENT): no retry, the rest rolled back,
+    # and memhpd's list drops it.
+    set_states(sim, base_states())
+    prior = states(sim)
+    sim.ctl('vanish', 130)
+    msg = expect_error(lambda: call(c, 'OfflineBlocks', None, [128, 129, 130, 131]), E_FAILED,
+                       'offline of a block that vanishes')
+    check_eq(msg, 'Failed to change memory130: No such file or directory. '
+                  'Rolled back: memory129, memory128.', 'message')
+    del prior[130]
+    check_eq(states(sim), prior, 'sim state: memory130 gone, the rest as before')
+    check_eq([w for w in wlog_since_reset(sim) if w[0] in (130, 131)],
+             [(130, 'offline', 'ENOENT')], 'one write to memory130, none to memory131')
+    wait_view(c, sim)
+    d.stop()
+
+
+def test_overlap(tmp):
+    # Operations on overlapping blocks run one after the other, in arrival order; the second
+    # reads its prior states when it starts, after the first. Cancelling a queued operation
+    # leaves it nothing to undo.
+    sim = Sim(tmp, *BOOT)
+    bus = Bus(tmp)
+    d = Memhpd(tmp, sim, bus, quiet_config(timeout=10, retries=0))
+    a, b, c = bus.conn(), bus.conn(), bus.conn()
+    set_states(sim, base_states())
+    prior = states(sim)
+    sim.ctl('hang', 128)
+    sa = a.send('OfflineBlocks', 'au', ([128, 129],))
+    sim.ctl('wait-hung', 128, 5000)
+    sb = b.send('OnlineBlocks', 'aus', ([129, 32], 'kernel'))
+    sc = c.send('OfflineBlocks', 'au', ([129],))
+    d.wait_log(r'Operation 1: offline of 2 blocks started')
+    time.sleep(0.3)
+    check_eq(d.count(r'Operation [23]: .* started'), 0, 'the overlapping operations wait')
+    check_eq(c.call('Cancel'), [1], 'cancel the queued third operation')
+    sim.ctl('release', 128)
+    check_eq(a.reply(sa)[0], [(128, 'offline', ''), (129, 'offline', '')], 'first reply')
+    check_eq(b.reply(sb)[0], [(129, 'online', 'Normal'), (32, 'online', 'Normal')],
+             'second reply: 129 was offline when it started')
+    msg = expect_error(lambda: c.reply(sc), E_FAILED, 'the cancelled queued operation')
+    check_eq(msg, 'Cancelled. Rolled back: nothing had changed.', 'its message')
+    check_eq(wlog_since_reset(sim), [(128, 'offline', 'ok'), (129, 'offline', 'ok'),
+                                     (129, 'online_kernel', 'ok'), (32, 'online_kernel', 'ok')],
+             'writes in arrival order, none by the cancelled operation')
+    check_eq(states(sim), {**prior, 128: ('offline', '-'), 129: ('online', 'Normal'),
+                           32: ('online', 'Normal')}, 'sim state')
+    check_eq(d.intents(), [], 'intent records left')
     d.stop()
 
 
@@ -310,5 +360,6 @@ run_tests([
     test_matrix,
     test_rollback_failures,
     test_skip_and_others,
+    test_overlap,
     test_retries,
 ])
