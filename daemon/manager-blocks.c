@@ -476,6 +476,7 @@ static bool retryable(int r)
         switch (-r) {
         case EINVAL:
         case ENOENT:
+        case ENODEV:
         case EHWPOISON:
         case EPERM:
         case EACCES:
@@ -511,8 +512,14 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
         if (!e)
                 goto out;
         e->flags &= (uint8_t)~BLOCK_WRITING;
-        if (!(e->flags & BLOCK_PRESENT))
+        if (!(e->flags & BLOCK_PRESENT)) {
+                /* Its remove uevent was handled first; the write's answer still gets said. */
+                if (job->result < 0)
+                        log_block(LOG_INFO, job->result, job->block, e->node, NULL, want,
+                                  "memory%u was removed while memhpd onlined it: %m.",
+                                  job->block);
                 goto out;
+        }
         if (job->result == 0) {
                 m->n_onlined++;
                 log_block(LOG_INFO, 0, job->block, e->node, mem_zone_to_string(job->zone), want,
@@ -533,8 +540,9 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
                                   "auto_online_blocks, a udev rule or a tool).",
                                   job->block, e->node, mem_zone_to_string(job->zone), want);
                 update_state(m, job->block, e, MEM_STATE_ONLINE, job->zone);
-        } else if (job->result == -ENOENT) {
-                log_info("memory%u was removed before it could be onlined.", job->block);
+        } else if (job->result == -ENOENT || job->result == -ENODEV) {
+                log_block(LOG_INFO, job->result, job->block, e->node, NULL, want,
+                          "memory%u was removed before it could be onlined: %m.", job->block);
         } else {
                 m->n_failed++;
                 e->flags |= BLOCK_FAILED;

@@ -92,7 +92,7 @@ static void set_busy(Manager *m, const Txn *t, bool busy)
 }
 
 /* "memory36, memory35" for the blocks matching @pick, in rollback (reverse) order. */
-static char *block_list(const Txn *t, bool (*pick)(const TxnBlock *b))
+static char *block_list(const Txn *t, bool (*pick)(const Txn *t, const TxnBlock *b))
 {
         char *buf = NULL;
         size_t size = 0;
@@ -103,10 +103,10 @@ static char *block_list(const Txn *t, bool (*pick)(const TxnBlock *b))
                 return NULL;
         for (size_t i = t->n_blocks; i > 0; i--) {
                 const TxnBlock *b = &t->blocks[i - 1];
-                if (!pick(b))
+                if (!pick(t, b))
                         continue;
                 fprintf(f, "%smemory%u", first ? "" : ", ", b->id);
-                if (b->error != 0 && !b->restored && b->changed)
+                if (b->error != 0 && !b->restored)
                         fprintf(f, " (%s)", strerror(-b->error));
                 first = false;
         }
@@ -114,14 +114,15 @@ static char *block_list(const Txn *t, bool (*pick)(const TxnBlock *b))
         return buf;
 }
 
-static bool pick_restored(const TxnBlock *b)
+static bool pick_restored(const Txn *t, const TxnBlock *b)
 {
-        return b->changed && b->restored;
+        return (b->changed || t->kind == TXN_RECOVER) && b->restored;
 }
 
-static bool pick_left_changed(const TxnBlock *b)
+/* A recovery lists only blocks that differed from their prior state: each unrestored one counts. */
+static bool pick_left_changed(const Txn *t, const TxnBlock *b)
 {
-        return b->changed && !b->restored;
+        return (b->changed || t->kind == TXN_RECOVER) && !b->restored;
 }
 
 static int reply_success(Operation *op)
@@ -350,14 +351,56 @@ void manager_ops_kick(Manager *m)
                 }
 }
 
+/* Cancels @op: interrupts its running write, or cuts an EBUSY backoff short. */
+static void cancel(Operation *op)
+{
+        op->cancel_requested = true;
+        txn_cancel(op->txn);
+        writer_cancel(op->manager->writer, op->id);
+        if (op->timer && sd_event_source_get_enabled(op->timer, NULL) > 0) {
+                op->timer = sd_event_source_disable_unref(op->timer);
+                advance(op);
+        }
+}
+
+/* Cancels every operation of @sender (all when NULL); returns how many. */
+static unsigned cancel_matching(Manager *m, const char *sender)
+{
+        unsigned n = 0;
+        bool again = true;
+
+        /* Restart after each cancel: it may finish an operation and change the list. */
+        while (again) {
+                again = false;
+                for (Operation *op = m->ops; op; op = op->next)
+                        if (!op->cancel_requested &&
+                            (!sender || (op->sender && strcmp(op->sender, sender) == 0))) {
+                                cancel(op);
+                                n++;
+                                again = true;
+                                break;
+                        }
+        }
+        return n;
+}
+
+unsigned manager_ops_cancel_all(Manager *m)
+{
+        return cancel_matching(m, NULL);
+}
+
+unsigned operation_cancel_sender(Manager *m, const char *sender)
+{
+        return cancel_matching(m, sender);
+}
+
 static int on_caller_gone(sd_bus_track *track, void *userdata)
 {
         Operation *op = userdata;
 
         (void)track;
         log_notice("Caller of operation %" PRIu64 " disconnected, cancelling it.", op->id);
-        txn_cancel(op->txn);
-        writer_cancel(op->manager->writer, op->id);
+        cancel(op);
         return 0;
 }
 
@@ -390,30 +433,6 @@ int operation_submit(Manager *m, Txn *txn, sd_bus_message *request)
         *tail = op;
         manager_ops_kick(m);
         return 0;
-}
-
-unsigned manager_ops_cancel_all(Manager *m)
-{
-        unsigned n = 0;
-
-        for (Operation *op = m->ops; op; op = op->next, n++) {
-                txn_cancel(op->txn);
-                writer_cancel(m->writer, op->id);
-        }
-        return n;
-}
-
-unsigned operation_cancel_sender(Manager *m, const char *sender)
-{
-        unsigned n = 0;
-
-        for (Operation *op = m->ops; op; op = op->next)
-                if (op->sender && strcmp(op->sender, sender) == 0) {
-                        txn_cancel(op->txn);
-                        writer_cancel(m->writer, op->id);
-                        n++;
-                }
-        return n;
 }
 
 int manager_ops_setup(Manager *m)

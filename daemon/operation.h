@@ -25,6 +25,7 @@ struct Operation {
         sd_event_source *timer;  /* EBUSY backoff */
         bool running;            /* blocks claimed, intent record written */
         bool in_flight;          /* a write of this operation is on the writer */
+        bool cancel_requested;
         TxnStep step;
         Operation *next;
 };
