@@ -24,5 +24,5 @@
  *
  * Returns -|error| like log_*_errno().
  */
-int log_block(int level, int error, uint32_t block, int node, const char *zone,
-              const char *action, const char *format, ...) _printf_(7, 8);
+int log_block(int level, int error, uint32_t block, int node, const char *zone, const char *action,
+              const char *format, ...) _printf_(7, 8);

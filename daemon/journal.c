@@ -29,7 +29,8 @@ static void journal_sink(int level, const char *const *fields, const char *msg)
         iov[n++] = (struct iovec){.iov_base = (char *)"SYSLOG_IDENTIFIER=memhpd",
                                   .iov_len = strlen("SYSLOG_IDENTIFIER=memhpd")};
         for (size_t i = 0; fields && fields[i] && i < MAX_FIELDS; i++)
-                iov[n++] = (struct iovec){.iov_base = (char *)fields[i], .iov_len = strlen(fields[i])};
+                iov[n++] =
+                        (struct iovec){.iov_base = (char *)fields[i], .iov_len = strlen(fields[i])};
         if (sd_journal_sendv(iov, (int)n) < 0)
                 fprintf(stderr, "<%d>%s\n", level, msg);
         free(message);
@@ -52,8 +53,8 @@ void journal_setup(void)
                 log_set_sink(journal_sink);
 }
 
-int log_block(int level, int error, uint32_t block, int node, const char *zone,
-              const char *action, const char *format, ...)
+int log_block(int level, int error, uint32_t block, int node, const char *zone, const char *action,
+              const char *format, ...)
 {
         char f_block[32], f_node[32], f_zone[48], f_action[64], f_errno[32], f_id[64];
         const char *fields[8];

@@ -83,7 +83,8 @@ static void mark_gone(Manager *m, uint32_t block, BlockEntry *e)
         notify_changed(m, block, e);
 }
 
-/* Records what sysfs says; an online block that turns offline without us was offlined on purpose. */
+/* Records what sysfs says; an online block that turns offline without us was offlined on purpose.
+ */
 static void update_state(Manager *m, uint32_t block, BlockEntry *e, MemState st, MemZone zone)
 {
         bool changed = e->state != (int8_t)st || e->zone != (int8_t)zone;
@@ -92,7 +93,7 @@ static void update_state(Manager *m, uint32_t block, BlockEntry *e, MemState st,
                 e->flags |= BLOCK_ADMIN_OFFLINE;
         if (st == MEM_STATE_ONLINE) {
                 e->flags |= BLOCK_SEEN_ONLINE;
-                e->flags &= (uint8_t)~(BLOCK_ADMIN_OFFLINE | BLOCK_FAILED);
+                e->flags &= (uint8_t) ~(BLOCK_ADMIN_OFFLINE | BLOCK_FAILED);
                 e->attempts = 0;
         }
         e->state = (int8_t)st;
@@ -240,7 +241,8 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
                 if (r == -ENODATA) {
                         if (++e->attempts > NODE_LINK_TRIES) {
                                 e->flags |= BLOCK_FAILED;
-                                log_block(LOG_ERR, SYNTHETIC_ERRNO(ENODATA), block, -1, NULL, "online",
+                                log_block(LOG_ERR, SYNTHETIC_ERRNO(ENODATA), block, -1, NULL,
+                                          "online",
                                           "memory%u has no node link after %u lookups over ~1 s, "
                                           "leaving it offline.",
                                           block, NODE_LINK_TRIES);
@@ -267,7 +269,8 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
         if (policy == POLICY_AUTO_MOVABLE) {
                 /* Exact sizes need every earlier online to have landed in zoneinfo. */
                 if (writer_pending(m->writer) > 0) {
-                        if (push_u32(&m->deferred, &m->n_deferred, &m->deferred_allocated, block) < 0)
+                        if (push_u32(&m->deferred, &m->n_deferred, &m->deferred_allocated, block) <
+                            0)
                                 log_oom();
                         return;
                 }
@@ -410,7 +413,8 @@ static int on_process(sd_event_source *s, void *userdata)
         for (size_t i = 0; i < n; i++)
                 process_block(m, batch[i]);
         if (t0 > 0)
-                log_info("Scanned %zu memory blocks in %.1f ms.", n, (double)(now_usec() - t0) / 1000);
+                log_info("Scanned %zu memory blocks in %.1f ms.", n,
+                         (double)(now_usec() - t0) / 1000);
         manager_check_startup_done(m);
         return 0;
 }
@@ -444,8 +448,8 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
                  */
                 if ((e->flags & BLOCK_PRESENT) &&
                     ((e->flags & (BLOCK_WRITING | BLOCK_BUSY)) ||
-                     e->state == (ev->action == UEVENT_ONLINE ? MEM_STATE_ONLINE
-                                                              : MEM_STATE_OFFLINE)))
+                     e->state ==
+                             (ev->action == UEVENT_ONLINE ? MEM_STATE_ONLINE : MEM_STATE_OFFLINE)))
                         return;
                 break;
         default:
@@ -516,8 +520,7 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
                 /* Its remove uevent was handled first; the write's answer still gets said. */
                 if (job->result < 0)
                         log_block(LOG_INFO, job->result, job->block, e->node, NULL, want,
-                                  "memory%u was removed while memhpd onlined it: %m.",
-                                  job->block);
+                                  "memory%u was removed while memhpd onlined it: %m.", job->block);
                 goto out;
         }
         if (job->result == 0) {

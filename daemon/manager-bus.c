@@ -370,10 +370,10 @@ static int do_cancel(Manager *m, sd_bus_message *msg, sd_bus_error *error)
                 msg, "u", operation_cancel_sender(m, sd_bus_message_get_sender(msg)));
 }
 
-#define PRIVILEGED_METHOD(name, fn)                                                                \
-        static int name(sd_bus_message *msg, void *userdata, sd_bus_error *error)                  \
-        {                                                                                          \
-                return authorize(userdata, msg, fn, error);                                        \
+#define PRIVILEGED_METHOD(name, fn)                                               \
+        static int name(sd_bus_message *msg, void *userdata, sd_bus_error *error) \
+        {                                                                         \
+                return authorize(userdata, msg, fn, error);                       \
         }
 
 PRIVILEGED_METHOD(method_online_blocks, do_online_blocks)
@@ -399,14 +399,12 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
         for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
                 BlockEntry *e = blockmap_peek(&m->blocks, id);
                 int node = block_node(m, id);
-                const char *st = e->state >= 0 ? mem_state_to_string((MemState)e->state)
-                                               : "offline";
+                const char *st =
+                        e->state >= 0 ? mem_state_to_string((MemState)e->state) : "offline";
 
-                r = sd_bus_message_append(reply, "(uuss)", id,
-                                          node < 0 ? NODE_UNKNOWN : (uint32_t)node, st,
-                                          e->state == MEM_STATE_ONLINE
-                                                  ? mem_zone_to_string((MemZone)e->zone)
-                                                  : "");
+                r = sd_bus_message_append(
+                        reply, "(uuss)", id, node < 0 ? NODE_UNKNOWN : (uint32_t)node, st,
+                        e->state == MEM_STATE_ONLINE ? mem_zone_to_string((MemZone)e->zone) : "");
                 if (r < 0)
                         return r;
         }
@@ -516,8 +514,7 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_NO_ARGS, SD_BUS_RESULT("u", cancelled),
                                 method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_SIGNAL_WITH_ARGS("BlockChanged", SD_BUS_ARGS("u", block, "s", state, "s", zone),
-                                0),
+        SD_BUS_SIGNAL_WITH_ARGS("BlockChanged", SD_BUS_ARGS("u", block, "s", state, "s", zone), 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -537,8 +534,8 @@ static void emit_block_changed(Manager *m, uint32_t block, const BlockEntry *e)
                 if (e->state == MEM_STATE_ONLINE)
                         zone = mem_zone_to_string((MemZone)e->zone);
         }
-        (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_INTERFACE, "BlockChanged", "uss", block,
-                                 st, zone);
+        (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_INTERFACE, "BlockChanged", "uss", block, st,
+                                 zone);
 }
 
 static int on_bus_retry(sd_event_source *s, uint64_t usec, void *userdata)
@@ -602,8 +599,7 @@ int manager_bus_connect(Manager *m)
         if (r >= 0)
                 r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
-                r = sd_bus_add_object_vtable(bus, NULL, BUS_PATH, BUS_INTERFACE, manager_vtable,
-                                             m);
+                r = sd_bus_add_object_vtable(bus, NULL, BUS_PATH, BUS_INTERFACE, manager_vtable, m);
         if (r >= 0)
                 r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus.Local", NULL,
                                               "org.freedesktop.DBus.Local", "Disconnected",

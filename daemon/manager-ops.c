@@ -41,8 +41,9 @@ static void save_intent(Operation *op, bool progress)
                 return;
         r = intent_save(m->runtime_fd, op->txn);
         if (r < 0)
-                log_warning_errno(r, "Failed to save the intent record of operation %" PRIu64
-                                     ", a crash now would not be recovered: %m",
+                log_warning_errno(r,
+                                  "Failed to save the intent record of operation %" PRIu64
+                                  ", a crash now would not be recovered: %m",
                                   op->id);
 }
 
@@ -207,8 +208,10 @@ static void finish(Operation *op)
         if (m->runtime_fd >= 0) {
                 r = intent_remove(m->runtime_fd, op->id);
                 if (r < 0 && r != -ENOENT)
-                        log_warning_errno(r, "Failed to remove the intent record of operation "
-                                             "%" PRIu64 ": %m", op->id);
+                        log_warning_errno(r,
+                                          "Failed to remove the intent record of operation "
+                                          "%" PRIu64 ": %m",
+                                          op->id);
         }
         crash_point(m);
 
@@ -216,11 +219,9 @@ static void finish(Operation *op)
                 if (outcome == TXN_OK)
                         r = reply_success(op);
                 else if (outcome == TXN_ROLLED_BACK)
-                        r = sd_bus_reply_method_errorf(op->request, MEMHP_ERROR_OPERATION_FAILED,
-                                                       "%s. Rolled back: %s.", what,
-                                                       restored && *restored
-                                                               ? restored
-                                                               : "nothing had changed");
+                        r = sd_bus_reply_method_errorf(
+                                op->request, MEMHP_ERROR_OPERATION_FAILED, "%s. Rolled back: %s.",
+                                what, restored && *restored ? restored : "nothing had changed");
                 else
                         r = sd_bus_reply_method_errorf(
                                 op->request, MEMHP_ERROR_ROLLBACK_INCOMPLETE,
@@ -286,14 +287,17 @@ void manager_ops_on_write_done(Manager *m, const WriteJob *job)
         if (job->result >= 0)
                 manager_block_observed(m, job->block, mem_action_target_state(job->action),
                                        job->zone);
-        log_block(job->result < 0 ? LOG_WARNING : LOG_INFO, job->result < 0 ? job->result : 0,
-                  job->block, -1, mem_zone_to_string(job->zone),
-                  op->step.rollback ? "rollback" : mem_action_to_string(job->action),
-                  "Operation %" PRIu64 ": memory%u %s%s %s%s%s", op->id, job->block,
-                  op->step.rollback ? "rollback " : "", mem_action_to_string(job->action),
-                  job->result < 0 ? "failed: " : (job->result == 1 ? "(already)" : "done"),
-                  job->result < 0 ? strerror(-job->result) : "",
-                  job->result < 0 ? "." : ".");
+        if (job->result < 0)
+                log_block(LOG_WARNING, job->result, job->block, -1, NULL,
+                          op->step.rollback ? "rollback" : mem_action_to_string(job->action),
+                          "Operation %" PRIu64 ": memory%u %s%s failed: %m.", op->id, job->block,
+                          op->step.rollback ? "rollback " : "", mem_action_to_string(job->action));
+        else
+                log_block(LOG_INFO, 0, job->block, -1, mem_zone_to_string(job->zone),
+                          op->step.rollback ? "rollback" : mem_action_to_string(job->action),
+                          "Operation %" PRIu64 ": memory%u %s%s %s.", op->id, job->block,
+                          op->step.rollback ? "rollback " : "", mem_action_to_string(job->action),
+                          job->result == 1 ? "(already)" : "done");
 
         delay = txn_step_done(op->txn, &op->step, job->result, job->zone);
         save_intent(op, true);
@@ -336,8 +340,8 @@ static void start(Operation *op)
         save_intent(op, false);
         crash_point(m);
         log_info("Operation %" PRIu64 ": %s of %zu blocks started%s%s.", op->id,
-                 txn_kind_to_string(op->txn->kind), op->txn->n_blocks,
-                 op->sender ? " for " : "", op->sender ? op->sender : "");
+                 txn_kind_to_string(op->txn->kind), op->txn->n_blocks, op->sender ? " for " : "",
+                 op->sender ? op->sender : "");
         advance(op);
 }
 
@@ -465,8 +469,9 @@ int manager_ops_setup(Manager *m)
         }
         m->runtime_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m->runtime_fd < 0)
-                log_warning_errno(errno, "No runtime directory '%s', operations will not survive "
-                                         "a crash: %m",
+                log_warning_errno(errno,
+                                  "No runtime directory '%s', operations will not survive "
+                                  "a crash: %m",
                                   dir);
         return 0;
 }

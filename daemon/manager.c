@@ -95,11 +95,15 @@ static int setup_sysfs(Manager *m)
 
         r = sysfs_open(m->sysroot, &m->sysfs);
         if (r == -EPERM)
-                return log_error_errno(r, "Refusing sysroot '%s': it is this machine's real sysfs "
-                                          "and MEMHP_TESTING=1 is set.", m->sysroot);
+                return log_error_errno(r,
+                                       "Refusing sysroot '%s': it is this machine's real sysfs "
+                                       "and MEMHP_TESTING=1 is set.",
+                                       m->sysroot);
         if (r == -ENOENT)
-                return log_error_errno(r, "'%s' has no sys/devices/system/memory: this kernel "
-                                          "lacks memory hotplug support.", m->sysroot);
+                return log_error_errno(r,
+                                       "'%s' has no sys/devices/system/memory: this kernel "
+                                       "lacks memory hotplug support.",
+                                       m->sysroot);
         if (r < 0)
                 return log_error_errno(r, "Failed to open sysroot '%s': %m", m->sysroot);
 
@@ -156,8 +160,8 @@ int manager_start(Manager *m)
         if (r < 0)
                 return r;
 
-        r = sd_event_add_signal(m->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK,
-                                on_stop_signal, m);
+        r = sd_event_add_signal(m->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_stop_signal,
+                                m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK,
                                         on_stop_signal, m);

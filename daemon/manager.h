@@ -25,7 +25,7 @@ struct Manager {
         sd_event *event;
         char *config_path;
         bool config_missing_ok; /* the default path may be absent; an explicit --config may not */
-        int log_level_override;  /* --log-level, wins over LogLevel= across reloads; -1 if unset */
+        int log_level_override; /* --log-level, wins over LogLevel= across reloads; -1 if unset */
         MemhpConfig *config;
         Sysfs *sysfs;
         const char *sysroot;
@@ -86,8 +86,7 @@ struct Manager {
         void (*block_changed)(Manager *m, uint32_t block, const BlockEntry *e);
 };
 
-int manager_new(const char *config_path, MemhpConfig *config, const char *sysroot,
-                Manager **ret);
+int manager_new(const char *config_path, MemhpConfig *config, const char *sysroot, Manager **ret);
 Manager *manager_free(Manager *m);
 int manager_start(Manager *m);
 int manager_run(Manager *m);

@@ -55,8 +55,9 @@ static int parse_argv(int argc, char *argv[])
                 case ARG_LOG_LEVEL:
                         arg_log_level = log_level_from_string(optarg);
                         if (arg_log_level < 0) {
-                                fprintf(stderr, "memhpd: invalid --log-level '%s', expected debug, "
-                                                "info, notice, warning or err.\n",
+                                fprintf(stderr,
+                                        "memhpd: invalid --log-level '%s', expected debug, "
+                                        "info, notice, warning or err.\n",
                                         optarg);
                                 return -EINVAL;
                         }

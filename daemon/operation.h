@@ -21,10 +21,10 @@ struct Operation {
         Txn *txn;
         sd_bus_message *request; /* NULL for crash recovery */
         char *sender;
-        sd_bus_track *track;     /* the caller leaving cancels the operation */
-        sd_event_source *timer;  /* EBUSY backoff */
-        bool running;            /* blocks claimed, intent record written */
-        bool in_flight;          /* a write of this operation is on the writer */
+        sd_bus_track *track;    /* the caller leaving cancels the operation */
+        sd_event_source *timer; /* EBUSY backoff */
+        bool running;           /* blocks claimed, intent record written */
+        bool in_flight;         /* a write of this operation is on the writer */
         bool cancel_requested;
         TxnStep step;
         Operation *next;

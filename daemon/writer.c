@@ -36,7 +36,7 @@ struct Writer {
         bool quit;
         atomic_int interrupt_reason; /* 0, -ETIMEDOUT or -ECANCELED for the current job */
         uint64_t timeout_usec;
-        unsigned pending;            /* submitted and not yet reported */
+        unsigned pending; /* submitted and not yet reported */
 
         int efd;
         sd_event_source *source;

@@ -19,10 +19,10 @@ typedef struct Writer Writer;
 typedef struct WriteJob {
         uint32_t block;
         MemAction action;
-        uint64_t cookie;    /* the caller's tag: 0 for policy writes, an operation id otherwise */
-        int result;         /* 0 changed, 1 already in that state, -errno (-ETIMEDOUT, -ECANCELED) */
-        MemZone zone;       /* read back after an online */
-        uint64_t usec;      /* how long the write took */
+        uint64_t cookie; /* the caller's tag: 0 for policy writes, an operation id otherwise */
+        int result;      /* 0 changed, 1 already in that state, -errno (-ETIMEDOUT, -ECANCELED) */
+        MemZone zone;    /* read back after an online */
+        uint64_t usec;   /* how long the write took */
         struct WriteJob *next;
 } WriteJob;
 

@@ -29,19 +29,19 @@ typedef enum EventSource {
 
 typedef struct MemhpConfig {
         /* [Daemon] */
-        EventSource event_source;       /* EventSource=, default auto */
-        bool coldplug;                  /* Coldplug=, default yes */
-        int log_level;                  /* LogLevel=, syslog level, default LOG_INFO */
-        uint64_t rescan_interval_usec;  /* RescanIntervalSec=, 0 = off (default) */
-        uint64_t receive_buffer_bytes;  /* ReceiveBufferSize=, default 128M */
+        EventSource event_source;      /* EventSource=, default auto */
+        bool coldplug;                 /* Coldplug=, default yes */
+        int log_level;                 /* LogLevel=, syslog level, default LOG_INFO */
+        uint64_t rescan_interval_usec; /* RescanIntervalSec=, 0 = off (default) */
+        uint64_t receive_buffer_bytes; /* ReceiveBufferSize=, default 128M */
 
         /* [Policy] */
-        Policy default_policy;          /* Default=, default online_movable */
-        unsigned movable_ratio;         /* MovableRatio=, percent, default 301 */
+        Policy default_policy;  /* Default=, default online_movable */
+        unsigned movable_ratio; /* MovableRatio=, percent, default 301 */
 
         /* [Offline] */
-        uint64_t offline_timeout_usec;  /* TimeoutSec=, default 30 */
-        unsigned offline_retries;       /* Retries=, default 3 */
+        uint64_t offline_timeout_usec; /* TimeoutSec=, default 30 */
+        unsigned offline_retries;      /* Retries=, default 3 */
 
         /* [Node N] Policy=; _POLICY_INVALID where the node has none of its own */
         int8_t node_policy[MEMHP_MAX_NODES];

@@ -32,20 +32,20 @@ void log_set_ident(const char *ident);
 int log_internal(int level, int error, const char *const *fields, const char *file, int line,
                  const char *func, const char *format, ...) _printf_(7, 8);
 
-#define log_full_errno(level, error, ...)                                                          \
-        ({                                                                                         \
-                int _l = (level), _e = (error);                                                    \
-                (log_get_max_level() >= _l)                                                        \
-                        ? log_internal(_l, _e, NULL, __FILE__, __LINE__, __func__, __VA_ARGS__)    \
-                        : -ERRNO_VALUE(_e);                                                        \
+#define log_full_errno(level, error, ...)                                                       \
+        ({                                                                                      \
+                int _l = (level), _e = (error);                                                 \
+                (log_get_max_level() >= _l)                                                     \
+                        ? log_internal(_l, _e, NULL, __FILE__, __LINE__, __func__, __VA_ARGS__) \
+                        : -ERRNO_VALUE(_e);                                                     \
         })
 
-#define log_struct_errno(level, error, fields, ...)                                                \
-        ({                                                                                         \
-                int _l = (level), _e = (error);                                                    \
-                (log_get_max_level() >= _l) ? log_internal(_l, _e, (fields), __FILE__, __LINE__,   \
-                                                           __func__, __VA_ARGS__)                  \
-                                            : -ERRNO_VALUE(_e);                                    \
+#define log_struct_errno(level, error, fields, ...)                                              \
+        ({                                                                                       \
+                int _l = (level), _e = (error);                                                  \
+                (log_get_max_level() >= _l) ? log_internal(_l, _e, (fields), __FILE__, __LINE__, \
+                                                           __func__, __VA_ARGS__)                \
+                                            : -ERRNO_VALUE(_e);                                  \
         })
 
 #define log_full(level, ...) (void)log_full_errno((level), 0, __VA_ARGS__)

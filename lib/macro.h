@@ -52,33 +52,33 @@ static inline void closedirp(DIR **d)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Defines a cleanup helper "namep(type *p)" that calls func(*p) when *p is set. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
-        static inline void func##p(type *p)                                                        \
-        {                                                                                          \
-                if (*p)                                                                            \
-                        func(*p);                                                                  \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p)     \
+        {                                       \
+                if (*p)                         \
+                        func(*p);               \
         }
 
 /* Hands ownership of a pointer or fd out of a _cleanup_ variable. */
-#define TAKE_PTR(p)                                                                                \
-        ({                                                                                         \
-                __typeof__(p) _p = (p);                                                            \
-                (p) = NULL;                                                                        \
-                _p;                                                                                \
+#define TAKE_PTR(p)                     \
+        ({                              \
+                __typeof__(p) _p = (p); \
+                (p) = NULL;             \
+                _p;                     \
         })
 
-#define TAKE_FD(fd)                                                                                \
-        ({                                                                                         \
-                int _fd = (fd);                                                                    \
-                (fd) = -EBADF;                                                                     \
-                _fd;                                                                               \
+#define TAKE_FD(fd)             \
+        ({                      \
+                int _fd = (fd); \
+                (fd) = -EBADF;  \
+                _fd;            \
         })
 
 /* Returns -errno of a libc call that reports failure with -1/errno. */
-#define RET_NERRNO(expr)                                                                           \
-        ({                                                                                         \
-                long _r = (expr);                                                                  \
-                _r < 0 ? -errno : (int)_r;                                                         \
+#define RET_NERRNO(expr)                   \
+        ({                                 \
+                long _r = (expr);          \
+                _r < 0 ? -errno : (int)_r; \
         })
 
 static inline int negative_errno(void)

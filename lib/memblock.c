@@ -18,7 +18,7 @@ static const char *const state_table[_MEM_STATE_MAX] = {
 };
 
 static const char *const zone_table[_MEM_ZONE_MAX] = {
-        [MEM_ZONE_UNKNOWN] = "",      [MEM_ZONE_DMA] = "DMA",       [MEM_ZONE_DMA32] = "DMA32",
+        [MEM_ZONE_UNKNOWN] = "",      [MEM_ZONE_DMA] = "DMA",         [MEM_ZONE_DMA32] = "DMA32",
         [MEM_ZONE_NORMAL] = "Normal", [MEM_ZONE_MOVABLE] = "Movable", [MEM_ZONE_DEVICE] = "Device",
         [MEM_ZONE_NONE] = "none",
 };

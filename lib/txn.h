@@ -15,9 +15,9 @@
 #include "memblock.h"
 
 typedef enum TxnKind {
-        TXN_ONLINE,   /* forward actions are online_movable / online_kernel / online */
-        TXN_OFFLINE,  /* forward action is offline */
-        TXN_RECOVER,  /* restore prior states after a crash: every step is a restore, no rollback */
+        TXN_ONLINE,  /* forward actions are online_movable / online_kernel / online */
+        TXN_OFFLINE, /* forward action is offline */
+        TXN_RECOVER, /* restore prior states after a crash: every step is a restore, no rollback */
         _TXN_KIND_MAX,
         _TXN_KIND_INVALID = -EINVAL,
 } TxnKind;
@@ -31,9 +31,9 @@ typedef enum TxnPhase {
 } TxnPhase;
 
 typedef enum TxnOutcome {
-        TXN_OK,                   /* every block reached its target */
-        TXN_ROLLED_BACK,          /* a step failed (or cancel), everything changed was restored */
-        TXN_ROLLBACK_INCOMPLETE,  /* a step failed and some blocks could not be restored */
+        TXN_OK,                  /* every block reached its target */
+        TXN_ROLLED_BACK,         /* a step failed (or cancel), everything changed was restored */
+        TXN_ROLLBACK_INCOMPLETE, /* a step failed and some blocks could not be restored */
 } TxnOutcome;
 
 typedef struct TxnBlock {
@@ -43,9 +43,9 @@ typedef struct TxnBlock {
         MemZone prior_zone;   /* zone when online before; MEM_ZONE_UNKNOWN when it was offline */
         MemState state;       /* the machine's view after its own steps */
         MemZone zone;
-        bool changed;         /* a forward step changed this block */
-        bool restored;        /* a rollback step restored it */
-        int error;            /* forward or rollback failure of this block, -errno, else 0 */
+        bool changed;  /* a forward step changed this block */
+        bool restored; /* a rollback step restored it */
+        int error;     /* forward or rollback failure of this block, -errno, else 0 */
 } TxnBlock;
 
 typedef struct Txn {
@@ -54,11 +54,11 @@ typedef struct Txn {
         TxnPhase phase;
         TxnBlock *blocks;
         size_t n_blocks;
-        size_t cursor;        /* forward: next index; rollback: one past the next index */
-        unsigned attempts;    /* tries of the current step so far */
-        unsigned max_retries; /* EBUSY retries per step (forward offline) */
+        size_t cursor;            /* forward: next index; rollback: one past the next index */
+        unsigned attempts;        /* tries of the current step so far */
+        unsigned max_retries;     /* EBUSY retries per step (forward offline) */
         uint64_t retry_base_usec; /* first backoff, doubled per retry */
-        long failed_index;    /* forward step that failed, -1 */
+        long failed_index;        /* forward step that failed, -1 */
         int failed_error;
         bool cancelled;
 } Txn;

@@ -285,8 +285,7 @@ TEST(good_values)
                 {"[Node 1]\nPolicy=online_kernel\n", F(node_policy[1]), POLICY_ONLINE_KERNEL},
                 {"[Node 1023]\nPolicy=ignore\n", F(node_policy[1023]), POLICY_IGNORE},
                 {"[Node 9]\nPolicy=auto-movable\n", F(node_policy[9]), POLICY_AUTO_MOVABLE},
-                {"[Node 10]\nPolicy=online_movable\n", F(node_policy[10]),
-                 POLICY_ONLINE_MOVABLE},
+                {"[Node 10]\nPolicy=online_movable\n", F(node_policy[10]), POLICY_ONLINE_MOVABLE},
                 /* Whitespace around '=' and the value, CRLF, no final newline. */
                 {"[Policy]\n  Default =  ignore  \n", F(default_policy), POLICY_IGNORE},
                 {"[Policy]\r\nDefault=ignore\r\n", F(default_policy), POLICY_IGNORE},
@@ -294,8 +293,8 @@ TEST(good_values)
                 {"\xef\xbb\xbf[Policy]\nDefault=ignore\n", F(default_policy), POLICY_IGNORE},
                 /* Later assignments win, within a file and across repeated sections. */
                 {"[Offline]\nRetries=1\nRetries=2\n", F(offline_retries), 2},
-                {"[Node 3]\nPolicy=online\n[Policy]\n[Node 3]\nPolicy=ignore\n",
-                 F(node_policy[3]), POLICY_IGNORE},
+                {"[Node 3]\nPolicy=online\n[Policy]\n[Node 3]\nPolicy=ignore\n", F(node_policy[3]),
+                 POLICY_IGNORE},
 #undef F
         };
 
@@ -312,7 +311,7 @@ TEST(good_values)
                         v = *(const int32_t *)field;
                         break;
                 case 8:
-                        v = (int64_t)*(const uint64_t *)field;
+                        v = (int64_t) * (const uint64_t *)field;
                         break;
                 default:
                         ASSERT_TRUE(!"unexpected field size");
@@ -528,10 +527,10 @@ TEST(unknown_sections_and_keys)
 TEST(node_bounds)
 {
         static const char *const bad[] = {
-                "Node 1024", "Node -1",   "Node +1", "Node 0x1",  "Node 1 2", "Node ",
-                "Node",      "Node1",     "Node 01", "Node 00",   "Node 1a",  "Node  1",
-                "Node 1 ",   "Node 9999", "Node 99999999999999999999", "Node 1.0", "node 1",
-                "Node\t1",
+                "Node 1024", "Node -1", "Node +1", "Node 0x1",  "Node 1 2",
+                "Node ",     "Node",    "Node1",   "Node 01",   "Node 00",
+                "Node 1a",   "Node  1", "Node 1 ", "Node 9999", "Node 99999999999999999999",
+                "Node 1.0",  "node 1",  "Node\t1",
         };
 
         for (unsigned n = 0; n < MEMHP_MAX_NODES; n += 31) {
@@ -733,7 +732,7 @@ TEST(dropins)
 
         ASSERT_OK(conf_load(main_path, false, &c, &err));
         ASSERT_TRUE(!err);
-        ASSERT_EQ(c->coldplug, true);       /* reset by 15-reset.conf */
+        ASSERT_EQ(c->coldplug, true);        /* reset by 15-reset.conf */
         ASSERT_EQ(c->log_level, LOG_NOTICE); /* main file only */
         ASSERT_EQ(c->default_policy, POLICY_IGNORE);
         ASSERT_EQ(c->movable_ratio, 31);
@@ -901,11 +900,11 @@ TEST(format_round_trip)
 TEST(garbage)
 {
         static const char *const pieces[] = {
-                "[",        "]",          "=",          "\n",        "\r",     " ",
-                "\t",       "#",          ";",          ":",         "\\",     "\xef\xbb\xbf",
-                "[Daemon]", "[Policy]",   "[Offline]",  "[Node ",    "1023",   "1024",
-                "Coldplug", "Default",    "Policy",     "Retries",   "yes",    "ignore",
-                "\x01",     "\xff",       "0.5",        "128M",      "LogLevel", "x",
+                "[",        "]",        "=",         "\n",      "\r",       " ",
+                "\t",       "#",        ";",         ":",       "\\",       "\xef\xbb\xbf",
+                "[Daemon]", "[Policy]", "[Offline]", "[Node ",  "1023",     "1024",
+                "Coldplug", "Default",  "Policy",    "Retries", "yes",      "ignore",
+                "\x01",     "\xff",     "0.5",       "128M",    "LogLevel", "x",
         };
         uint64_t seed = 0x9e3779b97f4a7c15ULL;
         unsigned n_ok = 0, n_bad = 0;

@@ -10,18 +10,18 @@
 #define SENTINEL UINT64_C(0x5a5a5a5a5a5a5a5a)
 
 /* Each parser must leave *ret alone when it fails. */
-#define ASSERT_U64(fn, s, expected)                                                                \
-        do {                                                                                       \
-                uint64_t _v = SENTINEL;                                                            \
-                ASSERT_OK(fn((s), &_v));                                                           \
-                ASSERT_TRUE(_v == (uint64_t)(expected));                                           \
+#define ASSERT_U64(fn, s, expected)                      \
+        do {                                             \
+                uint64_t _v = SENTINEL;                  \
+                ASSERT_OK(fn((s), &_v));                 \
+                ASSERT_TRUE(_v == (uint64_t)(expected)); \
         } while (0)
 
-#define ASSERT_U64_FAIL(fn, s, err)                                                                \
-        do {                                                                                       \
-                uint64_t _v = SENTINEL;                                                            \
-                ASSERT_ERROR(fn((s), &_v), err);                                                   \
-                ASSERT_TRUE(_v == SENTINEL);                                                       \
+#define ASSERT_U64_FAIL(fn, s, err)              \
+        do {                                     \
+                uint64_t _v = SENTINEL;          \
+                ASSERT_ERROR(fn((s), &_v), err); \
+                ASSERT_TRUE(_v == SENTINEL);     \
         } while (0)
 
 TEST(safe_atou64)
@@ -99,8 +99,8 @@ TEST(parse_boolean)
 {
         static const char *const yes[] = {"1", "yes", "y", "true", "on", "YES", "True", "ON", "Y"};
         static const char *const no[] = {"0", "no", "n", "false", "off", "NO", "False", "Off", "N"};
-        static const char *const bad[] = {"", "2", "yes ", " yes", "yess", "nope", "of",
-                                          "enable", "-1", "10", "yes\n", "t", "f"};
+        static const char *const bad[] = {"",       "2",  "yes ", " yes",  "yess", "nope", "of",
+                                          "enable", "-1", "10",   "yes\n", "t",    "f"};
 
         for (size_t i = 0; i < ELEMENTSOF(yes); i++)
                 ASSERT_EQ(parse_boolean(yes[i]), 1);

@@ -130,8 +130,8 @@ TEST(read_at)
         ASSERT_ERROR(sysfs_read_at(s->memory_fd, "memory12/node0/memory12/valid_zones", buf,
                                    sizeof(buf)),
                      EXDEV);
-        ASSERT_EQ(sysfs_read_at(s->root_fd, "sys/devices/system/memory/memory12/valid_zones",
-                                buf, sizeof(buf)),
+        ASSERT_EQ(sysfs_read_at(s->root_fd, "sys/devices/system/memory/memory12/valid_zones", buf,
+                                sizeof(buf)),
                   14);
         ASSERT_STREQ(buf, "Normal Movable");
 

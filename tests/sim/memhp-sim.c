@@ -43,7 +43,7 @@ static void usage(FILE *f)
  */
 static int check_mountpoint(const char *path)
 {
-        static const char *const forbidden[] = { "/sys", "/proc", "/dev" };
+        static const char *const forbidden[] = {"/sys", "/proc", "/dev"};
         char real[PATH_MAX];
         DIR *d;
         struct dirent *de;
@@ -112,18 +112,18 @@ static int parse_boot(struct sim *s, const char *spec)
 static int serve(int argc, char **argv)
 {
         static const struct option opts[] = {
-                { "ctl", required_argument, NULL, 'c' },
-                { "nodes", required_argument, NULL, 'n' },
-                { "possible", required_argument, NULL, 'p' },
-                { "cpu-nodes", required_argument, NULL, 'C' },
-                { "boot", required_argument, NULL, 'b' },
-                { "block-size", required_argument, NULL, 's' },
-                { "auto-online", required_argument, NULL, 'a' },
-                { "movable-node", no_argument, NULL, 'm' },
-                { "late-link", required_argument, NULL, 'l' },
-                { "die-with-parent", no_argument, NULL, 'P' },
-                { "debug", no_argument, NULL, 'd' },
-                { "help", no_argument, NULL, 'h' },
+                {"ctl", required_argument, NULL, 'c'},
+                {"nodes", required_argument, NULL, 'n'},
+                {"possible", required_argument, NULL, 'p'},
+                {"cpu-nodes", required_argument, NULL, 'C'},
+                {"boot", required_argument, NULL, 'b'},
+                {"block-size", required_argument, NULL, 's'},
+                {"auto-online", required_argument, NULL, 'a'},
+                {"movable-node", no_argument, NULL, 'm'},
+                {"late-link", required_argument, NULL, 'l'},
+                {"die-with-parent", no_argument, NULL, 'P'},
+                {"debug", no_argument, NULL, 'd'},
+                {"help", no_argument, NULL, 'h'},
                 {},
         };
         const char *ctl = NULL, *nodes = "0", *possible = NULL, *cpu_nodes = NULL, *boot = NULL;
@@ -246,7 +246,7 @@ static int serve(int argc, char **argv)
 /* Test helpers never touch the host's own sysfs or procfs. */
 static bool under_host_fs(const char *path)
 {
-        static const char *const roots[] = { "/sys", "/proc" };
+        static const char *const roots[] = {"/sys", "/proc"};
         char real[PATH_MAX];
 
         if (!realpath(path, real))
@@ -267,8 +267,8 @@ static void on_alarm(int sig _unused_)
 static int write_mode(int argc, char **argv)
 {
         static const struct option opts[] = {
-                { "timeout", required_argument, NULL, 't' },
-                { "hold", required_argument, NULL, 'H' },
+                {"timeout", required_argument, NULL, 't'},
+                {"hold", required_argument, NULL, 'H'},
                 {},
         };
         unsigned long timeout = 0, hold = 0;
@@ -302,10 +302,10 @@ static int write_mode(int argc, char **argv)
                 usleep((useconds_t)hold * 1000);
         if (timeout) {
                 /* No SA_RESTART: the signal ends the write with EINTR, like a daemon's timer. */
-                struct sigaction sa = { .sa_handler = on_alarm };
-                struct itimerval it = { .it_value = { .tv_sec = (time_t)(timeout / 1000),
-                                                      .tv_usec = (suseconds_t)(timeout % 1000) *
-                                                                 1000 } };
+                struct sigaction sa = {.sa_handler = on_alarm};
+                struct itimerval it = {
+                        .it_value = {.tv_sec = (time_t)(timeout / 1000),
+                                     .tv_usec = (suseconds_t)(timeout % 1000) * 1000}};
 
                 sigaction(SIGALRM, &sa, NULL);
                 setitimer(ITIMER_REAL, &it, NULL);

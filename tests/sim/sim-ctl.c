@@ -167,8 +167,8 @@ static int cmd_add(struct sim *s, int argc, char **argv, bool storm, struct repl
         int r;
 
         if (argc < 2)
-                return fail(rp, EINVAL, "usage: %s", storm ? "storm N [NODE] [START]"
-                                                           : "add-dimm NODE NBLOCKS [START]");
+                return fail(rp, EINVAL, "usage: %s",
+                            storm ? "storm N [NODE] [START]" : "add-dimm NODE NBLOCKS [START]");
         /* add-dimm NODE NBLOCKS [START], storm N [NODE] [START]; key=value also works. */
         if (storm) {
                 if (parse_uint(kv(argv[1], "n"), &n) < 0 ||
@@ -189,8 +189,7 @@ static int cmd_add(struct sim *s, int argc, char **argv, bool storm, struct repl
         r = sim_add_blocks(s, node, start, n, true);
         dt = now_s() - t0;
         if (r < 0)
-                return fail(rp, r, "hot-add of %u blocks at %u on node %u failed", n, start,
-                            node);
+                return fail(rp, r, "hot-add of %u blocks at %u on node %u failed", n, start, node);
         fprintf(rp->f, "added %u-%u node %u\n", start, start + n - 1, node);
         if (storm)
                 fprintf(rp->f, "%llu events in %.3f s: %.0f events/s\n",
@@ -228,7 +227,7 @@ static int cmd_remove(struct sim *s, int argc, char **argv, struct reply *rp)
 
 static int cmd_fault(int argc, char **argv, enum fault_kind kind, struct reply *rp)
 {
-        struct fault f = { .kind = (uint8_t)kind, .count = 1 };
+        struct fault f = {.kind = (uint8_t)kind, .count = 1};
         int i = 2, r;
 
         if (argc < 2)
@@ -303,7 +302,7 @@ static int cmd_change(struct sim *s, int argc, char **argv, bool online, struct 
 
 int sim_status_dump(struct sim *s, FILE *f, uint32_t lo, uint32_t hi)
 {
-        static const char *const states[] = { "offline", "online", "going-offline" };
+        static const char *const states[] = {"offline", "online", "going-offline"};
 
         for (size_t i = 0; i < s->n_blocks; i++) {
                 const struct block *b = &s->blocks[i];
@@ -440,7 +439,7 @@ static int cmd_wlog(struct sim *s, int argc, char **argv, struct reply *rp)
 
 static int cmd_faults(struct sim *s, struct reply *rp)
 {
-        static const char *const kinds[] = { "slow", "hang", "vanish", "fail", "race" };
+        static const char *const kinds[] = {"slow", "hang", "vanish", "fail", "race"};
 
         pthread_mutex_lock(&s->lock);
         for (size_t i = 0; i < s->n_faults; i++) {
@@ -555,20 +554,18 @@ static bool run_command(struct sim *s, char *line, struct reply *rp)
                 pthread_mutex_unlock(&s->lock);
         } else if (strcmp(argv[0], "events") == 0) {
                 pthread_mutex_lock(&s->uevent_lock);
-                fprintf(rp->f, "seqnum %llu sent %llu failed %llu\n",
-                        (unsigned long long)s->seqnum, (unsigned long long)s->events_sent,
-                        (unsigned long long)s->events_failed);
+                fprintf(rp->f, "seqnum %llu sent %llu failed %llu\n", (unsigned long long)s->seqnum,
+                        (unsigned long long)s->events_sent, (unsigned long long)s->events_failed);
                 pthread_mutex_unlock(&s->uevent_lock);
         } else if (strcmp(argv[0], "fuse-stats") == 0) {
                 static const char *const names[SIM_OP_MAX] = {
-                        "lookup", "getattr", "open", "read", "write", "readdir", "readlink",
-                        "setattr",
+                        "lookup", "getattr", "open",     "read",
+                        "write",  "readdir", "readlink", "setattr",
                 };
 
                 for (unsigned i = 0; i < SIM_OP_MAX; i++)
                         fprintf(rp->f, "%s %llu\n", names[i],
-                                (unsigned long long)__atomic_load_n(&s->ops[i],
-                                                                    __ATOMIC_RELAXED));
+                                (unsigned long long)__atomic_load_n(&s->ops[i], __ATOMIC_RELAXED));
         } else if (strcmp(argv[0], "quit") == 0)
                 return true;
         else
@@ -580,7 +577,7 @@ static void *conn_thread(void *arg)
 {
         int fd = (int)(intptr_t)arg;
         char line[MAX_LINE];
-        struct reply rp = { 0 };
+        struct reply rp = {0};
         size_t n = 0;
         bool quit = false;
 
@@ -643,7 +640,7 @@ static void *accept_thread(void *arg)
 
 int ctl_listen(struct sim *s, const char *path)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         pthread_t t;
         int fd;
 
@@ -672,7 +669,7 @@ int ctl_listen(struct sim *s, const char *path)
 /* memhp-sim ctl SOCK WORDS...: prints the output; exit 0 on OK, 1 on ERR, 2 if unreachable. */
 int ctl_client(const char *path, int argc, char **argv)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         char *line = NULL, *resp = NULL, *last;
         size_t llen = 0, rlen = 0;
         FILE *lf = open_memstream(&line, &llen), *rf;

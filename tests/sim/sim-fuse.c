@@ -41,7 +41,7 @@ enum kind {
  * sim (which answers ENODEV, as kernfs does) instead of hitting an inode the kernel has
  * marked bad (EIO).
  */
-#define GEN16(gen) ((uint64_t)((gen) & 0xffff))
+#define GEN16(gen) ((uint64_t)((gen)&0xffff))
 #define MEMDIR_INO(b) INO(K_MEMDIR, GEN16((b)->gen) << 32 | (b)->id)
 #define MEMATTR_INO(b, a) INO(K_MEMATTR, (uint64_t)(a) << 48 | GEN16((b)->gen) << 32 | (b)->id)
 #define INO_BLOCK_ID(ino) ((uint32_t)(ino))
@@ -79,29 +79,29 @@ static const struct {
         unsigned parent;
         mode_t mode;
 } statics[_S_MAX] = {
-        [S_ROOT] = { "", S_ROOT, S_IFDIR | 0755 },
-        [S_SYS] = { "sys", S_ROOT, S_IFDIR | 0755 },
-        [S_DEVICES] = { "devices", S_SYS, S_IFDIR | 0755 },
-        [S_SYSTEM] = { "system", S_DEVICES, S_IFDIR | 0755 },
-        [S_MEMORY] = { "memory", S_SYSTEM, S_IFDIR | 0755 },
-        [S_NODE] = { "node", S_SYSTEM, S_IFDIR | 0755 },
-        [S_PROC] = { "proc", S_ROOT, S_IFDIR | 0555 },
-        [S_ZONEINFO] = { "zoneinfo", S_PROC, S_IFREG | 0400 },
-        [S_CMDLINE] = { "cmdline", S_PROC, S_IFREG | 0444 },
-        [S_BLOCK_SIZE] = { "block_size_bytes", S_MEMORY, S_IFREG | 0444 },
-        [S_AUTO_ONLINE] = { "auto_online_blocks", S_MEMORY, S_IFREG | 0644 },
-        [S_N_POSSIBLE] = { "possible", S_NODE, S_IFREG | 0444 },
-        [S_N_ONLINE] = { "online", S_NODE, S_IFREG | 0444 },
-        [S_N_HAS_MEMORY] = { "has_memory", S_NODE, S_IFREG | 0444 },
-        [S_N_HAS_NORMAL] = { "has_normal_memory", S_NODE, S_IFREG | 0444 },
-        [S_N_HAS_CPU] = { "has_cpu", S_NODE, S_IFREG | 0444 },
-        [S_MODULE] = { "module", S_SYS, S_IFDIR | 0755 },
-        [S_MHP] = { "memory_hotplug", S_MODULE, S_IFDIR | 0755 },
-        [S_MHP_PARAMS] = { "parameters", S_MHP, S_IFDIR | 0755 },
-        [S_P_ONLINE_POLICY] = { "online_policy", S_MHP_PARAMS, S_IFREG | 0444 },
-        [S_P_RATIO] = { "auto_movable_ratio", S_MHP_PARAMS, S_IFREG | 0444 },
-        [S_P_NUMA_AWARE] = { "auto_movable_numa_aware", S_MHP_PARAMS, S_IFREG | 0444 },
-        [S_P_MEMMAP] = { "memmap_on_memory", S_MHP_PARAMS, S_IFREG | 0444 },
+        [S_ROOT] = {"", S_ROOT, S_IFDIR | 0755},
+        [S_SYS] = {"sys", S_ROOT, S_IFDIR | 0755},
+        [S_DEVICES] = {"devices", S_SYS, S_IFDIR | 0755},
+        [S_SYSTEM] = {"system", S_DEVICES, S_IFDIR | 0755},
+        [S_MEMORY] = {"memory", S_SYSTEM, S_IFDIR | 0755},
+        [S_NODE] = {"node", S_SYSTEM, S_IFDIR | 0755},
+        [S_PROC] = {"proc", S_ROOT, S_IFDIR | 0555},
+        [S_ZONEINFO] = {"zoneinfo", S_PROC, S_IFREG | 0400},
+        [S_CMDLINE] = {"cmdline", S_PROC, S_IFREG | 0444},
+        [S_BLOCK_SIZE] = {"block_size_bytes", S_MEMORY, S_IFREG | 0444},
+        [S_AUTO_ONLINE] = {"auto_online_blocks", S_MEMORY, S_IFREG | 0644},
+        [S_N_POSSIBLE] = {"possible", S_NODE, S_IFREG | 0444},
+        [S_N_ONLINE] = {"online", S_NODE, S_IFREG | 0444},
+        [S_N_HAS_MEMORY] = {"has_memory", S_NODE, S_IFREG | 0444},
+        [S_N_HAS_NORMAL] = {"has_normal_memory", S_NODE, S_IFREG | 0444},
+        [S_N_HAS_CPU] = {"has_cpu", S_NODE, S_IFREG | 0444},
+        [S_MODULE] = {"module", S_SYS, S_IFDIR | 0755},
+        [S_MHP] = {"memory_hotplug", S_MODULE, S_IFDIR | 0755},
+        [S_MHP_PARAMS] = {"parameters", S_MHP, S_IFDIR | 0755},
+        [S_P_ONLINE_POLICY] = {"online_policy", S_MHP_PARAMS, S_IFREG | 0444},
+        [S_P_RATIO] = {"auto_movable_ratio", S_MHP_PARAMS, S_IFREG | 0444},
+        [S_P_NUMA_AWARE] = {"auto_movable_numa_aware", S_MHP_PARAMS, S_IFREG | 0444},
+        [S_P_MEMMAP] = {"memmap_on_memory", S_MHP_PARAMS, S_IFREG | 0444},
 };
 
 enum {
@@ -120,14 +120,14 @@ static const struct {
         const char *name;
         mode_t mode;
 } mem_attrs[_A_MAX] = {
-        [A_STATE] = { "state", S_IFREG | 0644 },
-        [A_ONLINE] = { "online", S_IFREG | 0644 },
-        [A_VALID_ZONES] = { "valid_zones", S_IFREG | 0444 },
-        [A_PHYS_INDEX] = { "phys_index", S_IFREG | 0444 },
-        [A_PHYS_DEVICE] = { "phys_device", S_IFREG | 0444 },
-        [A_REMOVABLE] = { "removable", S_IFREG | 0444 },
-        [A_UEVENT] = { "uevent", S_IFREG | 0644 },
-        [A_NODE_LINK] = { NULL, S_IFLNK | 0777 },
+        [A_STATE] = {"state", S_IFREG | 0644},
+        [A_ONLINE] = {"online", S_IFREG | 0644},
+        [A_VALID_ZONES] = {"valid_zones", S_IFREG | 0444},
+        [A_PHYS_INDEX] = {"phys_index", S_IFREG | 0444},
+        [A_PHYS_DEVICE] = {"phys_device", S_IFREG | 0444},
+        [A_REMOVABLE] = {"removable", S_IFREG | 0444},
+        [A_UEVENT] = {"uevent", S_IFREG | 0644},
+        [A_NODE_LINK] = {NULL, S_IFLNK | 0777},
 };
 
 #define NA_MEMINFO 0
@@ -263,8 +263,7 @@ static void zoneinfo(FILE *f)
                                 (unsigned long long)zs->present, (unsigned long long)wmark,
                                 (unsigned long long)wmark * 5 / 4,
                                 (unsigned long long)wmark * 3 / 2,
-                                (unsigned long long)(end - start),
-                                (unsigned long long)zs->present,
+                                (unsigned long long)(end - start), (unsigned long long)zs->present,
                                 (unsigned long long)zs->present);
                         if (!zs->present) {
                                 fputc('\n', f);
@@ -528,7 +527,7 @@ static void op_init(void *userdata _unused_, struct fuse_conn_info *conn)
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-        struct fuse_entry_param e = { 0 };
+        struct fuse_entry_param e = {0};
         fuse_ino_t ino;
         double timeout;
         int r;
@@ -583,9 +582,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr _unused
         pthread_mutex_lock(&sim->lock);
         r = stat_locked(ino, &st, &timeout);
         pthread_mutex_unlock(&sim->lock);
-        if (r == 0 && (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-                                   FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW |
-                                   FUSE_SET_ATTR_CTIME)))
+        if (r == 0 &&
+            (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+                        FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)))
                 r = -EPERM;
         if (r < 0)
                 fuse_reply_err(req, -r);
@@ -608,8 +607,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 
                 snprintf(target, sizeof(target), "../../node/node%u", b->node);
         } else if (r == 0 && INO_KIND(ino) == K_NODELINK) {
-                snprintf(target, sizeof(target), "../../memory/memory%u",
-                         (uint32_t)INO_VAL(ino));
+                snprintf(target, sizeof(target), "../../memory/memory%u", (uint32_t)INO_VAL(ino));
         } else if (r == 0) {
                 r = -EINVAL;
         }
@@ -689,8 +687,8 @@ static void on_interrupt(fuse_req_t req _unused_, void *data)
 
 static int uevent_write(uint32_t id, uint32_t gen, const char *buf, size_t len)
 {
-        static const char *const actions[] = { "add",  "remove", "change", "move",
-                                               "online", "offline", "bind", "unbind" };
+        static const char *const actions[] = {"add",    "remove",  "change", "move",
+                                              "online", "offline", "bind",   "unbind"};
         char word[16];
         size_t n = 0;
         const struct block *b;
@@ -752,8 +750,8 @@ static void *slow_write_thread(void *p)
  * hand-offs make it 40% dearer), so a write that may wait must not wait here: the loop
  * has to stay free to deliver the INTERRUPT that ends a hang.
  */
-static int state_write(fuse_req_t req, uint32_t id, uint32_t gen, unsigned attr,
-                       const char *buf, size_t size)
+static int state_write(fuse_req_t req, uint32_t id, uint32_t gen, unsigned attr, const char *buf,
+                       size_t size)
 {
         struct slow_write *w;
         pthread_t t;
@@ -765,7 +763,7 @@ static int state_write(fuse_req_t req, uint32_t id, uint32_t gen, unsigned attr,
         w = calloc(1, sizeof(*w) + size);
         if (!w)
                 return -ENOMEM;
-        *w = (struct slow_write){ .req = req, .id = id, .gen = gen, .attr = attr, .size = size };
+        *w = (struct slow_write){.req = req, .id = id, .gen = gen, .attr = attr, .size = size};
         memcpy(w->buf, buf, size);
         fuse_req_interrupt_func(req, on_interrupt, &w->hw);
         pthread_mutex_lock(&slow_lock);
@@ -789,10 +787,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
         int r;
 
         COUNT(SIM_OP_WRITE);
-        if (INO_KIND(ino) == K_MEMATTR &&
-            (INO_ATTR(ino) == A_STATE || INO_ATTR(ino) == A_ONLINE)) {
-                r = state_write(req, INO_BLOCK_ID(ino), (uint32_t)fi->fh,
-                                INO_ATTR(ino) == A_ONLINE, buf, size);
+        if (INO_KIND(ino) == K_MEMATTR && (INO_ATTR(ino) == A_STATE || INO_ATTR(ino) == A_ONLINE)) {
+                r = state_write(req, INO_BLOCK_ID(ino), (uint32_t)fi->fh, INO_ATTR(ino) == A_ONLINE,
+                                buf, size);
                 if (r > 0)
                         return;
         } else if (INO_KIND(ino) == K_MEMATTR && INO_ATTR(ino) == A_UEVENT) {
@@ -819,7 +816,7 @@ struct dirbuf {
 /* Adds one entry unless the buffer is full; returns false once it is. */
 static bool dir_add(struct dirbuf *d, const char *name, fuse_ino_t ino, mode_t mode, off_t off)
 {
-        struct stat st = { .st_ino = ino, .st_mode = mode };
+        struct stat st = {.st_ino = ino, .st_mode = mode};
         size_t need;
 
         if (d->full)
@@ -924,7 +921,7 @@ static int readdir_locked(struct dirbuf *d, fuse_ino_t ino)
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi _unused_)
 {
-        struct dirbuf d = { .req = req, .size = size, .skip = off };
+        struct dirbuf d = {.req = req, .size = size, .skip = off};
         int r;
 
         COUNT(SIM_OP_READDIR);
@@ -964,8 +961,7 @@ static void invalidate(struct sim *s _unused_, uint32_t id, unsigned node)
         if (!session)
                 return;
         /* -ENOENT just means the kernel had nothing cached. */
-        (void)fuse_lowlevel_notify_inval_entry(session, INO(K_STATIC, S_MEMORY), name,
-                                               (size_t)n);
+        (void)fuse_lowlevel_notify_inval_entry(session, INO(K_STATIC, S_MEMORY), name, (size_t)n);
         (void)fuse_lowlevel_notify_inval_entry(session, INO(K_NODEDIR, node), name, (size_t)n);
 }
 
@@ -974,7 +970,7 @@ int sim_fuse_run(struct sim *s, const char *mountpoint, bool debug)
 {
         static char a0[] = "memhp-sim", a1[] = "-o", a2[] = "fsname=memhp-sim,subtype=memhp-sim",
                     a3[] = "-d";
-        char *argv[] = { a0, a1, a2, a3, NULL };
+        char *argv[] = {a0, a1, a2, a3, NULL};
         struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, argv);
         int r;
 

@@ -17,11 +17,8 @@
 #define CHUNK 256                 /* blocks per add_memory() call in a storm */
 
 static const char *const zone_names[NR_ZONES] = {
-        [ZONE_DMA] = "DMA",
-        [ZONE_DMA32] = "DMA32",
-        [ZONE_NORMAL] = "Normal",
-        [ZONE_MOVABLE] = "Movable",
-        [ZONE_DEVICE] = "Device",
+        [ZONE_DMA] = "DMA",         [ZONE_DMA32] = "DMA32",   [ZONE_NORMAL] = "Normal",
+        [ZONE_MOVABLE] = "Movable", [ZONE_DEVICE] = "Device",
 };
 
 const char *zone_name(unsigned z)
@@ -45,14 +42,17 @@ static const struct {
         int err;
         const char *name;
 } errno_table[] = {
-        { EPERM, "EPERM" },   { ENOENT, "ENOENT" },         { EINTR, "EINTR" },
-        { EIO, "EIO" },       { ENXIO, "ENXIO" },           { E2BIG, "E2BIG" },
-        { EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" },         { EACCES, "EACCES" },
-        { EBUSY, "EBUSY" },   { EEXIST, "EEXIST" },         { ENODEV, "ENODEV" },
-        { EINVAL, "EINVAL" }, { ENOSPC, "ENOSPC" },         { ERANGE, "ERANGE" },
-        { ENOSYS, "ENOSYS" }, { ETIMEDOUT, "ETIMEDOUT" },   { ECANCELED, "ECANCELED" },
-        { EROFS, "EROFS" },   { EHWPOISON, "EHWPOISON" },   { EOPNOTSUPP, "EOPNOTSUPP" },
-        { ESHUTDOWN, "ESHUTDOWN" },
+        {EPERM, "EPERM"},           {ENOENT, "ENOENT"},
+        {EINTR, "EINTR"},           {EIO, "EIO"},
+        {ENXIO, "ENXIO"},           {E2BIG, "E2BIG"},
+        {EAGAIN, "EAGAIN"},         {ENOMEM, "ENOMEM"},
+        {EACCES, "EACCES"},         {EBUSY, "EBUSY"},
+        {EEXIST, "EEXIST"},         {ENODEV, "ENODEV"},
+        {EINVAL, "EINVAL"},         {ENOSPC, "ENOSPC"},
+        {ERANGE, "ERANGE"},         {ENOSYS, "ENOSYS"},
+        {ETIMEDOUT, "ETIMEDOUT"},   {ECANCELED, "ECANCELED"},
+        {EROFS, "EROFS"},           {EHWPOISON, "EHWPOISON"},
+        {EOPNOTSUPP, "EOPNOTSUPP"}, {ESHUTDOWN, "ESHUTDOWN"},
 };
 
 int errno_from_name(const char *name)
@@ -491,8 +491,8 @@ static bool sysfs_streq(const char *buf, size_t len, const char *word)
 
 int sim_set_auto_online(struct sim *s, const char *buf, size_t len)
 {
-        static const char *const values[] = { "offline", "online", "online_kernel",
-                                              "online_movable" };
+        static const char *const values[] = {"offline", "online", "online_kernel",
+                                             "online_movable"};
 
         for (size_t i = 0; i < ELEMENTSOF(values); i++)
                 if (sysfs_streq(buf, len, values[i])) {
@@ -778,7 +778,7 @@ void sim_interrupt(struct sim *s, struct hang_wait *hw)
 /* Waits until the writer is signalled (EINTR) or the test says "release" (0). */
 static int hang_locked(struct sim *s, struct hang_wait *hw, uint32_t id)
 {
-        struct hang_wait local = { 0 }, **pp;
+        struct hang_wait local = {0}, **pp;
         int r;
 
         if (!hw)
@@ -842,11 +842,20 @@ static int parse_bool(const char *buf, size_t len)
         if (len == 0)
                 return -EINVAL;
         switch (buf[0]) {
-        case 'y': case 'Y': case 't': case 'T': case '1':
+        case 'y':
+        case 'Y':
+        case 't':
+        case 'T':
+        case '1':
                 return 1;
-        case 'n': case 'N': case 'f': case 'F': case '0':
+        case 'n':
+        case 'N':
+        case 'f':
+        case 'F':
+        case '0':
                 return 0;
-        case 'o': case 'O':
+        case 'o':
+        case 'O':
                 if (len < 2)
                         return -EINVAL;
                 if (buf[1] == 'n' || buf[1] == 'N')
@@ -886,7 +895,7 @@ int sim_write_attr(struct sim *s, uint32_t id, uint32_t gen, unsigned attr, cons
                    size_t len, struct hang_wait *hw, bool nowait)
 {
         struct fault f[_FAULT_KIND_MAX];
-        bool have[_FAULT_KIND_MAX] = { false };
+        bool have[_FAULT_KIND_MAX] = {false};
         bool locked = false, going_offline = false;
         struct block *b;
         int op, r;

@@ -79,7 +79,7 @@ uint32_t murmur2(const void *data, size_t len, uint32_t seed)
 
 int uevent_open(struct sim *s)
 {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+        struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
         int fd;
 
         fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
@@ -96,8 +96,7 @@ int uevent_open(struct sim *s)
         return 0;
 }
 
-static int append(char *buf, size_t size, size_t *pos, const char *fmt, ...)
-        _printf_(4, 5);
+static int append(char *buf, size_t size, size_t *pos, const char *fmt, ...) _printf_(4, 5);
 
 static int append(char *buf, size_t size, size_t *pos, const char *fmt, ...)
 {
@@ -146,7 +145,7 @@ size_t uevent_build(char *buf, size_t size, const char *action, const char *devp
  */
 int uevent_emit(struct sim *s, const char *action, uint32_t id, bool synthetic)
 {
-        struct sockaddr_nl dst = { .nl_family = AF_NETLINK, .nl_groups = UDEV_GROUP };
+        struct sockaddr_nl dst = {.nl_family = AF_NETLINK, .nl_groups = UDEV_GROUP};
         char devpath[64], buf[512];
         struct timespec ts;
         size_t len;
@@ -156,8 +155,7 @@ int uevent_emit(struct sim *s, const char *action, uint32_t id, bool synthetic)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         pthread_mutex_lock(&s->uevent_lock);
         len = uevent_build(buf, sizeof(buf), action, devpath, "memory", ++s->seqnum,
-                           (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000,
-                           synthetic);
+                           (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000, synthetic);
         if (len == 0) {
                 r = -ENOBUFS;
         } else if (s->uevent_fd >= 0 &&

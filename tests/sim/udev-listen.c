@@ -21,11 +21,11 @@
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
-                { "subsystem", required_argument, NULL, 's' },
-                { "rcvbuf", required_argument, NULL, 'b' },
-                { "count", required_argument, NULL, 'c' },
-                { "idle-ms", required_argument, NULL, 'i' },
-                { "quiet", no_argument, NULL, 'q' },
+                {"subsystem", required_argument, NULL, 's'},
+                {"rcvbuf", required_argument, NULL, 'b'},
+                {"count", required_argument, NULL, 'c'},
+                {"idle-ms", required_argument, NULL, 'i'},
+                {"quiet", no_argument, NULL, 'q'},
                 {},
         };
         const char *subsystem = "memory";
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
         }
         printf("READY\n");
         fflush(stdout);
-        pfd = (struct pollfd){ .fd = udev_monitor_get_fd(mon), .events = POLLIN };
+        pfd = (struct pollfd){.fd = udev_monitor_get_fd(mon), .events = POLLIN};
         while (count < 0 || total < count) {
                 struct udev_device *d;
                 int r = poll(&pfd, 1, (int)idle_ms);
