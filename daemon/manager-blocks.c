@@ -12,6 +12,7 @@
 
 #include "blocklog.h"
 #include "log.h"
+#include "time-util.h"
 #include "manager.h"
 #include "memblock.h"
 #include "zoneinfo.h"
@@ -19,16 +20,6 @@
 /* The kernel creates memoryN/nodeX after the add uevent; 1+2+...+512 ms is about a second. */
 #define NODE_LINK_TRIES 10
 #define WRITE_RETRIES 3
-#define USEC_PER_MSEC UINT64_C(1000)
-#define USEC_PER_SEC UINT64_C(1000000)
-
-static uint64_t now_usec(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static int push_u32(uint32_t **v, size_t *n, size_t *allocated, uint32_t x)
 {
@@ -62,20 +53,13 @@ void manager_queue_block(Manager *m, uint32_t block)
         sd_event_source_set_enabled(m->process_source, SD_EVENT_ONESHOT);
 }
 
-void manager_request_rescan(Manager *m, const char *reason)
-{
-        m->rescan_pending = true;
-        m->rescan_reason = reason;
-        sd_event_source_set_enabled(m->process_source, SD_EVENT_ONESHOT);
-}
-
 static void notify_changed(Manager *m, uint32_t block, const BlockEntry *e)
 {
         if (m->block_changed)
                 m->block_changed(m, block, e);
 }
 
-static void mark_gone(Manager *m, uint32_t block, BlockEntry *e)
+void manager_block_gone(Manager *m, uint32_t block, BlockEntry *e)
 {
         if (!(e->flags & BLOCK_PRESENT))
                 return;
@@ -172,7 +156,7 @@ void manager_check_startup_done(Manager *m)
                 return;
         m->startup_done = true;
         log_info("Startup scan complete: %zu memory blocks, %" PRIu64 " onlined, %" PRIu64
-                 " failed.",
+                 " failed writes.",
                  m->blocks.n_present, m->n_onlined, m->n_failed);
         (void)sd_notifyf(false, "READY=1\nSTATUS=Watching %zu memory blocks", m->blocks.n_present);
 }
@@ -253,7 +237,7 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
                         return;
                 }
                 if (r == -ENOENT)
-                        return mark_gone(m, block, e);
+                        return manager_block_gone(m, block, e);
                 if (r < 0) {
                         log_warning_errno(r, "Failed to read the node of memory%u, skipping: %m",
                                           block);
@@ -313,7 +297,7 @@ static void process_block(Manager *m, uint32_t block)
 
         r = memblock_read_state(m->sysfs, block, &st);
         if (r == -ENOENT)
-                return mark_gone(m, block, e);
+                return manager_block_gone(m, block, e);
         if (r < 0) {
                 log_warning_errno(r, "Failed to read the state of memory%u, skipping: %m", block);
                 return;
@@ -328,57 +312,6 @@ static void process_block(Manager *m, uint32_t block)
         if (st == MEM_STATE_OFFLINE &&
             !(e->flags & (BLOCK_ADMIN_OFFLINE | BLOCK_AWAIT_NODE | BLOCK_FAILED)))
                 apply_policy(m, block, e);
-}
-
-static int do_rescan(Manager *m, bool leave_offline_alone)
-{
-        _cleanup_free_ uint32_t *ids = NULL;
-        size_t n = 0, k = 0;
-        int r;
-
-        r = memblock_enumerate(m->sysfs, &ids, &n);
-        if (r < 0)
-                return log_error_errno(r, "Failed to enumerate memory blocks: %m");
-
-        /* Blocks we know that are gone: their remove uevents were lost. */
-        for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
-                while (k < n && ids[k] < id)
-                        k++;
-                if (k >= n || ids[k] != id)
-                        mark_gone(m, id, blockmap_peek(&m->blocks, id));
-        }
-        for (size_t i = 0; i < n; i++) {
-                BlockEntry *e = blockmap_get(&m->blocks, ids[i]);
-
-                if (!e)
-                        return log_oom();
-                if (!(e->flags & BLOCK_PRESENT)) {
-                        blockmap_set_present(&m->blocks, e, true);
-                        if (leave_offline_alone) {
-                                MemState st;
-                                if (memblock_read_state(m->sysfs, ids[i], &st) >= 0 &&
-                                    st == MEM_STATE_OFFLINE)
-                                        e->flags |= BLOCK_ADMIN_OFFLINE;
-                        }
-                }
-                /* A rescan is also the retry point for blocks whose policy write failed. */
-                e->flags &= (uint8_t)~BLOCK_FAILED;
-                manager_queue_block(m, ids[i]);
-        }
-        return (int)MIN(n, (size_t)INT32_MAX);
-}
-
-int manager_rescan_now(Manager *m, bool coldplug)
-{
-        int r;
-
-        m->scan_started_usec = now_usec();
-        r = do_rescan(m, !coldplug);
-
-        if (r >= 0)
-                log_info("Coldplug: found %d memory blocks%s.", r,
-                         coldplug ? "" : " (Coldplug=no: offline blocks are left alone)");
-        return r;
 }
 
 static int on_process(sd_event_source *s, void *userdata)
@@ -399,7 +332,7 @@ static int on_process(sd_event_source *s, void *userdata)
                 m->n_rescans++;
                 log_notice("Rescanning all memory blocks: %s.", m->rescan_reason);
                 t0 = now_usec();
-                (void)do_rescan(m, false);
+                (void)manager_scan(m, false);
         } else if (m->scan_started_usec > 0) {
                 t0 = m->scan_started_usec;
         }
@@ -432,7 +365,7 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
         log_debug("uevent %s memory%u", uevent_action_to_string(ev->action), ev->block);
         switch (ev->action) {
         case UEVENT_REMOVE:
-                mark_gone(m, ev->block, e);
+                manager_block_gone(m, ev->block, e);
                 return;
         case UEVENT_ADD:
                 /* A new block under an old id (remove lost, or unplug and replug): start over. */
@@ -458,21 +391,6 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
         }
         blockmap_set_present(&m->blocks, e, true);
         manager_queue_block(m, ev->block);
-}
-
-void manager_on_overflow(void *userdata)
-{
-        Manager *m = userdata;
-
-        /* Events lost before a pending rescan has run are covered by that rescan. */
-        if (m->rescan_pending) {
-                log_debug("Uevent receive queue overflowed again; the pending rescan covers it.");
-                return;
-        }
-        m->n_overflows++;
-        log_warning("Uevent receive queue overflowed (%" PRIu64 " times so far); events were lost.",
-                    m->n_overflows);
-        manager_request_rescan(m, "uevents were lost (receive queue overflow)");
 }
 
 static bool retryable(int r)
@@ -576,29 +494,6 @@ out:
                 free(d);
         }
         manager_check_startup_done(m);
-}
-
-static int on_rescan_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        Manager *m = userdata;
-
-        (void)s;
-        (void)usec;
-        manager_request_rescan(m, "periodic rescan (RescanIntervalSec=)");
-        manager_arm_rescan_timer(m);
-        return 0;
-}
-
-void manager_arm_rescan_timer(Manager *m)
-{
-        uint64_t interval = m->config->rescan_interval_usec;
-
-        m->rescan_timer = sd_event_source_disable_unref(m->rescan_timer);
-        if (interval == 0)
-                return;
-        if (sd_event_add_time_relative(m->event, &m->rescan_timer, CLOCK_MONOTONIC, interval,
-                                       USEC_PER_SEC, on_rescan_timer, m) < 0)
-                log_warning("Failed to arm the rescan timer, periodic rescans are off.");
 }
 
 int manager_setup_blocks(Manager *m)

@@ -4,12 +4,12 @@
  * for the socket to appear (early boot) and reconnects when dbus restarts. Mutating methods check
  * the caller themselves, with credentials the bus daemon reports, on top of the bus policy.
  */
-#include <grp.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-auth.h"
 #include "log.h"
 #include "manager.h"
 #include "nodemask.h"
@@ -21,124 +21,7 @@
 #define BUS_NAME "org.memhpd1"
 #define BUS_PATH "/org/memhpd1"
 #define BUS_INTERFACE "org.memhpd1.Manager"
-#define MEMHP_GROUP "memhp"
 #define NODE_UNKNOWN UINT32_MAX
-
-typedef int (*privileged_fn)(Manager *m, sd_bus_message *msg, sd_bus_error *error);
-
-typedef struct AuthRequest {
-        Manager *manager;
-        sd_bus_message *msg;
-        privileged_fn fn;
-} AuthRequest;
-
-static void auth_request_free(AuthRequest *a)
-{
-        sd_bus_message_unref(a->msg);
-        free(a);
-}
-
-/* Replies with the handler's error, or nothing when it replied (or will) itself. */
-static void reply_result(sd_bus_message *msg, int r, sd_bus_error *error)
-{
-        if (r >= 0)
-                return;
-        if (sd_bus_error_is_set(error))
-                (void)sd_bus_reply_method_error(msg, error);
-        else
-                (void)sd_bus_reply_method_errno(msg, r, NULL);
-}
-
-static bool gid_in(sd_bus_message *reply, gid_t gid)
-{
-        uint32_t g;
-        bool found = false;
-
-        while (sd_bus_message_read(reply, "u", &g) > 0)
-                if (g == gid)
-                        found = true;
-        return found;
-}
-
-static int on_credentials(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
-{
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        AuthRequest *a = userdata;
-        struct group *grp = getgrnam(MEMHP_GROUP);
-        const char *member = sd_bus_message_get_member(a->msg);
-        uint32_t uid = UINT32_MAX;
-        bool in_group = false;
-        int r;
-
-        (void)ret_error;
-        if (sd_bus_message_is_method_error(reply, NULL)) {
-                (void)sd_bus_reply_method_errorf(a->msg, SD_BUS_ERROR_ACCESS_DENIED,
-                                                 "Cannot verify the caller of %s: %s.", member,
-                                                 sd_bus_message_get_error(reply)->message);
-                goto out;
-        }
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        while (r > 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                const char *key;
-
-                if (sd_bus_message_read(reply, "s", &key) < 0)
-                        break;
-                if (streq(key, "UnixUserID")) {
-                        if (sd_bus_message_read(reply, "v", "u", &uid) < 0)
-                                break;
-                } else if (streq(key, "UnixGroupIDs") && grp) {
-                        if (sd_bus_message_enter_container(reply, 'v', "au") < 0 ||
-                            sd_bus_message_enter_container(reply, 'a', "u") < 0)
-                                break;
-                        in_group = gid_in(reply, grp->gr_gid);
-                        (void)sd_bus_message_exit_container(reply);
-                        (void)sd_bus_message_exit_container(reply);
-                } else if (sd_bus_message_skip(reply, "v") < 0)
-                        break;
-                (void)sd_bus_message_exit_container(reply);
-        }
-
-        if (uid != 0 && !in_group) {
-                log_notice("Denied %s to uid %" PRIu32 " (not root, not in group '%s').", member,
-                           uid, MEMHP_GROUP);
-                (void)sd_bus_reply_method_errorf(a->msg, SD_BUS_ERROR_ACCESS_DENIED,
-                                                 "%s needs root or membership in group '%s'.",
-                                                 member, MEMHP_GROUP);
-                goto out;
-        }
-        (void)sd_bus_message_rewind(a->msg, true);
-        r = a->fn(a->manager, a->msg, &error);
-        reply_result(a->msg, r, &error);
-out:
-        auth_request_free(a);
-        return 0;
-}
-
-/* Asks the bus daemon who the caller is; the method body runs once that answer is in. */
-static int authorize(Manager *m, sd_bus_message *msg, privileged_fn fn, sd_bus_error *error)
-{
-        const char *sender = sd_bus_message_get_sender(msg);
-        AuthRequest *a;
-        int r;
-
-        if (!sender)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                        "Caller without a bus name.");
-        a = calloc(1, sizeof(*a));
-        if (!a)
-                return -ENOMEM;
-        a->manager = m;
-        a->msg = sd_bus_message_ref(msg);
-        a->fn = fn;
-        r = sd_bus_call_method_async(sd_bus_message_get_bus(msg), NULL, "org.freedesktop.DBus",
-                                     "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                     "GetConnectionCredentials", on_credentials, a, "s", sender);
-        if (r < 0) {
-                auth_request_free(a);
-                return r;
-        }
-        return 1;
-}
 
 static int read_blocks(sd_bus_message *msg, uint32_t **ret, size_t *ret_n, sd_bus_error *error)
 {
@@ -373,7 +256,7 @@ static int do_cancel(Manager *m, sd_bus_message *msg, sd_bus_error *error)
 #define PRIVILEGED_METHOD(name, fn)                                               \
         static int name(sd_bus_message *msg, void *userdata, sd_bus_error *error) \
         {                                                                         \
-                return authorize(userdata, msg, fn, error);                       \
+                return bus_authorize(userdata, msg, fn, error);                   \
         }
 
 PRIVILEGED_METHOD(method_online_blocks, do_online_blocks)

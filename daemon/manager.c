@@ -137,8 +137,8 @@ static int setup_monitor(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to listen for %s uevents: %m",
                                        event_source_to_string(m->event_source));
-        got = monitor_rcvbuf(m->monitor);
-        /* The kernel reports twice the usable size; compare against what we asked for. */
+        /* SO_RCVBUF reads back twice the size set (the kernel's bookkeeping share). */
+        got = monitor_rcvbuf(m->monitor) / 2;
         if (got < want)
                 log_warning("Uevent receive buffer: asked for %" PRIu64 " KiB, got %" PRIu64
                             " KiB (needs CAP_NET_ADMIN); overflows will be repaired by rescans.",
@@ -210,7 +210,7 @@ int manager_run(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         log_info("Stopped after %" PRIu64 " uevents, %" PRIu64 " blocks onlined, %" PRIu64
-                 " failed, %" PRIu64 " rescans.",
+                 " failed writes, %" PRIu64 " rescans.",
                  m->n_events, m->n_onlined, m->n_failed, m->n_rescans);
         return 0;
 }

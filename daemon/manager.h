@@ -94,12 +94,17 @@ int manager_reload(Manager *m);
 
 /* manager-blocks.c */
 void manager_queue_block(Manager *m, uint32_t block);
-void manager_request_rescan(Manager *m, const char *reason);
-int manager_rescan_now(Manager *m, bool coldplug);
+void manager_block_gone(Manager *m, uint32_t block, BlockEntry *e);
 void manager_on_uevent(const MemUevent *ev, void *userdata);
-void manager_on_overflow(void *userdata);
 void manager_on_write_done(const WriteJob *job, void *userdata);
 int manager_setup_blocks(Manager *m);
+
+/* manager-scan.c */
+void manager_request_rescan(Manager *m, const char *reason);
+/* Enumerates blocks and queues them all; @leave_offline_alone marks offline ones as off-limits. */
+int manager_scan(Manager *m, bool leave_offline_alone);
+int manager_rescan_now(Manager *m, bool coldplug);
+void manager_on_overflow(void *userdata);
 void manager_arm_rescan_timer(Manager *m);
 
 /* Records a state observed by someone other than the pass (an operation's write). */

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libnuma adapter: topology report on the real root only. */
+/* Topology report: the possible-node mask from the sysroot, CPUs per node from libnuma. */
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "manager.h"
+#include "nodemask.h"
 #include "numa-topology.h"
 
 #if HAVE_LIBNUMA
@@ -24,16 +26,15 @@ void numa_error(char *where)
         log_debug("libnuma error in %s", where);
 }
 
-void numa_log_topology(Manager *m)
+/* libnuma reads the running host: only meaningful when the sysroot is "/". */
+static void log_cpus_per_node(Manager *m)
 {
         struct bitmask *cpus;
-        int max_possible;
         char buf[512] = "";
         size_t l = 0;
 
         if (strcmp(m->sysroot, "/") != 0 || numa_available() < 0)
                 return;
-        max_possible = numa_max_possible_node();
         cpus = numa_allocate_cpumask();
         if (!cpus)
                 return;
@@ -43,17 +44,30 @@ void numa_log_topology(Manager *m)
                                       has_cpus ? "" : " (no CPUs)");
         }
         numa_free_cpumask(cpus);
-        log_info("NUMA nodes: %s; up to %d possible.", buf, max_possible + 1);
-
-        for (unsigned n = (unsigned)max_possible + 1; n < MEMHP_MAX_NODES; n++)
-                if (m->config->node_policy[n] >= 0)
-                        log_warning("[Node %u] in the configuration names a node this kernel can "
-                                    "never have (possible nodes: 0-%d).",
-                                    n, max_possible);
+        log_info("NUMA nodes online: %s.", buf);
 }
 #else
-void numa_log_topology(Manager *m)
+static void log_cpus_per_node(Manager *m)
 {
         (void)m;
 }
 #endif
+
+void numa_log_topology(Manager *m)
+{
+        char text[256];
+        NodeMask possible;
+
+        log_cpus_per_node(m);
+        if (!m->numa ||
+            sysfs_read_at(m->sysfs->root_fd, "sys/devices/system/node/possible", text,
+                          sizeof(text)) < 0 ||
+            nodemask_parse(text, &possible) < 0)
+                return;
+        log_info("Possible NUMA nodes: %s.", text);
+        for (unsigned n = 0; n < MEMHP_MAX_NODES; n++)
+                if (m->config->node_policy[n] >= 0 && !nodemask_test(&possible, n))
+                        log_warning("[Node %u] in the configuration names a node this kernel can "
+                                    "never have (possible nodes: %s).",
+                                    n, text);
+}

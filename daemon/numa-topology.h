@@ -8,5 +8,5 @@
 
 typedef struct Manager Manager;
 
-/* Logs nodes, which have CPUs, and config sections naming nodes the kernel can never have. */
+/* Logs the nodes, which have CPUs, and config sections naming nodes that are not possible. */
 void numa_log_topology(Manager *m);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "time-util.h"
 #include "macro.h"
 #include "writer.h"
 
@@ -45,14 +46,6 @@ struct Writer {
 static void noop_handler(int sig)
 {
         (void)sig;
-}
-
-static uint64_t now_usec(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static void arm_timer(Writer *w, uint64_t first_nsec)
