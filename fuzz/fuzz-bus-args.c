@@ -63,14 +63,14 @@ static sd_bus *get_bus(void)
         return bus;
 }
 
-static int cmp_u32(const void *a, const void *b)
+FUZZ_NO_COVERAGE static int cmp_u32(const void *a, const void *b)
 {
         uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
         return (x > y) - (x < y);
 }
 
 /* The reference answer for a block list: 1..65536 ids, no duplicates. */
-static int list_ok(const uint32_t *ids, size_t n)
+FUZZ_NO_COVERAGE static int list_ok(const uint32_t *ids, size_t n)
 {
         uint32_t *s;
         int ok = 1;
@@ -89,7 +89,7 @@ static int list_ok(const uint32_t *ids, size_t n)
 }
 
 /* "32 33 40-47": decimal ids and inclusive ranges; anything else ends the list. */
-static int parse_ids(const char *s, uint32_t **ret, size_t *ret_n)
+FUZZ_NO_COVERAGE static int parse_ids(const char *s, uint32_t **ret, size_t *ret_n)
 {
         uint32_t *ids = NULL;
         size_t n = 0, allocated = 0;
@@ -255,9 +255,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         goto out;
         }
 
+        /* A message sd-bus refuses to seal (a signature over 255 characters, ...) is never sent. */
         r = sd_bus_message_seal(m, 1, 0);
-        FUZZ_CHECK_MSG(r >= 0, "seal: %d", r);
-        if (strcmp(sd_bus_message_get_signature(m, true), want) != 0)
+        if (r < 0 || strcmp(sd_bus_message_get_signature(m, true), want) != 0)
                 goto out;
 
         if (strcmp(member, "SetNodePolicy") == 0)

@@ -18,7 +18,7 @@
 #define INTENT_INPUT_MAX (256U * 1024U)
 
 /* Bitwise CRC-32/IEEE, independent of the table-driven one in lib/intent.c. */
-static uint32_t crc32_ieee(const char *p, size_t n)
+FUZZ_NO_COVERAGE static uint32_t crc32_ieee(const char *p, size_t n)
 {
         uint32_t crc = 0xffffffffU;
 
@@ -47,7 +47,7 @@ static void check_same(const Txn *a, const Txn *b)
         }
 }
 
-static int cmp_u32(const void *a, const void *b)
+FUZZ_NO_COVERAGE static int cmp_u32(const void *a, const void *b)
 {
         uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
         return (x > y) - (x < y);
