@@ -1,19 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* memhpd.conf parser: inih driven by our own line reader, which knows file:line, plus drop-ins. */
-#include <ctype.h>
-#include <dirent.h>
+/*
+ * memhpd.conf's schema: sections, keys and their typed, bounded value parsers, defaults, the
+ * error collector, and conf_format(). The line reader and file loading are in conf-file.c.
+ */
 #include <errno.h>
-#include <fcntl.h>
-#include <ini.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <syslog.h>
-#include <unistd.h>
 
+#include "conf-internal.h"
 #include "conf.h"
 #include "log.h"
 #include "macro.h"
@@ -28,15 +26,6 @@
 #define RCVBUF_MAX (1ULL << 30) /* SO_RCVBUF takes an int, and the kernel doubles it */
 #define SEC_MAX_USEC (365ULL * 24 * 3600 * 1000000)
 #define RETRIES_MAX 10U
-
-/* A config file is a few hundred bytes; anything this big is not one. */
-#define CONF_FILE_MAX (1024U * 1024U)
-
-/* How much of a bad input an error message quotes. */
-#define QUOTE_MAX 120U
-
-/* Comments start a line, or follow whitespace: "Key=value   # why". */
-#define IS_COMMENT_CHAR(c) ((c) == '#' || (c) == ';')
 
 static const char *const event_source_table[_EVENT_SOURCE_MAX] = {
         [EVENT_SOURCE_AUTO] = "auto",
@@ -85,21 +74,13 @@ Policy conf_node_policy(const MemhpConfig *c, unsigned node)
         return c->default_policy;
 }
 
-/* A growing string; on allocation failure it remembers -ENOMEM and drops further text. */
-typedef struct StrBuf {
-        char *s;
-        size_t len;
-        size_t alloc;
-        int error;
-} StrBuf;
-
-static void strbuf_done(StrBuf *b)
+void strbuf_done(StrBuf *b)
 {
         free(b->s);
         *b = (StrBuf){};
 }
 
-_printf_(2, 3) static void strbuf_appendf(StrBuf *b, const char *format, ...)
+_printf_(2, 3) void strbuf_appendf(StrBuf *b, const char *format, ...)
 {
         va_list ap;
         int n;
@@ -137,7 +118,7 @@ _printf_(2, 3) static void strbuf_appendf(StrBuf *b, const char *format, ...)
  * Quotes untrusted input for an error message: printable ASCII as is, everything else as \xNN,
  * so that a garbage file cannot put terminal escapes into --check-config output or the journal.
  */
-static const char *quote(char buf[static 4 * QUOTE_MAX + 4], const char *s, size_t n)
+const char *quote(char buf[static 4 * QUOTE_MAX + 4], const char *s, size_t n)
 {
         static const char hex[] = "0123456789abcdef";
         char *o = buf;
@@ -160,33 +141,7 @@ static const char *quote(char buf[static 4 * QUOTE_MAX + 4], const char *s, size
         return buf;
 }
 
-typedef enum Section {
-        SECTION_NONE, /* before the first header: keys here are errors */
-        SECTION_BAD,  /* after an invalid header: its keys are skipped, the header was reported */
-        SECTION_DAEMON,
-        SECTION_POLICY,
-        SECTION_OFFLINE,
-        SECTION_NODE,
-} Section;
-
-typedef struct Parser {
-        MemhpConfig *config;
-
-        /* The text being parsed and how far the reader got. */
-        const char *fname;
-        const char *pos;
-        const char *end;
-        unsigned line;
-
-        Section section;
-        unsigned node;
-        char section_name[16]; /* only valid sections are kept, and "Node 1023" is the longest */
-
-        unsigned n_errors;
-        StrBuf errors;
-} Parser;
-
-_printf_(2, 3) static void parser_error(Parser *p, const char *format, ...)
+_printf_(2, 3) void parser_error(Parser *p, const char *format, ...)
 {
         char msg[1024];
         va_list ap;
@@ -352,7 +307,7 @@ static const struct ConfKey {
         {SECTION_NODE, "Policy", set_node_policy, POLICY_CHOICES},
 };
 
-static void unknown_key(Parser *p, const char *name, size_t n)
+void unknown_key(Parser *p, const char *name, size_t n)
 {
         char q[4 * QUOTE_MAX + 4];
 
@@ -360,7 +315,7 @@ static void unknown_key(Parser *p, const char *name, size_t n)
 }
 
 /* inih calls this right after our reader handed it the line, so p->line is still current. */
-static int conf_handler(void *user, const char *section, const char *name, const char *value)
+int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
         Parser *p = user;
         char q[4 * QUOTE_MAX + 4];
@@ -407,7 +362,7 @@ static int parse_node_section(const char *name, size_t n, unsigned *ret)
         return 0;
 }
 
-static void parse_section_header(Parser *p, const char *s, size_t n)
+void parse_section_header(Parser *p, const char *s, size_t n)
 {
         char q[4 * QUOTE_MAX + 4];
         const char *name = s + 1;
@@ -448,385 +403,6 @@ static void parse_section_header(Parser *p, const char *s, size_t n)
         memcpy(p->section_name, name, nn);
         p->section_name[nn] = 0;
 }
-
-/*
- * Reads one line of the input into @str and decides what inih gets to see of it: a canonical
- * "[Section]" or "Key=Value" line, or an empty line for comments, blanks and lines we already
- * reported. So every syntax error is reported here with its line number (inih would report
- * only the first and has no line number for the handler), inline comments are cut with '#'
- * as well as ';', and inih's own quirks (continuation lines, truncation at its line limit,
- * "Key:Value", text after "]") never come into play.
- */
-static char *conf_reader(char *str, int num, void *stream)
-{
-        Parser *p = stream;
-        char q[4 * QUOTE_MAX + 4];
-        const char *l, *nl;
-        size_t n, limit;
-        char *s, *eq, *key, *value;
-
-        if (p->pos >= p->end || num < 1)
-                return NULL;
-
-        l = p->pos;
-        nl = memchr(l, '\n', (size_t)(p->end - l));
-        n = nl ? (size_t)(nl - l) : (size_t)(p->end - l);
-        p->pos = nl ? nl + 1 : p->end;
-        p->line++;
-        str[0] = 0;
-
-        if (p->line == 1 && n >= 3 && memcmp(l, "\xef\xbb\xbf", 3) == 0) {
-                l += 3;
-                n -= 3;
-        }
-        if (n > 0 && l[n - 1] == '\r')
-                n--;
-
-        /* inih needs room for "\r\n\0" beyond the text of a line. */
-        limit = num > 3 ? (size_t)num - 3 : 0;
-        if (n > limit) {
-                parser_error(p, "line too long (%zu bytes, at most %zu): '%s...'", n, limit,
-                             quote(q, l, MIN(n, (size_t)40)));
-                return str;
-        }
-        if (memchr(l, 0, n)) {
-                parser_error(p, "line contains a NUL byte");
-                return str;
-        }
-
-        memcpy(str, l, n);
-        str[n] = 0;
-
-        s = str;
-        while (isspace((unsigned char)*s))
-                s++;
-        if (*s == 0 || IS_COMMENT_CHAR(*s))
-                goto blank;
-        for (char *c = s + 1; *c; c++)
-                if (IS_COMMENT_CHAR(*c) && isspace((unsigned char)c[-1])) {
-                        *c = 0;
-                        break;
-                }
-        s = strstrip(s);
-        n = strlen(s);
-        if (n == 0)
-                goto blank;
-
-        if (s[0] == '[') {
-                parse_section_header(p, s, n);
-                if (p->section == SECTION_BAD)
-                        str[0] = 0;
-                else
-                        memmove(str, s, n + 1);
-                return str;
-        }
-
-        eq = strchr(s, '=');
-        if (!eq) {
-                parser_error(p, "missing '=' in '%s', expected Key=Value or [Section]",
-                             quote(q, s, n));
-                goto blank;
-        }
-        *eq = 0;
-        key = strstrip(s);
-        value = strstrip(eq + 1);
-
-        if (key[0] == 0) {
-                parser_error(p, "missing key name before '=%s'", quote(q, value, strlen(value)));
-                goto blank;
-        }
-        if (p->section == SECTION_NONE) {
-                parser_error(p, "key '%s' outside of any section", quote(q, key, strlen(key)));
-                goto blank;
-        }
-        if (p->section == SECTION_BAD)
-                goto blank;
-        if (strchr(key, ':')) {
-                /* inih would split "A:B=c" at the ':'; no key of ours has one anyway. */
-                unknown_key(p, key, strlen(key));
-                goto blank;
-        }
-
-        /* Canonical "Key=Value": never longer than the line it came from. */
-        n = strlen(key);
-        memmove(str, key, n);
-        str[n] = '=';
-        memmove(str + n + 1, value, strlen(value) + 1);
-        return str;
-
-blank:
-        /* inih takes an empty line as a comment: nothing reaches the handler. */
-        str[0] = 0;
-        return str;
-}
-
-static int parse_text(Parser *p, const char *fname, const char *text, size_t size)
-{
-        int r;
-
-        p->fname = fname;
-        p->pos = text;
-        p->end = text + size;
-        p->line = 0;
-        p->section = SECTION_NONE;
-        p->section_name[0] = 0;
-
-        r = ini_parse_stream(conf_reader, p, conf_handler, p);
-        if (r == -2)
-                return -ENOMEM;
-        if (r != 0)
-                /* Our handler fails nothing, so any other result is inih misbehaving. */
-                return -EIO;
-        return p->errors.error < 0 ? p->errors.error : 0;
-}
-
-static int read_full_fd(int fd, char **ret, size_t *ret_size)
-{
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, alloc = 0;
-
-        for (;;) {
-                ssize_t k;
-
-                if (size == alloc) {
-                        char *b;
-
-                        if (alloc > CONF_FILE_MAX)
-                                return -EFBIG;
-                        alloc = alloc ? alloc * 2 : 4096;
-                        b = realloc(buf, alloc + 1);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                }
-                k = read(fd, buf + size, alloc - size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                size += (size_t)k;
-        }
-        if (size > CONF_FILE_MAX)
-                return -EFBIG;
-
-        buf[size] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
-}
-
-/* Hard failures (not parse errors) end the load; their message replaces the collected ones. */
-static int load_error(Parser *p, int r, const char *what)
-{
-        strbuf_done(&p->errors);
-        if (r == -ENOMEM)
-                return r;
-        if (r == -EFBIG)
-                strbuf_appendf(&p->errors, "%s: file too large (over %u bytes)", what,
-                               CONF_FILE_MAX);
-        else {
-                errno = -r;
-                strbuf_appendf(&p->errors, "%s: %m", what);
-        }
-        p->n_errors = 1;
-        return r;
-}
-
-/* Parses one file; -ENOENT is returned silently so the caller decides whether it matters. */
-static int parse_file_at(Parser *p, int dir_fd, const char *name, const char *display,
-                         bool regular_only)
-{
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *text = NULL;
-        struct stat st;
-        size_t size = 0;
-        int r;
-
-        /* O_NONBLOCK so that a FIFO in the drop-in directory cannot hang us before fstat(). */
-        fd = openat(dir_fd, name,
-                    O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular_only ? O_NONBLOCK : 0));
-        if (fd < 0)
-                return errno == ENOENT ? -ENOENT : load_error(p, -errno, display);
-        if (fstat(fd, &st) < 0)
-                return load_error(p, -errno, display);
-        if (regular_only && !S_ISREG(st.st_mode)) {
-                log_debug("Ignoring %s: not a regular file.", display);
-                return 0;
-        }
-
-        r = read_full_fd(fd, &text, &size);
-        if (r < 0)
-                return load_error(p, r, display);
-
-        log_debug("Parsing %s.", display);
-        r = parse_text(p, display, text, size);
-        if (r < 0)
-                return load_error(p, r, display);
-        return 0;
-}
-
-static bool dropin_name_ok(const char *name)
-{
-        size_t n = strlen(name);
-
-        /* Hidden files are editor or package manager leftovers, as systemd treats them. */
-        return name[0] != '.' && n > 5 && streq(name + n - 5, ".conf");
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void strv_freep(char ***l)
-{
-        if (!*l)
-                return;
-        for (char **i = *l; *i; i++)
-                free(*i);
-        free(*l);
-}
-
-static int parse_dropins(Parser *p, const char *dir)
-{
-        _cleanup_closedir_ DIR *d = NULL;
-        _cleanup_(strv_freep) char **names = NULL;
-        size_t n = 0, alloc = 0;
-        struct dirent *de;
-
-        d = opendir(dir);
-        if (!d)
-                return errno == ENOENT ? 0 : load_error(p, -errno, dir);
-
-        for (;;) {
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                return load_error(p, -errno, dir);
-                        break;
-                }
-                if (!dropin_name_ok(de->d_name))
-                        continue;
-                if (n + 2 > alloc) {
-                        char **l;
-
-                        alloc = alloc ? alloc * 2 : 8;
-                        l = realloc(names, alloc * sizeof(char *));
-                        if (!l)
-                                return -ENOMEM;
-                        names = l;
-                }
-                names[n] = strdup(de->d_name);
-                if (!names[n])
-                        return -ENOMEM;
-                names[++n] = NULL;
-        }
-
-        /* Byte order, not the locale's collation: the same files must always win. */
-        if (n > 0)
-                qsort(names, n, sizeof(char *), cmp_names);
-
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *display = NULL;
-                int r;
-
-                if (asprintf(&display, "%s/%s", dir, names[i]) < 0)
-                        return -ENOMEM;
-                r = parse_file_at(p, dirfd(d), names[i], display, true);
-                if (r == -ENOENT)
-                        continue; /* removed while we were reading the directory */
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int finish(Parser *p, int r, MemhpConfig **config, MemhpConfig **ret, char **ret_error)
-{
-        if (r >= 0 && p->errors.error < 0)
-                r = p->errors.error;
-        if (r >= 0 && p->n_errors > 0)
-                r = -EINVAL;
-
-        if (r < 0) {
-                if (ret_error && p->errors.error >= 0 && p->n_errors > 0) {
-                        *ret_error = TAKE_PTR(p->errors.s);
-                        p->errors = (StrBuf){};
-                }
-                return r;
-        }
-
-        if (ret)
-                *ret = TAKE_PTR(*config);
-        return 0;
-}
-
-int conf_load(const char *path, bool missing_ok, MemhpConfig **ret, char **ret_error)
-{
-        _cleanup_free_ MemhpConfig *c = NULL;
-        _cleanup_free_ char *dir = NULL;
-        Parser p = {};
-        int r;
-
-        if (ret_error)
-                *ret_error = NULL;
-        if (!path)
-                return -EINVAL;
-
-        c = malloc(sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        conf_init_defaults(c);
-        p.config = c;
-
-        r = parse_file_at(&p, AT_FDCWD, path, path, false);
-        if (r == -ENOENT) {
-                if (!missing_ok)
-                        r = load_error(&p, r, path);
-                else {
-                        log_debug("%s does not exist, using defaults.", path);
-                        r = 0;
-                }
-        }
-        if (r >= 0) {
-                if (asprintf(&dir, "%s.d", path) < 0)
-                        r = -ENOMEM;
-                else
-                        r = parse_dropins(&p, dir);
-        }
-
-        r = finish(&p, r, &c, ret, ret_error);
-        strbuf_done(&p.errors);
-        return r;
-}
-
-int conf_load_string(const char *text, const char *name, MemhpConfig **ret, char **ret_error)
-{
-        _cleanup_free_ MemhpConfig *c = NULL;
-        Parser p = {};
-        int r;
-
-        if (ret_error)
-                *ret_error = NULL;
-        if (!text)
-                return -EINVAL;
-
-        c = malloc(sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        conf_init_defaults(c);
-        p.config = c;
-
-        r = parse_text(&p, name ?: "(string)", text, strlen(text));
-        r = finish(&p, r, &c, ret, ret_error);
-        strbuf_done(&p.errors);
-        return r;
-}
-
 /* "128M" rather than "134217728" where exact, so the dump reads like the file. */
 static void format_size(StrBuf *b, const char *key, uint64_t v)
 {

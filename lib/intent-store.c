@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Intent records on disk: atomic save (temp file, fsync, renameat, fsync of the directory),
+ * removal, and loading every "txn-<id>.intent" of a directory fd. The format is in intent.c.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "intent-internal.h"
+#include "intent.h"
+#include "macro.h"
+#include "strutil.h"
+
+#define IN_SET3(x, a, b, c) ((x) == (a) || (x) == (b) || (x) == (c))
+
+/* Not for secrets: only makes temp names unlikely to collide; O_EXCL makes them safe. */
+static uint64_t random_u64(void)
+{
+        static unsigned counter;
+        struct timespec ts;
+        uint64_t v;
+
+        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+                return v;
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 40) ^
+               __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+}
+
+static int fsync_dir(int dirfd)
+{
+        _cleanup_close_ int fd = -EBADF;
+
+        /* dirfd may be O_PATH, on which fsync() fails: reopen the directory itself. */
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+        while (len > 0) {
+                ssize_t n = write(fd, buf, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EIO;
+                buf += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+int intent_save(int dirfd, const Txn *t)
+{
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char name[64], tmp[96];
+        int r;
+
+        if (dirfd < 0 || !t)
+                return -EINVAL;
+        r = intent_format(t, &text);
+        if (r < 0)
+                return r;
+
+        snprintf(name, sizeof(name), "txn-%" PRIu64 ".intent", t->id);
+        /* The leading dot keeps temp files out of intent_load_all()'s "txn-*.intent". */
+        for (unsigned i = 0;; i++) {
+                snprintf(tmp, sizeof(tmp), ".%s.%016" PRIx64, name, random_u64());
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd >= 0)
+                        break;
+                if (errno != EEXIST || i >= 16)
+                        return -errno;
+        }
+
+        r = write_all(fd, text, strlen(text));
+        if (r >= 0)
+                r = RET_NERRNO(fsync(fd));
+        if (r >= 0) {
+                /* close() can report a deferred write error on some file systems. */
+                r = RET_NERRNO(close(TAKE_FD(fd)));
+                if (r >= 0)
+                        r = RET_NERRNO(renameat(dirfd, tmp, dirfd, name));
+        }
+        if (r < 0) {
+                (void)unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        return fsync_dir(dirfd);
+}
+
+int intent_remove(int dirfd, uint64_t id)
+{
+        char name[64];
+
+        if (dirfd < 0)
+                return -EINVAL;
+        snprintf(name, sizeof(name), "txn-%" PRIu64 ".intent", id);
+        if (unlinkat(dirfd, name, 0) < 0)
+                return -errno;
+        return fsync_dir(dirfd);
+}
+
+/* "txn-<id>.intent" with a canonical decimal id. */
+static int intent_name_id(const char *name, uint64_t *ret_id)
+{
+        const char *s = startswith(name, "txn-"), *e;
+        char digits[32];
+        size_t len;
+
+        if (!s)
+                return -EINVAL;
+        e = strchr(s, '.');
+        if (!e || !streq(e, ".intent"))
+                return -EINVAL;
+        len = (size_t)(e - s);
+        if (len == 0 || len >= sizeof(digits))
+                return -EINVAL;
+        memcpy(digits, s, len);
+        digits[len] = 0;
+        return parse_u64(digits, ret_id) < 0 ? -EINVAL : 0;
+}
+
+/* Reads a whole regular file of bounded size. -EBADMSG for anything that is not a record. */
+static int read_record(int dirfd, const char *name, char **ret)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t len = 0, size;
+
+        /* O_NONBLOCK: a FIFO named like a record must not hang the daemon's startup. */
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size > INTENT_FILE_MAX)
+                return -EBADMSG;
+        /* One byte more than the size to notice a file that grew, one for the NUL. */
+        size = (size_t)st.st_size + 2;
+        buf = malloc(size);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, size - 1 - len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len >= size - 1)
+                        return -EBADMSG;
+        }
+        buf[len] = 0;
+        if (memchr(buf, 0, len))
+                return -EBADMSG;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int cmp_txn_id(const void *a, const void *b)
+{
+        const Txn *x = *(Txn *const *)a, *y = *(Txn *const *)b;
+        return (x->id > y->id) - (x->id < y->id);
+}
+
+static void txn_array_free(Txn **l, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                txn_free(l[i]);
+        free(l);
+}
+
+static void strv_free(char **l)
+{
+        if (!l)
+                return;
+        for (char **s = l; *s; s++)
+                free(*s);
+        free(l);
+}
+
+static int strv_push(char ***l, size_t *n, const char *s)
+{
+        char **nl, *d;
+
+        d = strdup(s);
+        if (!d)
+                return -ENOMEM;
+        nl = realloc(*l, (*n + 2) * sizeof(char *));
+        if (!nl) {
+                free(d);
+                return -ENOMEM;
+        }
+        nl[(*n)++] = d;
+        nl[*n] = NULL;
+        *l = nl;
+        return 0;
+}
+
+int intent_load_all(int dir_fd, Txn ***ret, size_t *ret_n, char ***ret_bad)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        Txn **list = NULL;
+        char **bad = NULL;
+        size_t n = 0, n_bad = 0;
+        struct dirent *de;
+        int fd, r = 0;
+
+        if (dir_fd < 0 || !ret || !ret_n)
+                return -EINVAL;
+
+        /* Our own open file description: the caller's fd offset stays untouched. */
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+
+        for (;;) {
+                _cleanup_(txn_freep) Txn *t = NULL;
+                _cleanup_free_ char *text = NULL;
+                uint64_t id;
+                Txn **nl;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        r = errno > 0 ? -errno : 0;
+                        break;
+                }
+                if (intent_name_id(de->d_name, &id) < 0)
+                        continue;
+
+                r = read_record(dirfd(d), de->d_name, &text);
+                if (r >= 0) {
+                        r = intent_parse(text, &t);
+                        if (r >= 0 && t->id != id)
+                                r = -EBADMSG;
+                }
+                /* Resource shortage says nothing about the file: give up rather than call it
+                 * damaged. */
+                if (IN_SET3(r, -ENOMEM, -EMFILE, -ENFILE))
+                        break;
+                if (r < 0) {
+                        /* One bad file must not hide the others. */
+                        r = 0;
+                        if (ret_bad) {
+                                r = strv_push(&bad, &n_bad, de->d_name);
+                                if (r < 0)
+                                        break;
+                        }
+                        continue;
+                }
+
+                nl = realloc(list, (n + 1) * sizeof(Txn *));
+                if (!nl) {
+                        r = -ENOMEM;
+                        break;
+                }
+                list = nl;
+                list[n++] = TAKE_PTR(t);
+        }
+        if (r < 0) {
+                txn_array_free(list, n);
+                strv_free(bad);
+                return r;
+        }
+
+        if (n > 1)
+                qsort(list, n, sizeof(Txn *), cmp_txn_id);
+        *ret = list;
+        *ret_n = n;
+        if (ret_bad)
+                *ret_bad = bad;
+        return 0;
+}
