@@ -358,10 +358,18 @@ void manager_ops_kick(Manager *m)
 /* Cancels @op: interrupts its running write, or cuts an EBUSY backoff short. */
 static void cancel(Operation *op)
 {
+        /*
+         * Once only (sd-bus reports a vanished caller more than once), and never into a rollback:
+         * interrupting a restore would leave the block changed.
+         */
+        if (op->cancel_requested)
+                return;
         op->cancel_requested = true;
         txn_cancel(op->txn);
-        writer_cancel(op->manager->writer, op->id);
-        if (op->timer && sd_event_source_get_enabled(op->timer, NULL) > 0) {
+        if (op->in_flight && !op->step.rollback)
+                writer_cancel(op->manager->writer, op->id);
+        if (!op->step.rollback && op->timer &&
+            sd_event_source_get_enabled(op->timer, NULL) > 0) {
                 op->timer = sd_event_source_disable_unref(op->timer);
                 advance(op);
         }
@@ -403,6 +411,8 @@ static int on_caller_gone(sd_bus_track *track, void *userdata)
         Operation *op = userdata;
 
         (void)track;
+        if (op->cancel_requested)
+                return 0;
         log_notice("Caller of operation %" PRIu64 " disconnected, cancelling it.", op->id);
         cancel(op);
         return 0;
