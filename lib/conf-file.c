@@ -59,12 +59,12 @@ static char *conf_reader(char *str, int num, void *stream)
         /* inih needs room for "\r\n\0" beyond the text of a line. */
         limit = num > 3 ? (size_t)num - 3 : 0;
         if (n > limit) {
-                parser_error(p, "line too long (%zu bytes, at most %zu): '%s...'", n, limit,
-                             quote(q, l, MIN(n, (size_t)40)));
+                conf_parser_error(p, "line too long (%zu bytes, at most %zu): '%s...'", n, limit,
+                             conf_quote(q, l, MIN(n, (size_t)40)));
                 return str;
         }
         if (memchr(l, 0, n)) {
-                parser_error(p, "line contains a NUL byte");
+                conf_parser_error(p, "line contains a NUL byte");
                 return str;
         }
 
@@ -97,8 +97,8 @@ static char *conf_reader(char *str, int num, void *stream)
 
         eq = strchr(s, '=');
         if (!eq) {
-                parser_error(p, "missing '=' in '%s', expected Key=Value or [Section]",
-                             quote(q, s, n));
+                conf_parser_error(p, "missing '=' in '%s', expected Key=Value or [Section]",
+                             conf_quote(q, s, n));
                 goto blank;
         }
         *eq = 0;
@@ -106,11 +106,11 @@ static char *conf_reader(char *str, int num, void *stream)
         value = strstrip(eq + 1);
 
         if (key[0] == 0) {
-                parser_error(p, "missing key name before '=%s'", quote(q, value, strlen(value)));
+                conf_parser_error(p, "missing key name before '=%s'", conf_quote(q, value, strlen(value)));
                 goto blank;
         }
         if (p->section == SECTION_NONE) {
-                parser_error(p, "key '%s' outside of any section", quote(q, key, strlen(key)));
+                conf_parser_error(p, "key '%s' outside of any section", conf_quote(q, key, strlen(key)));
                 goto blank;
         }
         if (p->section == SECTION_BAD)
@@ -195,15 +195,15 @@ static int read_full_fd(int fd, char **ret, size_t *ret_size)
 /* Hard failures (not parse errors) end the load; their message replaces the collected ones. */
 static int load_error(Parser *p, int r, const char *what)
 {
-        strbuf_done(&p->errors);
+        conf_strbuf_done(&p->errors);
         if (r == -ENOMEM)
                 return r;
         if (r == -EFBIG)
-                strbuf_appendf(&p->errors, "%s: file too large (over %u bytes)", what,
+                conf_strbuf_appendf(&p->errors, "%s: file too large (over %u bytes)", what,
                                CONF_FILE_MAX);
         else {
                 errno = -r;
-                strbuf_appendf(&p->errors, "%s: %m", what);
+                conf_strbuf_appendf(&p->errors, "%s: %m", what);
         }
         p->n_errors = 1;
         return r;
@@ -374,7 +374,7 @@ int conf_load(const char *path, bool missing_ok, MemhpConfig **ret, char **ret_e
         }
 
         r = finish(&p, r, &c, ret, ret_error);
-        strbuf_done(&p.errors);
+        conf_strbuf_done(&p.errors);
         return r;
 }
 
@@ -397,6 +397,6 @@ int conf_load_string(const char *text, const char *name, MemhpConfig **ret, char
 
         r = parse_text(&p, name ?: "(string)", text, strlen(text));
         r = finish(&p, r, &c, ret, ret_error);
-        strbuf_done(&p.errors);
+        conf_strbuf_done(&p.errors);
         return r;
 }

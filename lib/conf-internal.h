@@ -46,10 +46,10 @@ typedef struct Parser {
 } Parser;
 
 /* conf.c */
-void strbuf_done(StrBuf *b);
-_printf_(2, 3) void strbuf_appendf(StrBuf *b, const char *format, ...);
-const char *quote(char buf[static 4 * QUOTE_MAX + 4], const char *s, size_t n);
-_printf_(2, 3) void parser_error(Parser *p, const char *format, ...);
+void conf_strbuf_done(StrBuf *b);
+_printf_(2, 3) void conf_strbuf_appendf(StrBuf *b, const char *format, ...);
+const char *conf_quote(char buf[static 4 * QUOTE_MAX + 4], const char *s, size_t n);
+_printf_(2, 3) void conf_parser_error(Parser *p, const char *format, ...);
 void unknown_key(Parser *p, const char *name, size_t n);
 int conf_handler(void *user, const char *section, const char *name, const char *value);
 void parse_section_header(Parser *p, const char *s, size_t n);

@@ -74,13 +74,13 @@ Policy conf_node_policy(const MemhpConfig *c, unsigned node)
         return c->default_policy;
 }
 
-void strbuf_done(StrBuf *b)
+void conf_strbuf_done(StrBuf *b)
 {
         free(b->s);
         *b = (StrBuf){};
 }
 
-_printf_(2, 3) void strbuf_appendf(StrBuf *b, const char *format, ...)
+_printf_(2, 3) void conf_strbuf_appendf(StrBuf *b, const char *format, ...)
 {
         va_list ap;
         int n;
@@ -118,7 +118,7 @@ _printf_(2, 3) void strbuf_appendf(StrBuf *b, const char *format, ...)
  * Quotes untrusted input for an error message: printable ASCII as is, everything else as \xNN,
  * so that a garbage file cannot put terminal escapes into --check-config output or the journal.
  */
-const char *quote(char buf[static 4 * QUOTE_MAX + 4], const char *s, size_t n)
+const char *conf_quote(char buf[static 4 * QUOTE_MAX + 4], const char *s, size_t n)
 {
         static const char hex[] = "0123456789abcdef";
         char *o = buf;
@@ -141,7 +141,7 @@ const char *quote(char buf[static 4 * QUOTE_MAX + 4], const char *s, size_t n)
         return buf;
 }
 
-_printf_(2, 3) void parser_error(Parser *p, const char *format, ...)
+_printf_(2, 3) void conf_parser_error(Parser *p, const char *format, ...)
 {
         char msg[1024];
         va_list ap;
@@ -150,7 +150,7 @@ _printf_(2, 3) void parser_error(Parser *p, const char *format, ...)
         vsnprintf(msg, sizeof(msg), format, ap);
         va_end(ap);
 
-        strbuf_appendf(&p->errors, "%s%s:%u: %s", p->n_errors > 0 ? "\n" : "", p->fname, p->line,
+        conf_strbuf_appendf(&p->errors, "%s%s:%u: %s", p->n_errors > 0 ? "\n" : "", p->fname, p->line,
                        msg);
         p->n_errors++;
 }
@@ -311,7 +311,7 @@ void unknown_key(Parser *p, const char *name, size_t n)
 {
         char q[4 * QUOTE_MAX + 4];
 
-        parser_error(p, "unknown key '%s' in section [%s]", quote(q, name, n), p->section_name);
+        conf_parser_error(p, "unknown key '%s' in section [%s]", conf_quote(q, name, n), p->section_name);
 }
 
 /* inih calls this right after our reader handed it the line, so p->line is still current. */
@@ -329,8 +329,8 @@ int conf_handler(void *user, const char *section, const char *name, const char *
                         continue;
                 /* An empty assignment restores the default, as in systemd: lets a drop-in undo. */
                 if (k->set(p, value[0] ? value : NULL) < 0)
-                        parser_error(p, "invalid value '%s' for %s=, expected %s",
-                                     quote(q, value, strlen(value)), name, k->expected);
+                        conf_parser_error(p, "invalid value '%s' for %s=, expected %s",
+                                     conf_quote(q, value, strlen(value)), name, k->expected);
                 return 1;
         }
 
@@ -374,8 +374,8 @@ void parse_section_header(Parser *p, const char *s, size_t n)
 
         nn = n >= 2 ? n - 2 : 0;
         if (n < 2 || s[n - 1] != ']' || memchr(name, '[', nn) || memchr(name, ']', nn)) {
-                parser_error(p, "invalid section header '%s', expected '[Name]' alone on the line",
-                             quote(q, s, n));
+                conf_parser_error(p, "invalid section header '%s', expected '[Name]' alone on the line",
+                             conf_quote(q, s, n));
                 return;
         }
 
@@ -387,16 +387,16 @@ void parse_section_header(Parser *p, const char *s, size_t n)
                 p->section = SECTION_OFFLINE;
         else if (nn >= 4 && memcmp(name, "Node", 4) == 0) {
                 if (parse_node_section(name, nn, &node) < 0) {
-                        parser_error(p,
+                        conf_parser_error(p,
                                      "invalid section [%s], expected [Node N] with N a decimal "
                                      "integer 0 to %u",
-                                     quote(q, name, nn), MEMHP_MAX_NODES - 1);
+                                     conf_quote(q, name, nn), MEMHP_MAX_NODES - 1);
                         return;
                 }
                 p->section = SECTION_NODE;
                 p->node = node;
         } else {
-                parser_error(p, "unknown section [%s]", quote(q, name, nn));
+                conf_parser_error(p, "unknown section [%s]", conf_quote(q, name, nn));
                 return;
         }
 
@@ -414,9 +414,9 @@ static void format_size(StrBuf *b, const char *key, uint64_t v)
                 i++;
         }
         if (i < 0)
-                strbuf_appendf(b, "%s=%" PRIu64 "\n", key, v);
+                conf_strbuf_appendf(b, "%s=%" PRIu64 "\n", key, v);
         else
-                strbuf_appendf(b, "%s=%" PRIu64 "%c\n", key, v, suffixes[i]);
+                conf_strbuf_appendf(b, "%s=%" PRIu64 "%c\n", key, v, suffixes[i]);
 }
 
 static void format_sec(StrBuf *b, const char *key, uint64_t usec)
@@ -425,14 +425,14 @@ static void format_sec(StrBuf *b, const char *key, uint64_t usec)
         int digits = 6;
 
         if (frac == 0) {
-                strbuf_appendf(b, "%s=%" PRIu64 "\n", key, usec / 1000000);
+                conf_strbuf_appendf(b, "%s=%" PRIu64 "\n", key, usec / 1000000);
                 return;
         }
         while (frac % 10 == 0) {
                 frac /= 10;
                 digits--;
         }
-        strbuf_appendf(b, "%s=%" PRIu64 ".%0*" PRIu64 "\n", key, usec / 1000000, digits, frac);
+        conf_strbuf_appendf(b, "%s=%" PRIu64 ".%0*" PRIu64 "\n", key, usec / 1000000, digits, frac);
 }
 
 static const char *str_or_invalid(const char *s)
@@ -447,29 +447,29 @@ char *conf_format(const MemhpConfig *c)
         if (!c)
                 return NULL;
 
-        strbuf_appendf(&b, "[Daemon]\n");
-        strbuf_appendf(&b, "EventSource=%s\n",
+        conf_strbuf_appendf(&b, "[Daemon]\n");
+        conf_strbuf_appendf(&b, "EventSource=%s\n",
                        str_or_invalid(event_source_to_string(c->event_source)));
-        strbuf_appendf(&b, "Coldplug=%s\n", c->coldplug ? "yes" : "no");
-        strbuf_appendf(&b, "LogLevel=%s\n", str_or_invalid(log_level_to_string(c->log_level)));
+        conf_strbuf_appendf(&b, "Coldplug=%s\n", c->coldplug ? "yes" : "no");
+        conf_strbuf_appendf(&b, "LogLevel=%s\n", str_or_invalid(log_level_to_string(c->log_level)));
         format_sec(&b, "RescanIntervalSec", c->rescan_interval_usec);
         format_size(&b, "ReceiveBufferSize", c->receive_buffer_bytes);
 
-        strbuf_appendf(&b, "\n[Policy]\n");
-        strbuf_appendf(&b, "Default=%s\n", str_or_invalid(policy_to_string(c->default_policy)));
-        strbuf_appendf(&b, "MovableRatio=%u\n", c->movable_ratio);
+        conf_strbuf_appendf(&b, "\n[Policy]\n");
+        conf_strbuf_appendf(&b, "Default=%s\n", str_or_invalid(policy_to_string(c->default_policy)));
+        conf_strbuf_appendf(&b, "MovableRatio=%u\n", c->movable_ratio);
 
-        strbuf_appendf(&b, "\n[Offline]\n");
+        conf_strbuf_appendf(&b, "\n[Offline]\n");
         format_sec(&b, "TimeoutSec", c->offline_timeout_usec);
-        strbuf_appendf(&b, "Retries=%u\n", c->offline_retries);
+        conf_strbuf_appendf(&b, "Retries=%u\n", c->offline_retries);
 
         for (unsigned n = 0; n < MEMHP_MAX_NODES; n++)
                 if (c->node_policy[n] != _POLICY_INVALID)
-                        strbuf_appendf(&b, "\n[Node %u]\nPolicy=%s\n", n,
+                        conf_strbuf_appendf(&b, "\n[Node %u]\nPolicy=%s\n", n,
                                        str_or_invalid(policy_to_string(c->node_policy[n])));
 
         if (b.error < 0) {
-                strbuf_done(&b);
+                conf_strbuf_done(&b);
                 return NULL;
         }
         return b.s;

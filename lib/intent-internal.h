@@ -17,4 +17,4 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(Txn *, txn_free);
 
 /* intent.c: decimal without sign or leading zeros, overflow-checked; -EBADMSG otherwise. */
-int parse_u64(const char *s, uint64_t *ret);
+int intent_parse_u64(const char *s, uint64_t *ret);

@@ -134,7 +134,7 @@ static int intent_name_id(const char *name, uint64_t *ret_id)
                 return -EINVAL;
         memcpy(digits, s, len);
         digits[len] = 0;
-        return parse_u64(digits, ret_id) < 0 ? -EINVAL : 0;
+        return intent_parse_u64(digits, ret_id) < 0 ? -EINVAL : 0;
 }
 
 /* Reads a whole regular file of bounded size. -EBADMSG for anything that is not a record. */

@@ -197,7 +197,7 @@ int intent_format(const Txn *t, char **ret)
 }
 
 /* Decimal without sign or leading zeros, overflow-checked. */
-int parse_u64(const char *s, uint64_t *ret)
+int intent_parse_u64(const char *s, uint64_t *ret)
 {
         uint64_t v = 0;
 
@@ -221,7 +221,7 @@ static int parse_u32(const char *s, uint32_t *ret)
 {
         uint64_t v;
 
-        if (parse_u64(s, &v) < 0 || v > UINT32_MAX)
+        if (intent_parse_u64(s, &v) < 0 || v > UINT32_MAX)
                 return -EBADMSG;
         *ret = (uint32_t)v;
         return 0;
@@ -236,7 +236,7 @@ static int parse_errno(const char *s, int *ret)
                 *ret = 0;
                 return 0;
         }
-        if (s[0] != '-' || parse_u64(s + 1, &v) < 0 || v == 0 || v > INTENT_ERRNO_MAX)
+        if (s[0] != '-' || intent_parse_u64(s + 1, &v) < 0 || v == 0 || v > INTENT_ERRNO_MAX)
                 return -EBADMSG;
         *ret = -(int)v;
         return 0;
@@ -376,20 +376,20 @@ int intent_parse(const char *text, Txn **ret)
 
         if (next_keyword(&p, &l, "memhpd-intent", &v) < 0 || !streq(v, "1"))
                 return -EBADMSG;
-        if (next_keyword(&p, &l, "id", &v) < 0 || parse_u64(v, &id) < 0)
+        if (next_keyword(&p, &l, "id", &v) < 0 || intent_parse_u64(v, &id) < 0)
                 return -EBADMSG;
         if (next_keyword(&p, &l, "kind", &v) < 0 || (kind = txn_kind_from_string(v)) < 0)
                 return -EBADMSG;
         if (next_keyword(&p, &l, "phase", &v) < 0 || (phase = phase_from_string(v)) < 0)
                 return -EBADMSG;
-        if (next_keyword(&p, &l, "cursor", &v) < 0 || parse_u64(v, &cursor) < 0)
+        if (next_keyword(&p, &l, "cursor", &v) < 0 || intent_parse_u64(v, &cursor) < 0)
                 return -EBADMSG;
 
         if (next_line(&p, &l) < 0 || l.n_tok != 3 || !streq(l.tok[0], "failed"))
                 return -EBADMSG;
         if (streq(l.tok[1], "-1"))
                 failed_index = -1;
-        else if (parse_u64(l.tok[1], &u) < 0 || u >= INTENT_BLOCKS_MAX)
+        else if (intent_parse_u64(l.tok[1], &u) < 0 || u >= INTENT_BLOCKS_MAX)
                 return -EBADMSG;
         else
                 failed_index = (long)u;
@@ -398,7 +398,7 @@ int intent_parse(const char *text, Txn **ret)
 
         if (next_keyword(&p, &l, "cancelled", &v) < 0 || parse_bool01(v, &cancelled) < 0)
                 return -EBADMSG;
-        if (next_keyword(&p, &l, "blocks", &v) < 0 || parse_u64(v, &n) < 0 ||
+        if (next_keyword(&p, &l, "blocks", &v) < 0 || intent_parse_u64(v, &n) < 0 ||
             n > INTENT_BLOCKS_MAX || n > strlen(p) / INTENT_BLOCK_LINE_MIN)
                 return -EBADMSG;
         if (cursor > n || (failed_index >= 0 && (uint64_t)failed_index >= n))

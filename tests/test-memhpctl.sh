@@ -115,11 +115,16 @@ chmod 755 "$tmp"
 dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile --nosyslog 2>"$tmp/dbus.log" &
 bus_pid=$!
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/bus
+# The socket file exists before dbus-daemon accepts connections: wait for a real answer.
+bus_up=false
 for _ in $(seq 100); do
-        [ -S "$tmp/bus" ] && break
+        if busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" list >/dev/null 2>&1; then
+                bus_up=true
+                break
+        fi
         sleep 0.1
 done
-[ -S "$tmp/bus" ] || { echo "FAIL: the private dbus-daemon did not start"; exit 1; }
+$bus_up || { echo "FAIL: the private dbus-daemon did not start"; exit 1; }
 
 # Runs memhpctl; sets $out, $err and $rc.
 ctl() {
