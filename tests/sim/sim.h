@@ -2,9 +2,11 @@
 /*
  * memhp-sim: a simulated memory-hotplug kernel for memhpd's "sim" test tier.
  *
- * The model (sim-model.c) owns every block and node and implements the kernel's
- * state machine; sim-fuse.c serves it as sysfs/procfs files, sim-uevent.c emits
- * udev-format netlink messages, sim-ctl.c is the control socket the tests drive.
+ * The model (sim-model.c: blocks, nodes, hotplug lock; sim-zone.c: zones and
+ * valid_zones; sim-write.c: state writes and fault injection) implements the kernel's
+ * state machine; sim-fuse.c (names) and sim-fuse-io.c (contents) serve it as
+ * sysfs/procfs files, sim-uevent.c emits udev-format netlink messages, sim-ctl.c is
+ * the control socket the tests drive.
  * Never installed; never mounted anywhere but a test's temporary directory.
  */
 #pragma once
@@ -167,7 +169,7 @@ struct sim {
         uint64_t events_sent, events_failed;
 };
 
-/* sim-model.c */
+/* sim-model.c, sim-zone.c, sim-write.c */
 int sim_init(struct sim *s, uint64_t block_size);
 void sim_done(struct sim *s);
 uint32_t sim_now_ms(void);
@@ -202,7 +204,7 @@ int uevent_emit(struct sim *s, const char *action, uint32_t id, bool synthetic);
 size_t uevent_build(char *buf, size_t size, const char *action, const char *devpath,
                     const char *subsystem, uint64_t seqnum, uint64_t usec, bool synthetic);
 
-/* sim-fuse.c */
+/* sim-fuse.c, sim-fuse-io.c */
 int sim_fuse_run(struct sim *s, const char *mountpoint, bool debug);
 void sim_fuse_stop(void);
 
