@@ -16,6 +16,8 @@ PACKAGES=(
     qemu-system-x86 xz-utils python3 ca-certificates
     # tests: simulator tier, D-Bus, unit checks
     libfuse3-dev fuse3 dbus-daemon systemd util-linux valgrind strace
+    # fuzzing: clang with libFuzzer and the sanitizer runtimes
+    clang libclang-rt-14-dev
 )
 
 missing=()
