@@ -1,0 +1,427 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Benchmark (meson test --benchmark sim-storm-65536): a 65,536-block hot-add storm in the sim.
+
+Three runs, each on a fresh sim (nodes 0 and 1 with 8 boot blocks each; half the storm on
+node 0 (policy online_movable), half on node 1 (online_kernel)), memhpd pinned to
+[Daemon] EventSource=udev and the LogLevel= named below, never with --log-level:
+
+  normal      memhpd natively, default ReceiveBufferSize (128M), LogLevel=info. The storm is
+              sent unpaced; then the sim's state is polled until every block is where policy
+              puts it and memhpd has used no CPU for a while, or SETTLE seconds have passed.
+                BENCH storm_lost_blocks       blocks whose final state differs from policy
+                BENCH storm_peak_rss_kib      memhpd's VmHWM at the end (/proc/PID/status)
+  callgrind   memhpd under valgrind --tool=callgrind with ReceiveBufferSize=256M, so that no
+              uevent is lost even though callgrind slows memhpd some 50x (an overflow would
+              make memhpd rescan, which is not the per-event path; the run fails if memhpd
+              reports one). Start-up (coldplug of the 16 boot blocks) is excluded: once memhpd
+              said "Startup scan complete" and went idle, its counters are zeroed
+              (callgrind_control -z); after the storm settled they are dumped
+              (callgrind_control -d), so the total Ir is memhpd's own instructions, all
+              threads, over the storm alone. The sim is a separate process and never counted.
+                BENCH storm_instructions_per_event    Ir / hot-added blocks (headline)
+                BENCH storm_instructions_per_uevent   Ir / uevents memhpd received: the add
+                                                      events plus the online confirmations
+                                                      of its own writes, as the sim counts
+                                                      them sent, checked against memhpd's
+                                                      own count ("Stopped after N uevents")
+              Run twice: LogLevel=info (the headline) and LogLevel=notice (…_notice lines), as
+              one info line per onlined block is part of the cost.
+              If vgdb cannot reach memhpd (callgrind_control fails, or MEMHP_BENCH_SUBTRACT=1),
+              the fallback subtracts the total of a run that only starts and stops (coldplug
+              included) from that of one that starts, takes the storm and stops.
+              Callgrind printed the cost per hot-added block of memhpd's callbacks, inclusive,
+              to show where it goes.
+
+Environment: MEMHP_BENCH_STORM_BLOCKS (65536), MEMHP_BENCH_SETTLE (s, 300),
+MEMHP_BENCH_CG_SETTLE (s, 420), MEMHP_BENCH_PACE (blocks per storm command under callgrind,
+0 = unpaced, the default), MEMHP_BENCH_PACE_MS (pause between those commands, 0).
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import simlib
+from simlib import Sim, at_cleanup, check, log, policy_mismatches, run_tests, wait_until
+
+N = int(os.environ.get('MEMHP_BENCH_STORM_BLOCKS', '65536'))
+SETTLE = float(os.environ.get('MEMHP_BENCH_SETTLE', '300'))
+CG_SETTLE = float(os.environ.get('MEMHP_BENCH_CG_SETTLE', '420'))
+PACE = int(os.environ.get('MEMHP_BENCH_PACE', '0'))
+PACE_MS = int(os.environ.get('MEMHP_BENCH_PACE_MS', '0'))
+FIRST = 64
+EXPECT = {0: 'Movable', 1: 'Normal'}
+TARGET_LOST = 0
+TARGET_IR = 50000
+TARGET_RSS_KIB = 16 * 1024
+
+POLICY = '''[Policy]
+Default=online_movable
+[Node 1]
+Policy=online_kernel
+'''
+
+
+def config(level, rcvbuf=None):
+    text = f'[Daemon]\nEventSource=udev\nLogLevel={level}\n'
+    if rcvbuf:
+        text += f'ReceiveBufferSize={rcvbuf}\n'
+    return text + POLICY
+
+
+def cpu_ticks(pid):
+    """utime + stime of the whole process (every thread), in clock ticks."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def status_kib(pid, key):
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1])
+    return 0
+
+
+def _die_with_parent():
+    import ctypes
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class BenchDaemon:
+    """memhpd with the config's LogLevel= (no --log-level), optionally under callgrind."""
+
+    def __init__(self, tmp, sim, conf, name, callgrind=False):
+        if not simlib.MEMHPD or not os.path.exists(simlib.MEMHPD):
+            raise AssertionError('memhpd is not built (MEMHPD unset)')
+        self.name = name
+        self.conf_path = os.path.join(tmp, f'{name}.conf')
+        self.log_path = os.path.join(tmp, f'{name}.log')
+        self.cg_out = os.path.join(tmp, f'{name}.callgrind.out')
+        # Not *.log: run_tests() would print its tail on failure, and that is openat2 noise.
+        self.vg_log = os.path.join(tmp, f'{name}.valgrind.txt')
+        runtime = os.path.join(tmp, f'{name}-run')
+        os.makedirs(runtime, exist_ok=True)
+        with open(self.conf_path, 'w') as f:
+            f.write(conf)
+        env = dict(os.environ, MEMHP_TESTING='1', RUNTIME_DIRECTORY=runtime,
+                   DBUS_SYSTEM_BUS_ADDRESS='unix:path=' + os.path.join(tmp, 'no-bus'))
+        for k in ('JOURNAL_STREAM', 'WATCHDOG_USEC', 'WATCHDOG_PID'):
+            env.pop(k, None)
+        # READY=1 tells when start-up is done at any LogLevel= ("Startup scan complete" is
+        # an info line).
+        self.notify_path = os.path.join(tmp, f'{name}.notify')
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(self.notify_path)
+        self.notify.setblocking(False)
+        env['NOTIFY_SOCKET'] = self.notify_path
+        self.argv = [simlib.MEMHPD, '--sysroot', sim.root, '--config', self.conf_path]
+        if callgrind:
+            # Valgrind's messages go to a file of their own: 3.19 lacks openat2() and warns at
+            # every open (memhpd falls back to openat() on ENOSYS, as on kernels before 5.6).
+            self.argv = ['valgrind', '--tool=callgrind', '-q',
+                         f'--log-file={self.vg_log}',
+                         f'--callgrind-out-file={self.cg_out}',
+                         '--dump-instr=no', '--dump-line=no'] + self.argv
+        log(f'   [{name}] command: MEMHP_TESTING=1 {" ".join(self.argv)}')
+        log('   [{}] config: {}'.format(name, conf.strip().replace('\n', ' | ')))
+        self._log = open(self.log_path, 'w')
+        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=env, preexec_fn=_die_with_parent)
+        self.pid = self.proc.pid
+        at_cleanup(self.kill)
+        self.wait_ready(timeout=180 if callgrind else 30)
+        m = re.search(r'receive buffer (\d+ \w+)', self.log())
+        if m:
+            log(f'   [{name}] memhpd reports a receive buffer of {m.group(1)}')
+
+    def log(self):
+        with open(self.log_path, errors='replace') as f:
+            return f.read()
+
+    def count(self, pattern):
+        return len(re.findall(pattern, self.log(), re.M | re.I))
+
+    def wait_ready(self, timeout):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f'memhpd exited with {self.proc.returncode} before READY=1')
+            try:
+                while True:
+                    if b'READY=1' in self.notify.recv(4096).split(b'\n'):
+                        return True
+            except BlockingIOError:
+                return False
+        wait_until(ready, timeout=timeout, what='READY=1 from memhpd')
+
+    def wait_idle(self, quiet=1.0, timeout=60):
+        """Until memhpd has used no CPU for `quiet` seconds."""
+        last = [-1, time.monotonic()]
+
+        def idle():
+            t = cpu_ticks(self.pid)
+            if t != last[0]:
+                last[0], last[1] = t, time.monotonic()
+            return time.monotonic() - last[1] >= quiet
+        wait_until(idle, timeout=timeout, interval=0.1, what=f'{self.name} to go idle')
+
+    def valgrind_report(self):
+        """Valgrind's own messages, the openat2 warnings counted rather than repeated."""
+        if not os.path.exists(self.vg_log):
+            return
+        openat2, other = 0, []
+        with open(self.vg_log, errors='replace') as f:
+            for line in f:
+                if 'unhandled amd64-linux syscall: 437' in line:
+                    openat2 += 1
+                elif not re.match(r'^--\d+-- (You may be able|Read the file README_MISSING|'
+                                  r'Nevertheless we consider|it at http)|'
+                                  r'^==\d+== Using source line as position', line) and line.strip():
+                    other.append(line.rstrip())
+        if openat2:
+            log(f'   [{self.name}] valgrind {self.vg_version()} does not know openat2() '
+                f'({openat2} calls): memhpd fell back to openat() on ENOSYS, as on kernels '
+                'before 5.6')
+        for line in other[:20]:
+            log(f'   [{self.name}] valgrind: {line}')
+
+    @staticmethod
+    def vg_version():
+        r = subprocess.run(['valgrind', '--version'], capture_output=True, text=True)
+        return r.stdout.strip()
+
+    def stop(self, timeout=60):
+        check(self.proc.poll() is None, f'memhpd died early with {self.proc.returncode}')
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f'memhpd did not stop within {timeout}s of SIGTERM')
+        check(rc == 0, f'memhpd exit status {rc}')
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+        self.notify.close()
+
+
+def storm(sim, paced=False):
+    """Hot-adds N blocks from FIRST, half on node 0, half on node 1."""
+    half = N // 2
+    parts = [(half, 0, FIRST), (N - half, 1, FIRST + half)]
+    step = PACE if paced and PACE > 0 else N
+    out = []
+    for n, node, start in parts:
+        for s in range(start, start + n, step):
+            out += sim.ctl('storm', min(step, start + n - s), node, s)
+            if paced and PACE_MS:
+                time.sleep(PACE_MS / 1000)
+    log(f'   sim storm: {N} blocks at {FIRST}-{FIRST + N - 1}, '
+        f'{"in commands of " + str(step) if step < N else "unpaced"}'
+        + ('' if step < N else ': ' + ' / '.join(out)))
+
+
+def settle(sim, d, deadline):
+    """Polls the sim until every storm block is placed by policy and memhpd is idle, or the
+    deadline passes. Returns (seconds, mismatching blocks)."""
+    ids = range(FIRST, FIRST + N)
+    t0 = time.monotonic()
+    bad = policy_mismatches(sim, EXPECT, ids)
+    while bad and time.monotonic() - t0 < deadline:
+        check(d.proc.poll() is None, f'memhpd exited with {d.proc.returncode}')
+        time.sleep(0.5)
+        bad = policy_mismatches(sim, EXPECT, ids)
+    took = time.monotonic() - t0
+    try:
+        d.wait_idle(quiet=2.0, timeout=max(30.0, deadline - took))
+    except AssertionError as e:
+        log(f'   {e}')
+    return took, policy_mismatches(sim, EXPECT, ids)
+
+
+def events_sent(sim):
+    m = re.search(r'sent (\d+)', sim.ctl('events')[0])
+    return int(m.group(1))
+
+
+def new_sim(tmp, name):
+    return Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15', name=name)
+
+
+def reproduce_line():
+    build = os.path.dirname(os.path.dirname(simlib.MEMHPD))
+    return f'meson test -C {build} --benchmark sim-storm-65536 -v'
+
+
+def bench_native(tmp):
+    """Lost blocks and peak RSS over a native storm with production settings."""
+    sim = new_sim(tmp, 'sim-native')
+    d = BenchDaemon(tmp, sim, config('info'), 'memhpd-native')
+    d.wait_idle(quiet=1.0)
+    rss0 = status_kib(d.pid, 'VmHWM')
+    sim.ctl('reset-counters')
+    t0 = time.monotonic()
+    storm(sim)
+    took, bad = settle(sim, d, SETTLE)
+    hwm = status_kib(d.pid, 'VmHWM')
+    rss = status_kib(d.pid, 'VmRSS')
+    counts, total = sim.writes()
+    overflows = d.count(r'receive queue overflowed')
+    rescans = d.count(r'Rescanning all memory blocks')
+    log(f'   storm settled {took:.1f}s after the first add ({time.monotonic() - t0:.1f}s incl. '
+        f'idle wait); {total} writes, {sum(1 for c in counts.values() if c != 1)} blocks not '
+        f'written exactly once; {overflows} overflow(s), {rescans} rescan(s)')
+    log(f'   memhpd VmHWM {rss0} KiB after start-up, {hwm} KiB after the storm; VmRSS now '
+        f'{rss} KiB')
+    if bad:
+        log('   still differing from policy: ' + '; '.join(bad[:10]))
+    d.stop()
+    log(f'BENCH storm_lost_blocks {len(bad)} blocks')
+    log(f'BENCH storm_peak_rss_kib {hwm} KiB')
+    log(f'   lost blocks: {len(bad)} (target {TARGET_LOST}) '
+        f'{"met" if len(bad) <= TARGET_LOST else "MISSED"}; peak RSS {hwm} KiB (target '
+        f'{TARGET_RSS_KIB} KiB) {"met" if hwm <= TARGET_RSS_KIB else "MISSED"}')
+
+
+def callgrind_total(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith(('totals:', 'summary:')):
+                return int(line.split()[1])
+    raise AssertionError(f'no totals in {path}')
+
+
+# Where the storm's instructions go, inclusive, per hot-added block: memhpd's callbacks and
+# the library calls that dominate them.
+BREAKDOWN = [
+    ('on_io', 'uevent socket: read and parse every uevent'),
+    ('udev_monitor_receive_device', '  of which libudev receive + device object'),
+    ('udev_device_unref', '  of which libudev device free'),
+    ('on_process', 'pass over queued blocks: read state/node, submit the write'),
+    ('writer_thread', 'writer thread: the sysfs write'),
+    ('on_done', 'write completions'),
+    ('log_block', '  of which the per-block log line'),
+]
+
+
+def callgrind_breakdown(path, blocks):
+    r = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--threshold=100', '--auto=no',
+                        path], capture_output=True, text=True, timeout=300)
+    if r.returncode:
+        return
+    incl = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r'\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*:(\w+) \[', line)
+        if m and m.group(2) not in incl:
+            incl[m.group(2)] = int(m.group(1).replace(',', ''))
+    for fn, what in BREAKDOWN:
+        if fn in incl:
+            log(f'     {incl[fn] / blocks:9.0f} Ir/block  {fn}: {what}')
+
+
+def callgrind_control(*args):
+    r = subprocess.run(['callgrind_control', *[str(a) for a in args]], capture_output=True,
+                       text=True, timeout=120)
+    return r.returncode == 0 and 'OK' in r.stdout, (r.stdout + r.stderr).strip()
+
+
+def one_callgrind_run(tmp, level, name, with_storm, control=True):
+    """Returns (Ir, adds, uevents, how): Ir over the storm (control=True) or of the whole
+    run (control=False)."""
+    sim = new_sim(tmp, f'sim-{name}')
+    d = BenchDaemon(tmp, sim, config(level, '256M'), name, callgrind=True)
+    d.wait_idle(quiet=2.0, timeout=120)
+    if control:
+        ok, out = callgrind_control('-z', d.pid)
+        if os.environ.get('MEMHP_BENCH_SUBTRACT'):
+            ok, out = False, 'MEMHP_BENCH_SUBTRACT is set'
+        if not ok:
+            d.stop(timeout=120)
+            sim.stop()
+            return None, 0, 0, out
+    ev0 = events_sent(sim)
+    adds = uevents = 0
+    if with_storm:
+        t0 = time.monotonic()
+        storm(sim, paced=True)
+        took, bad = settle(sim, d, CG_SETTLE)
+        uevents = events_sent(sim) - ev0
+        adds = N
+        overflows = d.count(r'receive queue overflowed')
+        log(f'   [{name}] storm settled {took:.1f}s after the first add '
+            f'({time.monotonic() - t0:.1f}s with the idle wait); {uevents} uevents sent, '
+            f'{overflows} overflow(s), {len(bad)} block(s) differing from policy')
+        check(overflows == 0, f'{name}: memhpd lost uevents (receive queue overflow), so the '
+              'count is not the per-event path: raise ReceiveBufferSize= or MEMHP_BENCH_PACE')
+        check(not bad, f'{name}: {len(bad)} blocks not placed within {CG_SETTLE}s')
+    if control:
+        for f in os.listdir(tmp):
+            if f.startswith(os.path.basename(d.cg_out) + '.'):
+                os.unlink(os.path.join(tmp, f))
+        ok, out = callgrind_control('-d', d.pid)
+        check(ok, f'callgrind_control -d failed: {out}')
+        dumps = [f for f in os.listdir(tmp) if f.startswith(os.path.basename(d.cg_out) + '.')]
+        check(len(dumps) == 1, f'expected one callgrind dump, found {dumps}')
+        ir = callgrind_total(os.path.join(tmp, dumps[0]))
+        log(f'   [{name}] inclusive cost per hot-added block (callgrind_annotate):')
+        callgrind_breakdown(os.path.join(tmp, dumps[0]), N)
+        d.stop(timeout=120)
+    else:
+        d.stop(timeout=120)
+        ir = callgrind_total(d.cg_out)
+    d.valgrind_report()
+    # memhpd's own count (an info line at exit): what it received, to set beside the sim's.
+    m = re.search(r'Stopped after (\d+) uevents', d.log())
+    if with_storm and m:
+        log(f'   [{name}] memhpd says it received {m.group(1)} uevents; the sim sent {uevents}')
+        check(int(m.group(1)) == uevents, f'{name}: memhpd received {m.group(1)} uevents, the '
+              f'sim sent {uevents}')
+    sim.stop()
+    return ir, adds, uevents, 'callgrind_control -z after start-up, -d after the storm'
+
+
+def bench_callgrind(tmp, level, suffix):
+    if not shutil.which('valgrind') or not shutil.which('callgrind_control'):
+        raise AssertionError('valgrind (callgrind, callgrind_control) is not installed')
+    name = f'memhpd-cg-{level}'
+    ir, adds, uevents, how = one_callgrind_run(tmp, level, name, True)
+    if ir is None:
+        log(f'   callgrind_control cannot reach memhpd ({how}); subtracting an idle run')
+        ir_storm, adds, uevents, _ = one_callgrind_run(tmp, level, name + '-storm', True,
+                                                       control=False)
+        ir_idle, _, _, _ = one_callgrind_run(tmp, level, name + '-idle', False, control=False)
+        ir = ir_storm - ir_idle
+        how = (f'start+storm+stop {ir_storm} Ir minus start+stop {ir_idle} Ir')
+    per_add = ir / adds
+    per_uevent = ir / uevents
+    log(f'   [{name}] {ir} Ir over the storm ({how}); {adds} hot-added blocks, {uevents} '
+        f'uevents received')
+    log(f'BENCH storm_instructions_per_event{suffix} {per_add:.0f} instructions')
+    log(f'BENCH storm_instructions_per_uevent{suffix} {per_uevent:.0f} instructions')
+    log(f'   LogLevel={level}: {per_add:.0f} Ir per hot-added block (target {TARGET_IR}) '
+        f'{"met" if per_add <= TARGET_IR else "MISSED"}')
+
+
+def bench_callgrind_info(tmp):
+    bench_callgrind(tmp, 'info', '')
+
+
+def bench_callgrind_notice(tmp):
+    bench_callgrind(tmp, 'notice', '_notice')
+
+
+if __name__ == '__main__':
+    if os.environ.get('MEMHP_SIM_NS') == '1':
+        log(f'reproduce: {reproduce_line()}  ({N} blocks)')
+    run_tests([bench_native, bench_callgrind_info, bench_callgrind_notice])
