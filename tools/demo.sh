@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The README demo: builds memhpd (tools/bootstrap.sh), boots Debian 12's own kernel under QEMU,
-# starts memhpd inside the VM with the shipped memhpd.conf plus a drop-in for node 2, hot-adds
-# memory on two NUMA nodes and prints what the guest kernel shows before and after, then
+# starts memhpd inside the VM (with the shipped memhpd.conf plus a drop-in for node 2, on the
+# guest's own system bus), hot-adds memory on two NUMA nodes and shows `memhpctl list` before
+# and after, then a transactional offline the kernel refuses halfway and its rollback, then
 # memhpd's log. memhpd only ever runs inside the VM; this machine's memory is not touched.
 #
-#   MEMHPD=path/to/memhpd  use that binary and skip the build
-#   BUILD=dir              build directory (default: build/)
+#   MEMHPD=path/to/memhpd      use that binary and skip the build
+#   MEMHPCTL=path/to/memhpctl  (default: ctl/memhpctl of the build directory)
+#   BUILD=dir                  build directory (default: build/)
 # Extra arguments go to tests/vm/vmtest.py demo (e.g. --cache DIR).
 set -euo pipefail
 
@@ -17,8 +19,9 @@ if [ -z "${MEMHPD:-}" ]; then
     "$SRC/tools/bootstrap.sh"
     MEMHPD=$BUILD/daemon/memhpd
 fi
+MEMHPCTL=${MEMHPCTL:-$BUILD/ctl/memhpctl}
 # A pyenv or venv shim in PATH costs time on every start; the system python3 has all we use.
 PYTHON=$(command -v /usr/bin/python3 || command -v python3) ||
     { echo "demo: python3 not found: apt-get install python3" >&2; exit 1; }
-exec "$PYTHON" "$SRC/tests/vm/vmtest.py" demo --memhpd "$MEMHPD" --conf "$SRC/memhpd.conf" \
-    --workdir "$BUILD/tests/vm/demo" "$@"
+exec "$PYTHON" "$SRC/tests/vm/vmtest.py" demo --memhpd "$MEMHPD" --memhpctl "$MEMHPCTL" \
+    --conf "$SRC/memhpd.conf" --workdir "$BUILD/tests/vm/demo" "$@"

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The README demo: memhpd onlining hot-added memory on two NUMA nodes of a VM.
+"""The README demo: memhpd onlining hot-added memory on two NUMA nodes of a VM, and a
+transactional offline the kernel refuses halfway.
 
-memhpd runs in the guest with the shipped memhpd.conf plus one drop-in that
-gives node 2 its own policy; the host hot-adds a DIMM on node 1 and one on
-node 2, and the demo prints what the guest kernel shows before and after,
-then memhpd's own log.
+memhpd runs in the guest with the shipped memhpd.conf plus one drop-in that gives node 2 its
+own policy, on the guest's system bus. The host hot-adds a DIMM on node 1 and one on node 2;
+`memhpctl list` shows the blocks before and after. Then memhpd is asked to offline node 1's new
+blocks and, last, memory0, which the kernel refuses: memhpd puts the new blocks back online.
 """
 
 import os
@@ -19,44 +20,30 @@ DROPIN_TEXT = ("# memhpd demo: the CPU-less node 2 gets kernel memory first, the
                "# memory up to MovableRatio percent of it.\n"
                "[Node 2]\nPolicy=auto-movable\n")
 DIMMS = (("dimm1", 1, 512 * MiB), ("dimm2", 2, GiB))
+OFFLINE_CALL = ("dbus-send --system --print-reply --dest=org.memhpd1 /org/memhpd1 "
+                "org.memhpd1.Manager.OfflineBlocks array:uint32:%s")
 
 
-def runs(rows):
-    """{block: columns} -> consecutive blocks with equal columns, as ("memory48-51", columns)."""
-    out = []
-    for name in sorted(rows, key=lambda b: int(b[6:])):
-        n = int(name[6:])
-        if out and out[-1][1] == n - 1 and out[-1][2] == rows[name]:
-            out[-1][1] = n
-        else:
-            out.append([n, n, rows[name]])
-    return [("memory%d" % a + ("-%d" % b if b != a else ""), cols) for a, b, cols in out]
-
-
-def show(title, blocks, boot, announced=None):
-    """One line per run of blocks: boot memory in short, then each new run with the state
-    the kernel announced it in (add uevent) -> its state now, and its zone."""
-    print(title)
-    for node in (0, 1, 2):
-        mine = {b: v for b, v in blocks.items() if v[1] == str(node)}
-        lines = ["%-13s online   (boot memory)" % name
-                 for name, _ in runs({b: () for b in mine if b in boot})]
-        rows = {}
-        for b, (state, _, zones) in mine.items():
-            if b not in boot:
-                zone = zones[0] if state == "online" else ""
-                rows[b] = ("%s -> " % announced[b] if announced and b in announced else "",
-                           state, zone)
-        lines += ["%-13s %s%-8s %s" % (name, *cols) for name, cols in runs(rows)]
-        for i, line in enumerate(lines or ["no memory"]):
-            print("  %-8s%s" % ("node %d:" % node if i == 0 else "", line.rstrip()))
+def shell(vm, command, show=None):
+    """Run a guest command as the reader would type it; print it and its output, indented.
+    Returns (output, exit status)."""
+    out, rc = vm.sh(command + " 2>&1", timeout=60)
+    print("  # %s" % (show or command))
+    for line in out.rstrip("\n").splitlines():
+        print(("  " + line).rstrip())
+    if rc:
+        print("  [exit status %d]" % rc)
+    return out, rc
 
 
 def run(args, kit, work):
+    if not args.memhpctl:
+        print("demo: needs memhpctl (--memhpctl, or ctl/memhpctl next to memhpd's build dir)")
+        return 1
     conf = args.conf if args.conf and os.path.exists(args.conf) else None
     files = [("/etc/memhpd.conf", open(conf, "rb").read() if conf else b""),
              (DROPIN, DROPIN_TEXT.encode())]
-    initrd = vmlib.build_initramfs(kit, work, args.memhpd, files)
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd, files, memhpctl=args.memhpctl)
     log("booting the VM")
     with vmlib.VM(kit, initrd, work) as vm:
         default = re.findall(r"^\s*Default\s*=\s*(\S+)", open(conf).read(), re.M) if conf else []
@@ -66,35 +53,52 @@ def run(args, kit, work):
               % (os.path.basename(conf) if conf else "an empty file",
                  default[-1] if default else "online_movable, built in", DROPIN))
         vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf")
-        boot = vm.blocks()
         print()
-        show("before hot-add (guest sysfs):", boot, boot)
+        print("Before hot-add:")
+        shell(vm, "memhpctl list")
         print()
-        print("hot-adding %s through QMP (device_add pc-dimm) ..." % " and ".join(
+        print("Hot-adding %s through QMP (device_add pc-dimm) ..." % " and ".join(
             "%d MiB on node %d" % (size // MiB, node) for _, node, size in DIMMS))
-        new = []
+        new = {}
         t0 = time.monotonic()
         for dimm, node, size in DIMMS:
-            new += [b for _, b in vm.add_dimm(dimm, node, size)[1]]
-        out, rc = vm.sh("hpmon state online 20000 " + " ".join(new), timeout=30)
-        print("%d new blocks, %s %.1f s after the first device_add" % (
-            len(new), "all online" if rc == 0 else "NOT all online", time.monotonic() - t0))
-        # The guest's uevent logger noted each block's state when its "add" arrived.
-        announced = {}
-        for line in vm.must("grep ' add /devices/system/memory/memory' /tmp/uevents.log"
-                            " || true").splitlines():
-            m = re.search(r"/(memory\d+) .*\bstate=(\w+)", line)
-            if m:
-                announced.setdefault(m.group(1), m.group(2))
+            new[dimm] = sorted((b for _, b in vm.add_dimm(dimm, node, size)[1]),
+                               key=lambda b: int(b[6:]))
+        blocks = [b for dimm in new for b in new[dimm]]
+        out, rc = vm.sh("hpmon state online 20000 " + " ".join(blocks), timeout=30)
+        print("%d new blocks, %s in guest sysfs %.1f s after the first device_add." % (
+            len(blocks), "all online" if rc == 0 else "NOT all online", time.monotonic() - t0))
         print()
-        show("after (guest sysfs; state at the add uevent -> now, zone = valid_zones):",
-             vm.blocks(), boot, announced)
+        print("After:")
+        shell(vm, "memhpctl list")
         z = vm.zones()
-        print("  node 2 zoneinfo: Normal %d MiB, Movable %d MiB" % (
+        print("  (node 2 per /proc/zoneinfo: Normal %d MiB, Movable %d MiB)" % (
             z.get((2, "Normal"), 0) * 4096 // MiB, z.get((2, "Movable"), 0) * 4096 // MiB))
+
+        print()
+        ids = [b[6:] for b in new["dimm1"]]
+        print("Offline is a transaction. Ask memhpd to offline node 1's new blocks and then")
+        print("memory0, boot memory the kernel refuses to offline (it holds the kernel image).")
+        print("memhpctl sorts the blocks it is given, so this call goes to memhpd over D-Bus:")
+        _, rc_tx = shell(vm, OFFLINE_CALL % ",".join(ids + ["0"]))
+        print("Node 1's blocks are back online, Movable:")
+        shell(vm, "memhpctl list --node 1")
+        seen = {}
+        for m in re.finditer(r" (online|offline) /devices/system/memory/memory(\d+) ",
+                             vm.must("cat /tmp/uevents.log")):
+            if m.group(2) in ids:
+                seen.setdefault(m.group(2), []).append(m.group(1))
+        histories = {" -> ".join(h) for h in seen.values()}
+        print("  (the guest kernel's uevents for memory%s-%s since the hot-add: %s)" % (
+            ids[0], ids[-1], " | ".join(sorted(histories))))
+        print()
+        print("memhpctl with the same blocks tries memory0 first; its exit status 2 means")
+        print("\"failed, nothing left changed\":")
+        shell(vm, "memhpctl offline %s-%s,0" % (ids[0], ids[-1]))
+
         print()
         status = vm.must("gt stop memhpd").strip()
         print("memhpd log (stopped with SIGTERM, exit status %s):" % status)
         for line in vm.must("cat /tmp/memhpd.log").splitlines():
             print("  " + line)
-    return 0 if rc == 0 else 1
+    return 0 if rc == 0 and rc_tx != 0 else 1

@@ -358,8 +358,41 @@ def compile_static(src, out):
     return out
 
 
-def build_initramfs(kit, work, memhpd=None, files=()):
-    """files: (guest path, bytes) pairs added as they are (configs)."""
+# The guest's system bus: Debian's default-deny system bus (the D-Bus tier's template) with the
+# project's policy for org.memhpd1, at the standard address.
+SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket"
+BUS_CONF = "/etc/dbus-1/memhpd-vm-system.conf"
+BUS_POLICY = "/etc/dbus-1/system.d/org.memhpd1.conf"
+SRC = os.path.dirname(os.path.dirname(HERE))
+
+
+def add_program(cpio, guest_path, host_path):
+    """An executable and every shared library ldd resolves for it, at their host paths."""
+    cpio.file(guest_path, host_path)
+    for lib in shared_libs(host_path):
+        cpio.file(lib, os.path.realpath(lib))
+
+
+def add_dbus(cpio, memhpctl):
+    """dbus-daemon (started by the guest init when BUS_CONF exists), dbus-send for raw calls,
+    memhpctl, util-linux setpriv (busybox's cannot set the bounding set), and the users and
+    groups the bus policy names."""
+    with open(os.path.join(SRC, "tests", "dbus", "system-bus.conf.in")) as f:
+        conf = f.read().replace("@LISTEN@", "unix:path=" + SYSTEM_BUS_SOCKET)
+    cpio.file(BUS_CONF, data=conf.replace("@POLICY@", BUS_POLICY).encode(), mode=0o644)
+    cpio.file(BUS_POLICY, os.path.join(SRC, "conf", "org.memhpd1.conf"), mode=0o644)
+    cpio.file("etc/passwd", data=b"root:x:0:0:root:/root:/bin/sh\n", mode=0o644)
+    cpio.file("etc/group", data=b"root:x:0:\nmemhp:x:990:\n", mode=0o644)
+    cpio.file("etc/machine-id", data=b"6d656d6870642d766d2d677565737400\n", mode=0o444)
+    for name, package in (("dbus-daemon", "dbus-daemon"), ("dbus-send", "dbus-bin"),
+                          ("setpriv", "util-linux")):
+        add_program(cpio, "usr/bin/" + name, need_tool(name, package))
+    add_program(cpio, "usr/bin/memhpctl", memhpctl)
+
+
+def build_initramfs(kit, work, memhpd=None, files=(), memhpctl=None):
+    """files: (guest path, bytes) pairs added as they are (configs). memhpctl: also put the
+    system bus, memhpctl and the tools of the D-Bus and hardening scenarios into the guest."""
     cpio = Cpio()
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc/memhpd.conf.d", "proc", "sys", "dev",
               "tmp", "run", "root", "var"):
@@ -372,7 +405,7 @@ def build_initramfs(kit, work, memhpd=None, files=()):
             cpio.symlink("bin/" + a, "busybox")
     cpio.file("init", os.path.join(HERE, "guest", "init"))
     cpio.file("bin/gt", os.path.join(HERE, "guest", "gt"))
-    for tool in ("hpmon", "online-loop"):
+    for tool in ("hpmon", "online-loop", "stepgate"):
         cpio.file("bin/" + tool, compile_static(os.path.join(HERE, tool + ".c"),
                                                 os.path.join(work, tool)))
     moddir = os.path.join(kit.kdir, "modules")
@@ -381,9 +414,9 @@ def build_initramfs(kit, work, memhpd=None, files=()):
     # Read by gt before it touches sysfs: this file exists only in the guest.
     cpio.file("etc/memhpd-vm-guest", data=b"memhpd VM test guest\n", mode=0o644)
     if memhpd:
-        cpio.file("usr/sbin/memhpd", memhpd)
-        for lib in shared_libs(memhpd):
-            cpio.file(lib, os.path.realpath(lib))
+        add_program(cpio, "usr/sbin/memhpd", memhpd)
+    if memhpctl:
+        add_dbus(cpio, memhpctl)
     for path, data in files:
         cpio.file(path, data=data, mode=0o644)
     out = os.path.join(work, "initramfs.cpio.gz")

@@ -14,6 +14,7 @@ valid_zones, /proc/zoneinfo), never what memhpd says it did.
 """
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -35,6 +36,21 @@ NODE0 = re.compile(r"node[ =:]*0\b")
 RELOAD_LOG = re.compile(r"reload", re.I)
 ZONE_OF = {"online_movable": "Movable", "online_kernel": "Normal"}
 KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Call Trace|Oops|Kernel panic")
+INJECT = "/sys/kernel/debug/notifier-error-inject/memory/actions/%s/error"
+# memhpctl's exit codes (man memhpctl): failed and rolled back; failed with blocks left changed.
+EXIT_ROLLED_BACK, EXIT_LEFT_CHANGED = 2, 3
+BUS_CALL = ("dbus-send --system --print-reply --reply-timeout=60000 --dest=org.memhpd1 "
+            "/org/memhpd1 org.memhpd1.Manager.")
+
+
+def say(out):
+    """Show the last line of a command's output (the error memhpd sent) in the test log."""
+    if out.strip():
+        print("#    %s" % out.strip().splitlines()[-1], flush=True)
+
+
+# Boot memory: 1 GiB in 128 MiB blocks (scenario 0 checks the block size).
+BOOT_BLOCKS = ["memory%d" % i for i in range(8)]
 
 
 def block_names(blocks):
@@ -51,8 +67,9 @@ def memhpd_config(policies, default=DEFAULT, ratio=RATIO, coldplug="yes"):
 
 
 class Tier:
-    def __init__(self, vm):
+    def __init__(self, vm, dbus=False):
         self.vm = vm
+        self.dbus = dbus        # the guest has a system bus, memhpctl, dbus-send, setpriv
         self.passed = self.failed = 0
         self.scenario = "-"
         self.policies = dict(POLICIES)
@@ -159,6 +176,86 @@ class Tier:
 
     def alive(self):
         return self.vm.sh("gt alive memhpd")[1] == 0
+
+    # -- D-Bus and the kernel's own record -----------------------------------------------------
+    def memhpctl(self, args, timeout=60):
+        """memhpctl in the guest: (its stdout + stderr, exit status)."""
+        out, rc = self.vm.sh("memhpctl %s 2>&1" % args, timeout=timeout)
+        return out.strip(), rc
+
+    def bus_call(self, method, signature_args, timeout=60):
+        """A raw org.memhpd1 call with dbus-send, which prints the D-Bus error name."""
+        out, rc = self.vm.sh(BUS_CALL + method + " " + signature_args + " 2>&1",
+                             timeout=timeout)
+        return out.strip(), rc
+
+    def uevent_mark(self):
+        return int(self.vm.must("wc -l < /tmp/uevents.log").strip())
+
+    def uevents_since(self, mark):
+        """[(action, block)] of the memory uevents the guest logged after `mark`."""
+        out = self.vm.must("tail -n +%d /tmp/uevents.log" % (mark + 1))
+        return [(m.group(1), m.group(2)) for m in
+                re.finditer(r"^\S+ seq=\S+ (\w+) /devices/system/memory/(memory\d+) ", out, re.M)]
+
+    def history(self, events, block):
+        """"offline,online" for one block, in the order the kernel announced it."""
+        return ",".join(a for a, b in events if b == block and a in ("online", "offline"))
+
+    def inject(self, errno, action="MEM_GOING_ONLINE"):
+        """memory-notifier-error-inject: -errno makes the kernel refuse every online
+        (MEM_GOING_ONLINE) or offline (MEM_GOING_OFFLINE), 0 stops that."""
+        self.vm.must("gt modprobe memory_notifier_error_inject && "
+                     "(grep -q debugfs /proc/mounts || mount -t debugfs none /sys/kernel/debug) "
+                     "&& echo %d > %s" % (errno, INJECT % action))
+
+    def gated(self, block, action, ctl_args):
+        """`memhpctl ctl_args` while stepgate watches memhpd's writer: when the writer opens
+        `block`'s state file, every earlier step of the operation has returned and nothing of
+        this one has reached the kernel; stepgate then turns `action`'s injection on (-ENOMEM).
+        Returns (memhpctl's output, its exit status, stepgate's output)."""
+        self.inject(0, action)      # loads the module, starts from "no refusal"
+        pid = self.vm.must("cat /tmp/memhpd.pid").strip()
+        out, _ = self.vm.sh(
+            "stepgate %s %s %s -12 30000 >/tmp/gate.out 2>&1 & g=$!; "
+            "until grep -q '@@GATE armed' /tmp/gate.out || ! kill -0 $g 2>/dev/null; do "
+            "usleep 10000; done; memhpctl %s 2>&1; echo \"@@CTL $?\"; wait $g; "
+            "cat /tmp/gate.out" % (pid, block, INJECT % action, ctl_args), timeout=60)
+        ctl, _, gate = out.partition("@@CTL ")
+        rc, _, gate = gate.partition("\n")
+        self.check("stepgate fired when memhpd reached %s" % block,
+                   "@@GATE fired %s" % block in gate, gate.strip()[-300:])
+        return ctl.strip(), int(rc) if rc.isdigit() else -1, gate
+
+    def dimm_range(self, dimm):
+        """A DIMM's "0xSTART-0xEND" (inclusive) from QMP query-memory-devices."""
+        for dev in self.vm.qmp.cmd("query-memory-devices"):
+            data = dev.get("data", {})
+            if data.get("id") == dimm:
+                return "0x%x-0x%x" % (data["addr"], data["addr"] + data["size"] - 1)
+        raise VMError("QMP does not know the DIMM %s" % dimm)
+
+    def hotadd_online(self, dimm, node, size):
+        """A DIMM memhpd onlines by node 1's policy (online_movable)."""
+        blocks = self.hotadd(dimm, node, size)
+        self.wait_online(blocks)
+        self.expect_blocks("%s onlined by memhpd" % dimm, blocks, "online", node, "Movable")
+        return sorted(blocks, key=lambda b: int(b[6:]))
+
+    def unchanged(self, what, before, skip=()):
+        """Every block but `skip` has the state and zones it had in `before`."""
+        now = self.vm.blocks()
+        diff = ["%s:%s->%s" % (b, before[b], now.get(b)) for b in before
+                if b not in skip and now.get(b) != before[b]]
+        self.check("%s: every other block unchanged" % what, not diff, " ".join(diff[:6]))
+
+    def refused_boot_block(self):
+        """memory0: boot memory spanning DMA and DMA32 (valid_zones "none") and holding the
+        kernel image; the kernel refuses to offline it (EINVAL), at once, every time."""
+        st = self.vm.blocks(["memory0"])["memory0"]
+        self.check("memory0 is online with valid_zones none (the kernel refuses its offline)",
+                   st[0] == "online" and st[2] == ["none"], str(st))
+        return "memory0"
 
     # -- scenarios ---------------------------------------------------------------------------
     def s_boot(self):
@@ -364,10 +461,7 @@ class Tier:
 
     def s_refusal(self):
         """f. the kernel refuses to online (memory notifier injects -ENOMEM)."""
-        inject = "/sys/kernel/debug/notifier-error-inject/memory/actions/MEM_GOING_ONLINE/error"
-        self.vm.must("gt modprobe memory_notifier_error_inject && "
-                     "(grep -q debugfs /proc/mounts || mount -t debugfs none /sys/kernel/debug) "
-                     "&& echo -12 > %s" % inject)
+        self.inject(-12)
         start = self.log_size()
         refused = self.hotadd("f1", 0, 512 * MiB)
         names = block_names(refused)
@@ -384,11 +478,250 @@ class Tier:
             print("#    %s" % lines[0].strip())
         self.expect_blocks("refused by the kernel", refused, "offline", 0)
         self.check("memhpd still running after the refusal", self.alive())
-        self.vm.must("echo 0 > %s" % inject)
+        self.inject(0)
         blocks = self.hotadd("f2", 0, 512 * MiB)
         self.wait_online(blocks)
         self.expect_blocks("after clearing the injection", blocks, "online", 0,
                            ZONE_OF[self.policies[0]])
+        # memhpd retries a refused online after 1, 2 and 4 s. Wait for its last word on each
+        # refused block (online, or left offline) so that no retry lands in a later scenario.
+        deadline = time.monotonic() + 15
+        while True:
+            text = self.memhpd_log(start)
+            pending = [b for b in refused if not re.search(
+                r"\b%s \(node \d+\): online|Leaving %s offline" % (b, b), text)]
+            if not pending or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        seen = self.vm.blocks(refused)
+        self.check("memhpd's retries of the refused blocks are over (kernel: %d online)" % sum(
+            v[0] == "online" for v in seen.values()), not pending, "still pending: %s" % pending)
+
+    def s_bus(self):
+        """u. D-Bus: memhpd serves org.memhpd1 on the guest's system bus (dbus-daemon with the
+        project's policy), and `memhpctl list --json` agrees with the guest kernel."""
+        self.check("memhpd logged 'Serving org.memhpd1'",
+                   "Serving org.memhpd1" in self.memhpd_log(), self.memhpd_log()[-300:])
+        out, rc = self.memhpctl("list --json")
+        try:
+            rows = json.loads(out)["memory"]
+        except (ValueError, KeyError) as e:
+            self.check("memhpctl list --json", False, "rc %d, %s: %s" % (rc, e, out[-300:]))
+            return
+        listed = {}
+        for row in rows:
+            first, _, last = row["block"].partition("-")
+            for i in range(int(first), int(last or first) + 1):
+                listed["memory%d" % i] = (row["state"], str(row["node"]), row["zone"])
+        bad = []
+        for b, (st, nd, zones) in self.vm.blocks().items():
+            want = (st, nd, (zones[0] if len(zones) == 1 else "none") if st == "online" else None)
+            if listed.get(b) != want:
+                bad.append("%s kernel %s memhpctl %s" % (b, want, listed.get(b)))
+        self.check("memhpctl list: exit 0, %d blocks, each with the kernel's state, node and "
+                   "zone" % len(listed), rc == 0 and listed and not bad, " | ".join(bad[:4]))
+
+    def s_offline_range(self):
+        """o. memhpctl offline by physical address range (from QMP query-memory-devices) of a
+        DIMM memhpd onlined Movable, then device_del."""
+        blocks = self.hotadd_online("o1", 1, 512 * MiB)
+        target = self.dimm_range("o1")
+        before = self.vm.blocks()
+        out, rc = self.memhpctl("offline " + target)
+        self.check("memhpctl offline %s: exit 0" % target, rc == 0, "rc %d: %s" % (rc, out))
+        self.expect_blocks("after memhpctl offline", blocks, "offline", 1)
+        self.unchanged("after memhpctl offline", before, blocks)
+        self.check("device_del o1 -> DEVICE_DELETED", self.vm.del_dimm("o1"))
+        seen = self.vm.blocks(blocks)
+        self.check("its %d blocks are gone from sysfs" % len(blocks),
+                   all(v[0] == "gone" for v in seen.values()), str(seen))
+
+    def s_rollback(self):
+        """r. OfflineBlocks of hot-added Movable blocks, then a boot block the kernel refuses:
+        OperationFailed, the Movable blocks offlined and back online, the boot block as it was.
+        memhpctl: exit 2, for that set and for a refusal at the last block of a DIMM."""
+        refused = self.refused_boot_block()
+        blocks = self.hotadd_online("r1", 1, 512 * MiB)
+        before, zones = self.vm.blocks(), self.vm.zones()
+        mark = self.uevent_mark()
+        ids = ",".join(b[6:] for b in blocks + [refused])
+        out, rc = self.bus_call("OfflineBlocks", "array:uint32:" + ids)
+        self.check("OfflineBlocks([%s]) -> org.memhpd1.Error.OperationFailed naming %s" % (
+            ids, refused), rc != 0 and "org.memhpd1.Error.OperationFailed" in out
+            and "Failed to change %s: Invalid argument" % refused in out, out)
+        say(out)
+        self.expect_blocks("rolled back", blocks, "online", 1, "Movable")
+        self.unchanged("after the rollback", before)
+        self.expect_zone_delta(zones, self.vm.zones(), {})
+        events = self.uevents_since(mark)
+        self.check("kernel uevents: each Movable block went offline, then online again",
+                   all(self.history(events, b) == "offline,online" for b in blocks),
+                   " ".join("%s:%s" % (b, self.history(events, b)) for b in blocks))
+
+        # memhpctl sorts its TARGET: the boot block comes first and nothing changes.
+        target = self.dimm_range("r1")
+        out, rc = self.memhpctl("offline %s,%s" % (target, refused[6:]))
+        self.check("memhpctl offline %s,%s: exit %d, nothing changed" % (
+            target, refused[6:], EXIT_ROLLED_BACK), rc == EXIT_ROLLED_BACK
+            and "Failed to change %s: Invalid argument" % refused in out
+            and "nothing had changed" in out, "rc %d: %s" % (rc, out))
+        self.unchanged("after memhpctl", before)
+
+        # A refusal after real changes, through memhpctl: the kernel refuses the DIMM's last
+        # block (MEM_GOING_OFFLINE), armed by stepgate when memhpd reaches it.
+        mark = self.uevent_mark()
+        out, rc, _ = self.gated(blocks[-1], "MEM_GOING_OFFLINE", "offline " + target)
+        self.inject(0, "MEM_GOING_OFFLINE")
+        self.check("memhpctl offline %s, %s refused: exit %d, the others rolled back" % (
+            target, blocks[-1], EXIT_ROLLED_BACK), rc == EXIT_ROLLED_BACK
+            and "Failed to change %s: Cannot allocate memory" % blocks[-1] in out
+            and "Rolled back: %s." % ", ".join(reversed(blocks[:-1])) in out,
+            "rc %d: %s" % (rc, out))
+        say(out)
+        self.expect_blocks("rolled back", blocks, "online", 1, "Movable")
+        events = self.uevents_since(mark)
+        self.check("kernel uevents: the first %d went offline, then online again; %s never "
+                   "offline" % (len(blocks) - 1, blocks[-1]),
+                   [self.history(events, b) for b in blocks]
+                   == ["offline,online"] * (len(blocks) - 1) + [""],
+                   " ".join("%s:%s" % (b, self.history(events, b)) for b in blocks))
+        self.check("device_del r1 -> DEVICE_DELETED", self.vm.del_dimm("r1"))
+
+    def s_online_refused(self):
+        """j. OnlineBlocks while the kernel refuses onlines (MEM_GOING_ONLINE -> -ENOMEM): at
+        the first block nothing changes; at the third (stepgate) the first two are onlined and
+        offlined again."""
+        blocks = self.hotadd_online("j1", 1, 512 * MiB)
+        target = self.dimm_range("j1")
+        out, rc = self.memhpctl("offline " + target)
+        self.check("memhpctl offline j1: exit 0 (blocks memhpd now leaves offline)", rc == 0,
+                   "rc %d: %s" % (rc, out))
+        self.expect_blocks("admin offline", blocks, "offline", 1)
+
+        self.inject(-12)
+        mark = self.uevent_mark()
+        out, rc = self.memhpctl("online " + target)
+        self.check("refused at the first block: memhpctl online exit %d, nothing changed" % (
+            EXIT_ROLLED_BACK), rc == EXIT_ROLLED_BACK and "Failed to change %s: Cannot allocate "
+            "memory" % blocks[0] in out and "nothing had changed" in out, "rc %d: %s" % (rc, out))
+        say(out)
+        self.expect_blocks("refused", blocks, "offline", 1)
+        events = self.uevents_since(mark)
+        self.check("kernel uevents: no block went online",
+                   not [e for e in events if e[0] == "online" and e[1] in blocks], str(events))
+
+        # stepgate turns the injection on when memhpd's writer opens the third block's state
+        # file: the first two steps are done, nothing of the third has reached the kernel.
+        self.inject(0)
+        gate = blocks[2]
+        mark = self.uevent_mark()
+        out, rc, _ = self.gated(gate, "MEM_GOING_ONLINE", "online " + target)
+        self.check("refused at %s: memhpctl online exit %d, %s rolled back" % (
+            gate, EXIT_ROLLED_BACK, " and ".join(blocks[:2])),
+            rc == EXIT_ROLLED_BACK and "Failed to change %s: Cannot allocate memory" % gate in out
+            and "Rolled back: %s, %s." % (blocks[1], blocks[0]) in out, "rc %d: %s" % (rc, out))
+        say(out)
+        self.expect_blocks("after the rollback", blocks, "offline", 1)
+        events = self.uevents_since(mark)
+        want = ["online,offline", "online,offline", "", ""]
+        self.check("kernel uevents: %s online then offline again, %s and %s never online" % (
+            " and ".join(blocks[:2]), blocks[2], blocks[3]),
+            [self.history(events, b) for b in blocks] == want,
+            " ".join("%s:%s" % (b, self.history(events, b)) for b in blocks))
+
+        self.inject(0)
+        out, rc = self.memhpctl("online " + target)
+        self.check("injection cleared: memhpctl online exit 0", rc == 0, "rc %d: %s" % (rc, out))
+        self.expect_blocks("online again", blocks, "online", 1, "Movable")
+        self.check("device_del j1 -> DEVICE_DELETED", self.vm.del_dimm("j1"))
+
+    def s_rollback_incomplete(self):
+        """k. OfflineBlocks [Movable A, refused boot block] while the kernel refuses onlines:
+        A's re-online in the rollback is refused too -> RollbackIncomplete naming A, A offline.
+        memhpctl: exit 3 when the DIMM's last block is refused too (stepgate)."""
+        refused = self.refused_boot_block()
+        blocks = self.hotadd_online("k1", 1, 512 * MiB)
+        zones = self.vm.zones()
+        a = blocks[0]
+        self.inject(-12)
+        mark = self.uevent_mark()
+        out, rc = self.bus_call("OfflineBlocks", "array:uint32:%s,%s" % (a[6:], refused[6:]))
+        self.check("OfflineBlocks([%s, %s]) -> org.memhpd1.Error.RollbackIncomplete naming %s" % (
+            a[6:], refused[6:], a), rc != 0 and "org.memhpd1.Error.RollbackIncomplete" in out
+            and "left changed: %s (Cannot allocate memory)" % a in out, out)
+        say(out)
+        self.expect_blocks("%s left offline" % a, [a], "offline", 1)
+        self.check("%s still online" % refused, self.vm.blocks([refused])[refused][0] == "online")
+        events = self.uevents_since(mark)
+        self.check("kernel uevents: %s offline, never online again" % a,
+                   self.history(events, a) == "offline", self.history(events, a))
+
+        # The whole DIMM through memhpctl: A is offline already (skipped), the middle two go
+        # offline, the last is refused (MEM_GOING_OFFLINE, stepgate), their re-onlines too.
+        target = self.dimm_range("k1")
+        mid = blocks[1:-1]
+        out, rc, _ = self.gated(blocks[-1], "MEM_GOING_OFFLINE", "offline " + target)
+        self.inject(0, "MEM_GOING_OFFLINE")
+        self.check("memhpctl offline %s: exit %d naming %s" % (
+            target, EXIT_LEFT_CHANGED, " and ".join(mid)), rc == EXIT_LEFT_CHANGED
+            and "left changed: %s." % ", ".join(
+                "%s (Cannot allocate memory)" % b for b in reversed(mid)) in out,
+            "rc %d: %s" % (rc, out))
+        say(out)
+        self.expect_blocks("left offline", [a] + mid, "offline", 1)
+        self.expect_blocks("never offlined", blocks[-1:], "online", 1, "Movable")
+        self.expect_zone_delta(zones, self.vm.zones(), {(1, "Movable"): -1 - len(mid)})
+
+        self.inject(0)
+        out, rc = self.memhpctl("online " + target)
+        self.check("injection cleared: memhpctl online %s, exit 0" % target, rc == 0,
+                   "rc %d: %s" % (rc, out))
+        self.expect_blocks("back online", blocks, "online", 1, "Movable")
+        self.expect_zone_delta(zones, self.vm.zones(), {})
+        self.check("device_del k1 -> DEVICE_DELETED", self.vm.del_dimm("k1"))
+
+    def s_hardened(self):
+        """p. memhpd as memhpd.service runs it: own mount namespace with /sys read-only and
+        /sys/devices/system/memory read-write, capability bounding set CAP_NET_ADMIN, no new
+        privileges; it onlines a hot-added DIMM, and other /sys writes fail with EROFS."""
+        out, rc = self.vm.sh("gt stop memhpd", timeout=20)
+        self.check("plain memhpd stopped (exit 0)", rc == 0 and out.strip() == "0", out.strip())
+        self.write_config()
+        out, rc = self.vm.sh("gt start memhpd gt sandbox /usr/sbin/memhpd --config "
+                             "/etc/memhpd.conf --log-level debug", timeout=30)
+        if not self.check("sandboxed memhpd started", rc == 0, out.strip()):
+            return
+        pid = out.strip().splitlines()[-1]
+        status = dict(re.findall(r"^(\w+):\s+(\S+)$", self.vm.must("cat /proc/%s/status" % pid),
+                                 re.M))
+        caps = {k: status.get(k) for k in ("CapBnd", "CapPrm", "CapEff", "NoNewPrivs")}
+        self.check("capabilities: bounding = permitted = effective = CAP_NET_ADMIN, "
+                   "no_new_privs", caps == {"CapBnd": "0000000000001000",
+                                            "CapPrm": "0000000000001000",
+                                            "CapEff": "0000000000001000", "NoNewPrivs": "1"},
+                   str(caps))
+        top = {}
+        for line in self.vm.must("cat /proc/%s/mountinfo" % pid).splitlines():
+            f = line.split()
+            top[f[4]] = f[5].split(",")[0]      # the last mount on a path is the visible one
+        want = {"/sys": "ro", "/sys/devices/system/memory": "rw"}
+        self.check("its mounts: /sys ro, /sys/devices/system/memory rw",
+                   {k: top.get(k) for k in want} == want, str({k: top.get(k) for k in want}))
+        self.check("it serves org.memhpd1 (memhpctl status exit 0)",
+                   self.memhpctl("status")[1] == 0)
+        blocks = self.hotadd("p1", 1, 512 * MiB)
+        self.wait_online(blocks)
+        self.expect_blocks("onlined by the sandboxed memhpd", blocks, "online", 1, "Movable")
+        # The harmless write: the file's own value back. Outside the namespace it works (the
+        # file is writable), inside it must not.
+        probe = "/sys/kernel/mm/transparent_hugepage/khugepaged/pages_to_scan"
+        write = "v=$(cat %s) && echo $v > %s" % (probe, probe)
+        out, rc = self.vm.sh("%s 2>&1" % write)
+        self.check("outside: rewriting %s works" % probe, rc == 0, out.strip())
+        out, rc = self.vm.sh("nsenter -t %s -m sh -c '%s' 2>&1" % (pid, write))
+        self.check("in memhpd's namespace: it fails with EROFS",
+                   rc != 0 and "Read-only file system" in out, "rc %d: %s" % (rc, out.strip()))
+        self.check("device_del p1 -> DEVICE_DELETED", self.vm.del_dimm("p1"))
 
     def s_shutdown(self):
         """z. memhpd exits cleanly on SIGTERM; the guest kernel stayed healthy."""
@@ -415,21 +748,32 @@ SCENARIOS = [
     ("i", "s_kernel_online"),
     ("s", "s_storm"),
     ("f", "s_refusal"),
+    # D-Bus and memhpctl (need --memhpctl: the guest then has a system bus)
+    ("u", "s_bus"),
+    ("o", "s_offline_range"),
+    ("r", "s_rollback"),
+    ("j", "s_online_refused"),
+    ("k", "s_rollback_incomplete"),
+    ("p", "s_hardened"),
     ("z", "s_shutdown"),
 ]
+DBUS_SCENARIOS = "uorjkp"
 
 
 def cmd_test(args, kit, work):
-    initrd = vmlib.build_initramfs(kit, work, args.memhpd)
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd, memhpctl=args.memhpctl)
     only = set(args.only.split(",")) if args.only else None
     timings = []
     t_total = time.monotonic()
     with vmlib.VM(kit, initrd, work) as vm:
         log("guest %s booted in %.2fs" % (kit.release, vm.boot_seconds))
         timings.append(("boot", vm.boot_seconds))
-        tier = Tier(vm)
+        tier = Tier(vm, dbus=bool(args.memhpctl))
         for key, method in SCENARIOS:
             if only and key not in only and key not in ("0", "z"):
+                continue
+            if key in DBUS_SCENARIOS and not tier.dbus:
+                print("# %s skipped: no --memhpctl, so no system bus in the guest" % method[2:])
                 continue
             fn = getattr(tier, method)
             tier.scenario = "%s-%s" % (key, method[2:].replace("_", "-"))
@@ -464,7 +808,7 @@ def cmd_test(args, kit, work):
 
 
 def cmd_shell(args, kit, work):
-    initrd = vmlib.build_initramfs(kit, work, args.memhpd)
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd, memhpctl=args.memhpctl)
     with vmlib.VM(kit, initrd, work) as vm:
         print("guest ready (%.1fs). Lines go to the guest shell; '!cmd k=v ...' goes to QMP,"
               " e.g. '!object-add qom-type=memory-backend-ram id=m1 size=1073741824' then"
@@ -489,6 +833,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("command", choices=["test", "bench", "demo", "shell", "build"])
     p.add_argument("--memhpd", help="memhpd binary to put into the guest")
+    p.add_argument("--memhpctl", help="memhpctl binary: the guest then also gets a system bus "
+                   "(default: ctl/memhpctl of memhpd's build dir, if there)")
     p.add_argument("--workdir", default="vm-work")
     p.add_argument("--cache")
     p.add_argument("--only", help="test: comma-separated scenario letters")
@@ -507,11 +853,20 @@ def main():
     elif args.command in ("test", "demo"):
         print("--memhpd PATH is required for '%s'" % args.command, file=sys.stderr)
         return 1
+    if args.memhpd and not args.memhpctl and args.command != "bench":
+        guess = os.path.join(os.path.dirname(os.path.dirname(args.memhpd)), "ctl", "memhpctl")
+        args.memhpctl = guess if os.access(guess, os.X_OK) else None
+    if args.memhpctl:
+        args.memhpctl = os.path.abspath(args.memhpctl)
+        if not os.access(args.memhpctl, os.X_OK):
+            print("memhpctl binary %s not found or not executable" % args.memhpctl,
+                  file=sys.stderr)
+            return 1
     try:
         kit = vmlib.GuestKit(args.cache or vmlib.default_cache_dir(
             os.path.join(work, "cache"))).prepare()
         if args.command == "build":
-            print(vmlib.build_initramfs(kit, work, args.memhpd))
+            print(vmlib.build_initramfs(kit, work, args.memhpd, memhpctl=args.memhpctl))
             return 0
         if args.command == "test":
             return cmd_test(args, kit, work)
