@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The uevent source: a libudev netlink monitor on the "udev" or "kernel" group, filtered to the
- * memory subsystem. libudev is used rather than sd-device because its receive reports ENOBUFS
- * (sd-device's event handler swallows it), and overflow detection is how nothing gets lost.
+ * The uevent source: a netlink socket on the "udev" or "kernel" group, filtered to memory
+ * block events. It reports ENOBUFS (overflow), which is how memhpd makes sure nothing is lost:
+ * sd-device's monitor swallows it.
  */
 #pragma once
 

@@ -29,3 +29,15 @@ const char *uevent_action_to_string(UeventAction a);
  * has "memory_tiers" and the like), or missing fields.
  */
 int uevent_parse(const char *action, const char *devpath, const char *subsystem, MemUevent *ret);
+
+/**
+ * uevent_parse_message() - parse one netlink uevent datagram.
+ * @buf, @len: the datagram, either the kernel's ("add@/devices/...\0ACTION=add\0...") or udev's
+ *             ("libudev\0" + monitor header + properties)
+ *
+ * Only ACTION, DEVPATH and SUBSYSTEM are read. Bounds come from @len alone: the datagram need
+ * not be NUL-terminated and may be garbage (it is fuzzed).
+ *
+ * Return: 0 with *ret filled; -EINVAL for anything else, including other subsystems.
+ */
+int uevent_parse_message(const void *buf, size_t len, MemUevent *ret);

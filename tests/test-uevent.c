@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* uevent.h: ACTION/DEVPATH/SUBSYSTEM of memory block uevents -> MemUevent. */
+#include <endian.h>
+#include <stdio.h>
+
 #include "macro.h"
 #include "test-util.h"
 #include "uevent.h"
@@ -145,8 +148,66 @@ TEST(action_strings)
         ASSERT_TRUE(uevent_action_to_string((UeventAction)-1) == NULL);
 }
 
+/* A kernel datagram: "ACTION@DEVPATH\0" then NUL-separated properties. */
+static size_t kernel_msg(char *buf, const char *action, const char *devpath, const char *subsys)
+{
+        return (size_t)snprintf(buf, 1024, "%s@%s%cACTION=%s%cDEVPATH=%s%cSUBSYSTEM=%s%cSEQNUM=7%c",
+                                action, devpath, 0, action, 0, devpath, 0, subsys, 0, 0);
+}
+
+/* A udev datagram: "libudev\0", the big-endian monitor header, then the properties. */
+static size_t udev_msg(char *buf, const char *props, size_t props_len, uint32_t magic)
+{
+        uint32_t hdr[8] = {htobe32(magic), 40, 40, (uint32_t)props_len, 0, 0, 0, 0};
+
+        memcpy(buf, "libudev", 8);
+        memcpy(buf + 8, hdr, sizeof(hdr));
+        memcpy(buf + 40, props, props_len);
+        return 40 + props_len;
+}
+
+TEST(messages)
+{
+        static const char props[] = "ACTION=online\0DEVPATH=/devices/system/memory/memory48\0"
+                                    "SUBSYSTEM=memory\0SEQNUM=9\0USEC_INITIALIZED=1\0";
+        char buf[1024];
+        MemUevent ev;
+        size_t n;
+
+        n = kernel_msg(buf, "add", "/devices/system/memory/memory32", "memory");
+        ASSERT_OK(uevent_parse_message(buf, n, &ev));
+        ASSERT_EQ(ev.action, UEVENT_ADD);
+        ASSERT_EQ(ev.block, 32);
+
+        n = udev_msg(buf, props, sizeof(props) - 1, 0xfeedcafe);
+        ASSERT_OK(uevent_parse_message(buf, n, &ev));
+        ASSERT_EQ(ev.action, UEVENT_ONLINE);
+        ASSERT_EQ(ev.block, 48);
+
+        /* Other subsystems, bad magic, properties past the end, truncation, garbage. */
+        n = kernel_msg(buf, "add", "/devices/pci0000:00/0000:00:01.0", "pci");
+        ASSERT_ERROR(uevent_parse_message(buf, n, &ev), EINVAL);
+        n = udev_msg(buf, props, sizeof(props) - 1, 0xdeadbeef);
+        ASSERT_ERROR(uevent_parse_message(buf, n, &ev), EINVAL);
+        n = udev_msg(buf, props, sizeof(props) - 1, 0xfeedcafe);
+        ASSERT_ERROR(uevent_parse_message(buf, n - 1, &ev), EINVAL); /* props_len > what came */
+        n = kernel_msg(buf, "add", "/devices/system/memory/memory32", "memory");
+        /* Cut inside SUBSYSTEM's value: the unterminated last property is not trusted. */
+        ASSERT_ERROR(uevent_parse_message(buf, n - 12, &ev), EINVAL);
+        ASSERT_ERROR(uevent_parse_message("add", 3, &ev), EINVAL);
+        ASSERT_ERROR(uevent_parse_message("", 0, &ev), EINVAL);
+        ASSERT_ERROR(uevent_parse_message(NULL, 10, &ev), EINVAL);
+        memset(buf, 0xff, sizeof(buf));
+        ASSERT_ERROR(uevent_parse_message(buf, sizeof(buf), &ev), EINVAL);
+        /* A header without '@' is not the kernel's. */
+        n = kernel_msg(buf, "add", "/devices/system/memory/memory32", "memory");
+        buf[3] = '#';
+        ASSERT_ERROR(uevent_parse_message(buf, n, &ev), EINVAL);
+}
+
 int main(void)
 {
+        RUN(messages);
         RUN(actions);
         RUN(unknown_actions_are_change);
         RUN(wrong_subsystem);
