@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <systemd/sd-journal.h>
 
 #include "blocklog.h"
@@ -49,8 +50,13 @@ bool journal_stream_is_stderr(void)
 
 void journal_setup(void)
 {
-        if (journal_stream_is_stderr())
+        if (!journal_stream_is_stderr())
+                return;
+        /* sd_journal_sendv() reports success when journald's socket is missing: check first. */
+        if (access("/run/systemd/journal/socket", F_OK) == 0)
                 log_set_sink(journal_sink);
+        else
+                log_set_syslog_prefix(true);
 }
 
 int log_block(int level, int error, uint32_t block, int node, const char *zone, const char *action,
@@ -65,6 +71,14 @@ int log_block(int level, int error, uint32_t block, int node, const char *zone, 
 
         if (log_get_max_level() < level)
                 return -ERRNO_VALUE(error);
+
+        /* Format once; build fields only for the journal, stderr has no use for them. */
+        errno = ERRNO_VALUE(error);
+        va_start(ap, format);
+        vsnprintf(msg, sizeof(msg), format, ap);
+        va_end(ap);
+        if (!log_has_sink())
+                return log_internal(level, error, NULL, __FILE__, __LINE__, __func__, "%s", msg);
 
         if (error != 0)
                 id = MEMHP_MESSAGE_BLOCK_FAILED;
@@ -96,11 +110,5 @@ int log_block(int level, int error, uint32_t block, int node, const char *zone, 
                 fields[n++] = f_errno;
         }
         fields[n] = NULL;
-
-        /* Format here so "%m" sees @error, then hand the text over verbatim. */
-        errno = ERRNO_VALUE(error);
-        va_start(ap, format);
-        vsnprintf(msg, sizeof(msg), format, ap);
-        va_end(ap);
         return log_internal(level, error, fields, __FILE__, __LINE__, __func__, "%s", msg);
 }

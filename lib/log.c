@@ -10,6 +10,7 @@
 static int max_level = LOG_INFO;
 static log_sink_t sink;
 static const char *ident = "memhpd";
+static bool syslog_prefix;
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit",
@@ -32,9 +33,19 @@ void log_set_sink(log_sink_t s)
         sink = s;
 }
 
+bool log_has_sink(void)
+{
+        return sink != NULL;
+}
+
 void log_set_ident(const char *i)
 {
         ident = i;
+}
+
+void log_set_syslog_prefix(bool b)
+{
+        syslog_prefix = b;
 }
 
 int log_level_from_string(const char *s)
@@ -79,7 +90,7 @@ int log_internal(int level, int error, const char *const *fields, const char *fi
 
         if (sink)
                 sink(level, fields, buf);
-        else if (getenv("JOURNAL_STREAM"))
+        else if (syslog_prefix)
                 fprintf(stderr, "<%d>%s\n", level, buf);
         else
                 fprintf(stderr, "%s: %s\n", ident, buf);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -27,7 +28,10 @@ const char *log_level_to_string(int level);
  */
 typedef void (*log_sink_t)(int level, const char *const *fields, const char *msg);
 void log_set_sink(log_sink_t sink);
+bool log_has_sink(void);
 void log_set_ident(const char *ident);
+/* stderr is journald's stream: prefix lines with "<N>" so it keeps their priority. */
+void log_set_syslog_prefix(bool b);
 
 int log_internal(int level, int error, const char *const *fields, const char *file, int line,
                  const char *func, const char *format, ...) _printf_(7, 8);
