@@ -30,7 +30,7 @@ FUZZ_NO_COVERAGE static uint32_t crc32_ieee(const char *p, size_t n)
         return ~crc;
 }
 
-static void check_same(const Txn *a, const Txn *b)
+FUZZ_NO_COVERAGE static void check_same(const Txn *a, const Txn *b)
 {
         FUZZ_CHECK(a->id == b->id && a->kind == b->kind && a->phase == b->phase);
         FUZZ_CHECK(a->cursor == b->cursor && a->failed_index == b->failed_index);
@@ -53,7 +53,7 @@ FUZZ_NO_COVERAGE static int cmp_u32(const void *a, const void *b)
         return (x > y) - (x < y);
 }
 
-static void check_unique(const Txn *t)
+FUZZ_NO_COVERAGE static void check_unique(const Txn *t)
 {
         uint32_t *ids = malloc((t->n_blocks + 1) * sizeof(uint32_t));
 
@@ -67,7 +67,7 @@ static void check_unique(const Txn *t)
         free(ids);
 }
 
-static void check_limits(const Txn *t)
+FUZZ_NO_COVERAGE static void check_limits(const Txn *t)
 {
         FUZZ_CHECK(t->kind >= 0 && t->kind < _TXN_KIND_MAX);
         FUZZ_CHECK(t->phase >= 0 && t->phase < _TXN_PHASE_MAX);

@@ -24,7 +24,7 @@
 
 #define DEFAULT_BLOCK_SIZE 0x8000000ULL
 
-static void check_error(int r, const TargetError *e)
+FUZZ_NO_COVERAGE static void check_error(int r, const TargetError *e)
 {
         if (r == -ENOMEM)
                 return;
@@ -34,7 +34,7 @@ static void check_error(int r, const TargetError *e)
         FUZZ_CHECK_MSG(fuzz_no_controls(e->message), "message: %s", e->message);
 }
 
-static void check_list(const uint32_t *ids, size_t n)
+FUZZ_NO_COVERAGE static void check_list(const uint32_t *ids, size_t n)
 {
         FUZZ_CHECK(ids && n >= 1 && n <= TARGET_BLOCKS_MAX);
         for (size_t i = 1; i < n; i++)
@@ -43,7 +43,7 @@ static void check_list(const uint32_t *ids, size_t n)
 }
 
 /* "1-3,7": what memhpctl could print for the list; must parse back to it. */
-static char *format_ranges(const uint32_t *ids, size_t n)
+FUZZ_NO_COVERAGE static char *format_ranges(const uint32_t *ids, size_t n)
 {
         char *buf = NULL;
         size_t size = 0;

@@ -58,7 +58,7 @@ static inline char *fuzz_strndup(const uint8_t *data, size_t size)
 }
 
 /* True when @s holds only printable ASCII, plus '\n' where @newline_ok. */
-static inline int fuzz_printable(const char *s, int newline_ok)
+FUZZ_NO_COVERAGE static inline int fuzz_printable(const char *s, int newline_ok)
 {
         for (; *s; s++) {
                 unsigned char c = (unsigned char)*s;
@@ -72,7 +72,7 @@ static inline int fuzz_printable(const char *s, int newline_ok)
 }
 
 /* True when @s has no ASCII control character (bytes >= 0x80, as in UTF-8 text, are allowed). */
-static inline int fuzz_no_controls(const char *s)
+FUZZ_NO_COVERAGE static inline int fuzz_no_controls(const char *s)
 {
         for (; *s; s++) {
                 unsigned char c = (unsigned char)*s;
