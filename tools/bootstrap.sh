@@ -15,7 +15,7 @@ PACKAGES=(
     # tests: VM tier (the guest kernel and busybox-static are downloaded, not installed)
     qemu-system-x86 xz-utils python3 ca-certificates
     # tests: simulator tier, D-Bus, unit checks
-    libfuse3-dev fuse3 dbus-daemon systemd util-linux valgrind strace
+    libfuse3-dev fuse3 dbus-daemon dbus-bin systemd util-linux procps passwd valgrind strace
     # fuzzing: clang with libFuzzer and the sanitizer runtimes
     clang libclang-rt-14-dev
 )
