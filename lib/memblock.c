@@ -238,7 +238,8 @@ int memblock_enumerate(const Sysfs *s, uint32_t **ret_ids, size_t *ret_n)
         }
         if (errno != 0)
                 return -errno;
-        qsort(ids, n, sizeof(*ids), cmp_u32);
+        if (n > 1)
+                qsort(ids, n, sizeof(*ids), cmp_u32);
         *ret_ids = TAKE_PTR(ids);
         *ret_n = n;
         return 0;

@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "macro.h"
@@ -89,6 +92,21 @@ TEST(testing_guard)
         ASSERT_TRUE(s == NULL);
 }
 
+/*
+ * RESOLVE_BENEATH needs openat2() (Linux 5.6); valgrind 3.19 does not know the syscall either.
+ * Without it sysfs falls back to openat() and only the real-sysfs guard protects test runs.
+ */
+static bool have_openat2(void)
+{
+        struct open_how how = {.flags = O_RDONLY | O_DIRECTORY, .resolve = RESOLVE_BENEATH};
+        int fd = (int)syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof(how));
+
+        if (fd < 0)
+                return false;
+        close(fd);
+        return true;
+}
+
 TEST(read_at)
 {
         Fixture *f;
@@ -127,9 +145,10 @@ TEST(read_at)
         ASSERT_EQ(sysfs_read_at(s->memory_fd, "memory12/state", buf, sizeof(buf)), 7);
         ASSERT_STREQ(buf, "offline");
         /* A symlink that leaves the dirfd is refused, even one that stays in the sysroot. */
-        ASSERT_ERROR(sysfs_read_at(s->memory_fd, "memory12/node0/memory12/valid_zones", buf,
-                                   sizeof(buf)),
-                     EXDEV);
+        if (have_openat2())
+                ASSERT_ERROR(sysfs_read_at(s->memory_fd, "memory12/node0/memory12/valid_zones",
+                                           buf, sizeof(buf)),
+                             EXDEV);
         ASSERT_EQ(sysfs_read_at(s->root_fd, "sys/devices/system/memory/memory12/valid_zones", buf,
                                 sizeof(buf)),
                   14);
@@ -315,6 +334,10 @@ TEST(write_stays_in_root)
 
 TEST(symlinks_stay_in_root)
 {
+        if (!have_openat2()) {
+                fprintf(stderr, "no openat2(): symlink containment not testable here\n");
+                return;
+        }
         char link[4096], target[4096], buf[64];
         Fixture *f, *g;
         Sysfs *s;
