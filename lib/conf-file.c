@@ -60,7 +60,7 @@ static char *conf_reader(char *str, int num, void *stream)
         limit = num > 3 ? (size_t)num - 3 : 0;
         if (n > limit) {
                 conf_parser_error(p, "line too long (%zu bytes, at most %zu): '%s...'", n, limit,
-                             conf_quote(q, l, MIN(n, (size_t)40)));
+                                  conf_quote(q, l, MIN(n, (size_t)40)));
                 return str;
         }
         if (memchr(l, 0, n)) {
@@ -98,7 +98,7 @@ static char *conf_reader(char *str, int num, void *stream)
         eq = strchr(s, '=');
         if (!eq) {
                 conf_parser_error(p, "missing '=' in '%s', expected Key=Value or [Section]",
-                             conf_quote(q, s, n));
+                                  conf_quote(q, s, n));
                 goto blank;
         }
         *eq = 0;
@@ -106,11 +106,13 @@ static char *conf_reader(char *str, int num, void *stream)
         value = strstrip(eq + 1);
 
         if (key[0] == 0) {
-                conf_parser_error(p, "missing key name before '=%s'", conf_quote(q, value, strlen(value)));
+                conf_parser_error(p, "missing key name before '=%s'",
+                                  conf_quote(q, value, strlen(value)));
                 goto blank;
         }
         if (p->section == SECTION_NONE) {
-                conf_parser_error(p, "key '%s' outside of any section", conf_quote(q, key, strlen(key)));
+                conf_parser_error(p, "key '%s' outside of any section",
+                                  conf_quote(q, key, strlen(key)));
                 goto blank;
         }
         if (p->section == SECTION_BAD)
@@ -200,7 +202,7 @@ static int load_error(Parser *p, int r, const char *what)
                 return r;
         if (r == -EFBIG)
                 conf_strbuf_appendf(&p->errors, "%s: file too large (over %u bytes)", what,
-                               CONF_FILE_MAX);
+                                    CONF_FILE_MAX);
         else {
                 errno = -r;
                 conf_strbuf_appendf(&p->errors, "%s: %m", what);

@@ -44,10 +44,8 @@ EventSource event_source_from_string(const char *s)
 {
         if (!s)
                 return _EVENT_SOURCE_INVALID;
-        for (int i = 0; i < _EVENT_SOURCE_MAX; i++)
-                if (streq(s, event_source_table[i]))
-                        return (EventSource)i;
-        return _EVENT_SOURCE_INVALID;
+        return (EventSource)string_table_lookup(event_source_table, ELEMENTSOF(event_source_table),
+                                                s);
 }
 
 void conf_init_defaults(MemhpConfig *c)
@@ -150,8 +148,8 @@ _printf_(2, 3) void conf_parser_error(Parser *p, const char *format, ...)
         vsnprintf(msg, sizeof(msg), format, ap);
         va_end(ap);
 
-        conf_strbuf_appendf(&p->errors, "%s%s:%u: %s", p->n_errors > 0 ? "\n" : "", p->fname, p->line,
-                       msg);
+        conf_strbuf_appendf(&p->errors, "%s%s:%u: %s", p->n_errors > 0 ? "\n" : "", p->fname,
+                            p->line, msg);
         p->n_errors++;
 }
 
@@ -311,7 +309,8 @@ void unknown_key(Parser *p, const char *name, size_t n)
 {
         char q[4 * QUOTE_MAX + 4];
 
-        conf_parser_error(p, "unknown key '%s' in section [%s]", conf_quote(q, name, n), p->section_name);
+        conf_parser_error(p, "unknown key '%s' in section [%s]", conf_quote(q, name, n),
+                          p->section_name);
 }
 
 /* inih calls this right after our reader handed it the line, so p->line is still current. */
@@ -330,7 +329,7 @@ int conf_handler(void *user, const char *section, const char *name, const char *
                 /* An empty assignment restores the default, as in systemd: lets a drop-in undo. */
                 if (k->set(p, value[0] ? value : NULL) < 0)
                         conf_parser_error(p, "invalid value '%s' for %s=, expected %s",
-                                     conf_quote(q, value, strlen(value)), name, k->expected);
+                                          conf_quote(q, value, strlen(value)), name, k->expected);
                 return 1;
         }
 
@@ -374,8 +373,9 @@ void parse_section_header(Parser *p, const char *s, size_t n)
 
         nn = n >= 2 ? n - 2 : 0;
         if (n < 2 || s[n - 1] != ']' || memchr(name, '[', nn) || memchr(name, ']', nn)) {
-                conf_parser_error(p, "invalid section header '%s', expected '[Name]' alone on the line",
-                             conf_quote(q, s, n));
+                conf_parser_error(
+                        p, "invalid section header '%s', expected '[Name]' alone on the line",
+                        conf_quote(q, s, n));
                 return;
         }
 
@@ -387,10 +387,11 @@ void parse_section_header(Parser *p, const char *s, size_t n)
                 p->section = SECTION_OFFLINE;
         else if (nn >= 4 && memcmp(name, "Node", 4) == 0) {
                 if (parse_node_section(name, nn, &node) < 0) {
-                        conf_parser_error(p,
-                                     "invalid section [%s], expected [Node N] with N a decimal "
-                                     "integer 0 to %u",
-                                     conf_quote(q, name, nn), MEMHP_MAX_NODES - 1);
+                        conf_parser_error(
+                                p,
+                                "invalid section [%s], expected [Node N] with N a decimal "
+                                "integer 0 to %u",
+                                conf_quote(q, name, nn), MEMHP_MAX_NODES - 1);
                         return;
                 }
                 p->section = SECTION_NODE;
@@ -449,14 +450,15 @@ char *conf_format(const MemhpConfig *c)
 
         conf_strbuf_appendf(&b, "[Daemon]\n");
         conf_strbuf_appendf(&b, "EventSource=%s\n",
-                       str_or_invalid(event_source_to_string(c->event_source)));
+                            str_or_invalid(event_source_to_string(c->event_source)));
         conf_strbuf_appendf(&b, "Coldplug=%s\n", c->coldplug ? "yes" : "no");
         conf_strbuf_appendf(&b, "LogLevel=%s\n", str_or_invalid(log_level_to_string(c->log_level)));
         format_sec(&b, "RescanIntervalSec", c->rescan_interval_usec);
         format_size(&b, "ReceiveBufferSize", c->receive_buffer_bytes);
 
         conf_strbuf_appendf(&b, "\n[Policy]\n");
-        conf_strbuf_appendf(&b, "Default=%s\n", str_or_invalid(policy_to_string(c->default_policy)));
+        conf_strbuf_appendf(&b, "Default=%s\n",
+                            str_or_invalid(policy_to_string(c->default_policy)));
         conf_strbuf_appendf(&b, "MovableRatio=%u\n", c->movable_ratio);
 
         conf_strbuf_appendf(&b, "\n[Offline]\n");
@@ -466,7 +468,7 @@ char *conf_format(const MemhpConfig *c)
         for (unsigned n = 0; n < MEMHP_MAX_NODES; n++)
                 if (c->node_policy[n] != _POLICY_INVALID)
                         conf_strbuf_appendf(&b, "\n[Node %u]\nPolicy=%s\n", n,
-                                       str_or_invalid(policy_to_string(c->node_policy[n])));
+                                            str_or_invalid(policy_to_string(c->node_policy[n])));
 
         if (b.error < 0) {
                 conf_strbuf_done(&b);

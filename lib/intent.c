@@ -354,10 +354,9 @@ static int parse_block(const Line *l, TxnBlock *b)
 
 static int phase_from_string(const char *s)
 {
-        for (int i = 0; i < _TXN_PHASE_MAX; i++)
-                if (streq(s, phase_table[i]))
-                        return i;
-        return -EBADMSG;
+        int r = string_table_lookup(phase_table, ELEMENTSOF(phase_table), s);
+
+        return r < 0 ? -EBADMSG : r;
 }
 
 int intent_parse(const char *text, Txn **ret)

@@ -30,10 +30,7 @@ const char *mem_state_to_string(MemState s)
 
 MemState mem_state_from_string(const char *s)
 {
-        for (int i = 0; i < _MEM_STATE_MAX; i++)
-                if (streq(s, state_table[i]))
-                        return (MemState)i;
-        return _MEM_STATE_INVALID;
+        return (MemState)string_table_lookup(state_table, ELEMENTSOF(state_table), s);
 }
 
 const char *mem_zone_to_string(MemZone z)
@@ -43,10 +40,7 @@ const char *mem_zone_to_string(MemZone z)
 
 MemZone mem_zone_from_string(const char *s)
 {
-        for (int i = 0; i < _MEM_ZONE_MAX; i++)
-                if (streq(s, zone_table[i]))
-                        return (MemZone)i;
-        return _MEM_ZONE_INVALID;
+        return (MemZone)string_table_lookup(zone_table, ELEMENTSOF(zone_table), s);
 }
 
 MemState mem_action_target_state(MemAction a)

@@ -4,6 +4,7 @@
 
 #include "macro.h"
 #include "policy.h"
+#include "strutil.h"
 
 static const char *const policy_table[_POLICY_MAX] = {
         [POLICY_ONLINE_MOVABLE] = "online_movable",
@@ -30,12 +31,7 @@ const char *policy_to_string(Policy p)
 
 Policy policy_from_string(const char *s)
 {
-        if (!s)
-                return _POLICY_INVALID;
-        for (int i = 0; i < _POLICY_MAX; i++)
-                if (strcmp(s, policy_table[i]) == 0)
-                        return (Policy)i;
-        return _POLICY_INVALID;
+        return (Policy)string_table_lookup(policy_table, ELEMENTSOF(policy_table), s);
 }
 
 const char *mem_action_to_string(MemAction a)
@@ -47,12 +43,8 @@ const char *mem_action_to_string(MemAction a)
 
 MemAction mem_action_from_string(const char *s)
 {
-        if (!s)
-                return _MEM_ACTION_INVALID;
-        for (int i = 1; i < _MEM_ACTION_MAX; i++)
-                if (strcmp(s, action_table[i]) == 0)
-                        return (MemAction)i;
-        return _MEM_ACTION_INVALID;
+        /* MEM_ACTION_NONE has no string: its NULL entry never matches. */
+        return (MemAction)string_table_lookup(action_table, ELEMENTSOF(action_table), s);
 }
 
 MemAction policy_decide(Policy policy, unsigned movable_ratio, const NodeZones *zones,

@@ -6,6 +6,7 @@
 
 #include "macro.h"
 #include "request.h"
+#include "strutil.h"
 
 static const char *const zone_table[_REQUEST_ZONE_MAX] = {
         [REQUEST_ZONE_MOVABLE] = "movable",
@@ -15,10 +16,7 @@ static const char *const zone_table[_REQUEST_ZONE_MAX] = {
 
 RequestZone request_zone_from_string(const char *s)
 {
-        for (int i = 0; s && i < _REQUEST_ZONE_MAX; i++)
-                if (strcmp(s, zone_table[i]) == 0)
-                        return (RequestZone)i;
-        return _REQUEST_ZONE_INVALID;
+        return (RequestZone)string_table_lookup(zone_table, ELEMENTSOF(zone_table), s);
 }
 
 static int cmp_u32(const void *a, const void *b)

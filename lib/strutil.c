@@ -156,6 +156,16 @@ int parse_sec(const char *s, uint64_t *ret_usec)
         return 0;
 }
 
+int string_table_lookup(const char *const *table, size_t n, const char *s)
+{
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && strcmp(table[i], s) == 0)
+                        return (int)i;
+        return -EINVAL;
+}
+
 char *strstrip(char *s)
 {
         size_t l;

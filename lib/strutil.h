@@ -31,5 +31,8 @@ int parse_size(const char *s, uint64_t *ret);
 /* Seconds as a non-negative decimal with optional fraction ("1.5"); "infinity" not accepted. */
 int parse_sec(const char *s, uint64_t *ret_usec);
 
+/* Index of @s in @table (NULL entries never match); -EINVAL when absent or @s is NULL. */
+int string_table_lookup(const char *const *table, size_t n, const char *s);
+
 /* Strips leading and trailing whitespace in place, returns the start. */
 char *strstrip(char *s);

@@ -72,10 +72,7 @@ TxnKind txn_kind_from_string(const char *s)
 {
         if (!s)
                 return _TXN_KIND_INVALID;
-        for (int i = 0; i < _TXN_KIND_MAX; i++)
-                if (streq(s, kind_table[i]))
-                        return (TxnKind)i;
-        return _TXN_KIND_INVALID;
+        return (TxnKind)string_table_lookup(kind_table, ELEMENTSOF(kind_table), s);
 }
 
 int txn_new(uint64_t id, TxnKind kind, size_t n_blocks, Txn **ret)

@@ -217,8 +217,22 @@ TEST(streq_startswith)
         ASSERT_TRUE(!startswith("node1", "memory"));
 }
 
+TEST(string_table_lookup)
+{
+        static const char *const table[] = {"zero", NULL, "two"};
+
+        ASSERT_EQ(string_table_lookup(table, 3, "zero"), 0);
+        ASSERT_EQ(string_table_lookup(table, 3, "two"), 2);
+        /* A NULL entry never matches, and the size bounds the search. */
+        ASSERT_ERROR(string_table_lookup(table, 3, ""), EINVAL);
+        ASSERT_ERROR(string_table_lookup(table, 2, "two"), EINVAL);
+        ASSERT_ERROR(string_table_lookup(table, 3, "Zero"), EINVAL);
+        ASSERT_ERROR(string_table_lookup(table, 3, NULL), EINVAL);
+}
+
 int main(void)
 {
+        RUN(string_table_lookup);
         RUN(safe_atou64);
         RUN(safe_atou);
         RUN(safe_atoux64);
