@@ -72,6 +72,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* A kernel uevent is at most 2048 bytes (UEVENT_BUFFER_SIZE). */
         if (size > 4096)
                 return 0;
+
+        /* The whole input as one netlink datagram, kernel or udev format, not NUL-terminated. */
+        if (uevent_parse_message(data, size, &ev) == 0) {
+                FUZZ_CHECK(uevent_action_to_string(ev.action));
+                FUZZ_CHECK(ev.block != UINT32_MAX);
+        }
+        ev = (MemUevent){};
         copy = malloc(size + 1);
         if (!copy)
                 return 0;
