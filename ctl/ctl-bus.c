@@ -40,7 +40,8 @@ int ctl_log_bus_error(const sd_bus_error *error, int r, const char *what)
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED)) {
                 /* The bus daemon's own refusals are a dump of match rules: not for humans. */
                 if (startswith(msg, "Rejected send message"))
-                        log_error("Permission denied by the system bus policy: %s needs root.",
+                        log_error("Permission denied by the system bus policy: %s needs root "
+                                  "or membership in group 'memhp'.",
                                   what);
                 else
                         log_error("Permission denied: %s", msg);
