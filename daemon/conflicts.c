@@ -73,16 +73,9 @@ static void check_udev_rules(Manager *m)
         for (size_t i = 0; i < ELEMENTSOF(rule_dirs); i++) {
                 _cleanup_closedir_ DIR *d = NULL;
                 struct dirent *de;
-                int fd;
 
-                fd = openat(m->sysfs->root_fd, rule_dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
+                if (opendir_at(m->sysfs->root_fd, rule_dirs[i], &d) < 0)
                         continue;
-                d = fdopendir(fd);
-                if (!d) {
-                        close(fd);
-                        continue;
-                }
                 while ((de = readdir(d))) {
                         const char *dot = strrchr(de->d_name, '.');
 

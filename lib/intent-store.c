@@ -225,21 +225,15 @@ int intent_load_all(int dir_fd, Txn ***ret, size_t *ret_n, char ***ret_bad)
         char **bad = NULL;
         size_t n = 0, n_bad = 0;
         struct dirent *de;
-        int fd, r = 0;
+        int r = 0;
 
         if (dir_fd < 0 || !ret || !ret_n)
                 return -EINVAL;
 
         /* Our own open file description: the caller's fd offset stays untouched. */
-        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                close(fd);
+        r = opendir_at(dir_fd, ".", &d);
+        if (r < 0)
                 return r;
-        }
 
         for (;;) {
                 _cleanup_(txn_freep) Txn *t = NULL;

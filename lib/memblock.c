@@ -159,7 +159,7 @@ int memblock_read_node(const Sysfs *s, uint32_t id, int hint, int *ret_node)
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
         char path[64];
-        int fd;
+        int r;
 
         /* Most blocks of a burst share a node: one access() instead of a directory walk. */
         if (hint >= 0) {
@@ -171,15 +171,9 @@ int memblock_read_node(const Sysfs *s, uint32_t id, int hint, int *ret_node)
         }
 
         snprintf(path, sizeof(path), "memory%u", id);
-        fd = openat(s->memory_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                close(fd);
+        r = opendir_at(s->memory_fd, path, &d);
+        if (r < 0)
                 return r;
-        }
         while ((de = readdir(d))) {
                 const char *n = startswith(de->d_name, "node");
                 unsigned node;
@@ -204,17 +198,11 @@ int memblock_enumerate(const Sysfs *s, uint32_t **ret_ids, size_t *ret_n)
         _cleanup_free_ uint32_t *ids = NULL;
         size_t n = 0, allocated = 0;
         struct dirent *de;
-        int fd;
+        int r;
 
-        fd = openat(s->memory_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                close(fd);
+        r = opendir_at(s->memory_fd, ".", &d);
+        if (r < 0)
                 return r;
-        }
         while ((errno = 0, de = readdir(d))) {
                 uint32_t id;
 

@@ -124,6 +124,23 @@ int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
         return (int)n;
 }
 
+int opendir_at(int dirfd, const char *path, DIR **ret)
+{
+        int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
 int sysfs_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len)
 {
         _cleanup_close_ int fd = -EBADF;

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,9 @@ Sysfs *sysfs_free(Sysfs *s);
 
 /* Reads an attribute relative to @dirfd into @buf, strips one trailing newline. Returns length. */
 int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size);
+
+/* Opens the directory @path relative to @dirfd as a DIR stream; -errno on failure. */
+int opendir_at(int dirfd, const char *path, DIR **ret);
 
 /* Reads a whole file of any size relative to @dirfd (e.g. proc/zoneinfo). */
 int sysfs_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len);
