@@ -90,7 +90,6 @@ int verb_monitor(char **args, size_t n_args, const CtlArgs *arg)
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        sigset_t mask;
         int r;
 
         (void)args;
@@ -99,18 +98,13 @@ int verb_monitor(char **args, size_t n_args, const CtlArgs *arg)
         if (ctl_bus_open(&bus) < 0)
                 return CTL_EXIT_FAILURE;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                log_error_errno(negative_errno(), "Failed to block signals: %m");
-                return CTL_EXIT_FAILURE;
-        }
         r = sd_event_default(&event);
         if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+                r = sd_event_add_signal(event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal,
+                                        NULL);
         if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+                r = sd_event_add_signal(event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_signal,
+                                        NULL);
         if (r >= 0)
                 r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         /*

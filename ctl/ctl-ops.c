@@ -250,23 +250,15 @@ static int run_operation(sd_bus *bus, const uint32_t *ids, size_t n, bool online
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         Operation op = {.bus = bus, .method = online ? "OnlineBlocks" : "OfflineBlocks"};
-        sigset_t mask;
         int r, ret;
-
-        /* sd-event takes signals through a signalfd: they must be blocked first. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                log_error_errno(negative_errno(), "Failed to block signals: %m");
-                return CTL_EXIT_FAILURE;
-        }
 
         r = sd_event_default(&event);
         if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, &op);
+                r = sd_event_add_signal(event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal,
+                                        &op);
         if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, &op);
+                r = sd_event_add_signal(event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_signal,
+                                        &op);
         if (r >= 0)
                 r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
