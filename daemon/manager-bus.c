@@ -50,53 +50,55 @@ static int read_blocks(sd_bus_message *msg, uint32_t **ret, size_t *ret_n, sd_bu
         return 0;
 }
 
-/* Unknown blocks are refused before anything is written (read_blocks did the pure checks). */
-static int validate_blocks(Manager *m, const uint32_t *ids, size_t n, sd_bus_error *error)
-{
-        for (size_t i = 0; i < n; i++) {
-                MemState st;
-                int r;
-
-                r = memblock_read_state(m->sysfs, ids[i], &st);
-                if (r == -ENOENT)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "No such memory block: memory%" PRIu32 ".",
-                                                 ids[i]);
-                if (r < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_IO_ERROR,
-                                                 "Cannot read the state of memory%" PRIu32 ": %s.",
-                                                 ids[i], strerror(-r));
-                if (st == MEM_STATE_GOING_OFFLINE)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "memory%" PRIu32 " is being offlined already.",
-                                                 ids[i]);
-        }
-        return 0;
-}
-
-static int new_txn(Manager *m, TxnKind kind, const uint32_t *ids, size_t n, Txn **ret)
+/*
+ * A transaction over @ids with each block's current state. Unknown and going-offline blocks are
+ * refused before anything is written (read_blocks did the pure checks); the operation reads the
+ * states (and zones) again when it starts, since it may have waited behind another.
+ */
+static int new_txn(Manager *m, TxnKind kind, const uint32_t *ids, size_t n, Txn **ret,
+                   sd_bus_error *error)
 {
         Txn *t;
-        int r = txn_new(m->next_op_id++, kind, n, &t);
+        int r = txn_new(0, kind, n, &t);
 
         if (r < 0)
                 return r;
         t->max_retries = m->config->offline_retries;
         for (size_t i = 0; i < n; i++) {
                 TxnBlock *b = &t->blocks[i];
-                BlockEntry *e = blockmap_get(&m->blocks, ids[i]);
+                BlockEntry *e;
+                MemState st;
 
-                b->id = ids[i];
-                b->prior_zone = MEM_ZONE_UNKNOWN;
-                if (memblock_read_state(m->sysfs, ids[i], &b->prior_state) >= 0 &&
-                    b->prior_state == MEM_STATE_ONLINE)
-                        (void)memblock_read_zone(m->sysfs, ids[i], &b->prior_zone);
-                b->state = b->prior_state;
-                b->zone = b->prior_zone;
-                b->action = MEM_ACTION_OFFLINE;
+                r = memblock_read_state(m->sysfs, ids[i], &st);
+                if (r == -ENOENT)
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                              "No such memory block: memory%" PRIu32 ".", ids[i]);
+                else if (r < 0)
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_IO_ERROR,
+                                              "Cannot read the state of memory%" PRIu32 ": %s.",
+                                              ids[i], strerror(-r));
+                else if (st == MEM_STATE_GOING_OFFLINE)
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                              "memory%" PRIu32 " is being offlined already.",
+                                              ids[i]);
+                if (r < 0) {
+                        txn_free(t);
+                        return r;
+                }
+                *b = (TxnBlock){
+                        .id = ids[i],
+                        .action = MEM_ACTION_OFFLINE,
+                        .prior_state = st,
+                        .prior_zone = MEM_ZONE_UNKNOWN,
+                        .state = st,
+                        .zone = MEM_ZONE_UNKNOWN,
+                };
+                e = blockmap_get(&m->blocks, ids[i]);
                 if (e && !(e->flags & BLOCK_PRESENT))
                         blockmap_set_present(&m->blocks, e, true);
         }
+        /* Only accepted requests take an operation id. */
+        t->id = m->next_op_id++;
         *ret = t;
         return 0;
 }
@@ -136,10 +138,7 @@ static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Unknown zone '%s': expected movable, kernel or auto.",
                                          zone);
-        r = validate_blocks(m, ids, n, error);
-        if (r < 0)
-                return r;
-        r = new_txn(m, TXN_ONLINE, ids, n, &t);
+        r = new_txn(m, TXN_ONLINE, ids, n, &t, error);
         if (r < 0)
                 return r;
         if (streq(zone, "auto"))
@@ -186,10 +185,7 @@ static int do_offline_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *erro
         r = read_blocks(msg, &ids, &n, error);
         if (r < 0)
                 return r;
-        r = validate_blocks(m, ids, n, error);
-        if (r < 0)
-                return r;
-        r = new_txn(m, TXN_OFFLINE, ids, n, &t);
+        r = new_txn(m, TXN_OFFLINE, ids, n, &t, error);
         if (r < 0)
                 return r;
         r = operation_submit(m, t, msg);
