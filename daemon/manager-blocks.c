@@ -169,6 +169,21 @@ void manager_check_startup_done(Manager *m)
         (void)sd_notifyf(false, "READY=1\nSTATUS=Watching %zu memory blocks", m->blocks.n_present);
 }
 
+/* The entry of @node in the zone table, growing it (new nodes start empty); NULL on ENOMEM. */
+static NodeZones *zones_at(Manager *m, unsigned node)
+{
+        if (node >= m->n_zones) {
+                NodeZones *p = realloc(m->zones, ((size_t)node + 1) * sizeof(*p));
+
+                if (!p)
+                        return NULL;
+                memset(p + m->n_zones, 0, ((size_t)node + 1 - m->n_zones) * sizeof(*p));
+                m->zones = p;
+                m->n_zones = (size_t)node + 1;
+        }
+        return &m->zones[node];
+}
+
 /* Zone sizes for the ratio guard: zoneinfo if readable, else what the block table knows. */
 static void load_zones(Manager *m)
 {
@@ -184,21 +199,17 @@ static void load_zones(Manager *m)
         log_debug_errno(r, "Cannot read proc/zoneinfo, counting zones from memory blocks: %m");
         for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
                 BlockEntry *e = blockmap_peek(&m->blocks, id);
+                NodeZones *z;
 
                 if (e->state != MEM_STATE_ONLINE || e->node < 0)
                         continue;
-                if ((size_t)e->node >= m->n_zones) {
-                        NodeZones *p = realloc(m->zones, (size_t)(e->node + 1) * sizeof(*p));
-                        if (!p)
-                                return;
-                        memset(p + m->n_zones, 0, ((size_t)e->node + 1 - m->n_zones) * sizeof(*p));
-                        m->zones = p;
-                        m->n_zones = (size_t)e->node + 1;
-                }
+                z = zones_at(m, (unsigned)e->node);
+                if (!z)
+                        return;
                 if (e->zone == MEM_ZONE_MOVABLE)
-                        m->zones[e->node].movable_pages += m->block_pages;
+                        z->movable_pages += m->block_pages;
                 else if (mem_zone_is_kernel((MemZone)e->zone) || e->zone == MEM_ZONE_NONE)
-                        m->zones[e->node].kernel_pages += m->block_pages;
+                        z->kernel_pages += m->block_pages;
         }
 }
 
@@ -206,19 +217,7 @@ static NodeZones *node_zones(Manager *m, int node)
 {
         if (!m->zones_loaded)
                 load_zones(m);
-        if (node < 0 || (size_t)node >= m->n_zones) {
-                NodeZones *p;
-
-                if (node < 0)
-                        return NULL;
-                p = realloc(m->zones, (size_t)(node + 1) * sizeof(*p));
-                if (!p)
-                        return NULL;
-                memset(p + m->n_zones, 0, ((size_t)node + 1 - m->n_zones) * sizeof(*p));
-                m->zones = p;
-                m->n_zones = (size_t)node + 1;
-        }
-        return &m->zones[node];
+        return node < 0 ? NULL : zones_at(m, (unsigned)node);
 }
 
 static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
