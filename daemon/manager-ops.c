@@ -7,7 +7,6 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +21,6 @@
 
 /* Progress rewrites of huge records would be quadratic; recovery only needs prior states. */
 #define PROGRESS_SAVE_MAX_BLOCKS 256
-
-static void crash_point(Manager *m)
-{
-        /* Test hook: "kill -9 at crash point N" without racing the daemon from outside. */
-        if (m->crash_at > 0 && ++m->crash_points == m->crash_at)
-                raise(SIGKILL);
-}
 
 static void save_intent(Operation *op, bool progress)
 {
@@ -213,7 +205,6 @@ static void finish(Operation *op)
                                           "%" PRIu64 ": %m",
                                           op->id);
         }
-        crash_point(m);
 
         if (op->request) {
                 if (outcome == TXN_OK)
@@ -282,7 +273,6 @@ void manager_ops_on_write_done(Manager *m, const WriteJob *job)
         if (!op || !op->in_flight)
                 return;
         op->in_flight = false;
-        crash_point(m);
 
         if (job->result >= 0)
                 manager_block_observed(m, job->block, mem_action_target_state(job->action),
@@ -301,7 +291,6 @@ void manager_ops_on_write_done(Manager *m, const WriteJob *job)
 
         delay = txn_step_done(op->txn, &op->step, job->result, job->zone);
         save_intent(op, true);
-        crash_point(m);
         if (delay > 0) {
                 op->timer = sd_event_source_disable_unref(op->timer);
                 if (sd_event_add_time_relative(m->event, &op->timer, CLOCK_MONOTONIC, delay, 0,
@@ -338,7 +327,6 @@ static void start(Operation *op)
         set_busy(m, op->txn, true);
         refresh_prior_states(m, op->txn);
         save_intent(op, false);
-        crash_point(m);
         log_info("Operation %" PRIu64 ": %s of %zu blocks started%s%s.", op->id,
                  txn_kind_to_string(op->txn->kind), op->txn->n_blocks, op->sender ? " for " : "",
                  op->sender ? op->sender : "");
@@ -451,13 +439,11 @@ int operation_submit(Manager *m, Txn *txn, sd_bus_message *request)
 
 int manager_ops_setup(Manager *m)
 {
-        const char *dir = getenv("RUNTIME_DIRECTORY"), *crash = getenv("MEMHPD_TEST_CRASH_AT");
+        const char *dir = getenv("RUNTIME_DIRECTORY");
         char path[4096];
 
         m->runtime_fd = -EBADF;
         m->next_op_id = 1; /* recovery moves it past every id still on disk */
-        if (crash)
-                m->crash_at = (unsigned)strtoul(crash, NULL, 10);
 
         /*
          * Records of a test sysroot must never be replayed against the real one: without

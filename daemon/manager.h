@@ -74,10 +74,8 @@ struct Manager {
         /* Multi-block operations (manager-ops.c), oldest first. */
         Operation *ops;
         uint64_t next_op_id;
-        int runtime_fd;        /* intent records; -1 when there is no runtime directory */
-        bool stopping;         /* SIGTERM: exit once cancelled operations have rolled back */
-        unsigned crash_at;     /* test hook MEMHPD_TEST_CRASH_AT: die at that crash point */
-        unsigned crash_points; /* crash points passed so far */
+        int runtime_fd; /* intent records; -1 when there is no runtime directory */
+        bool stopping;  /* SIGTERM: exit once cancelled operations have rolled back */
 
         /* Counters, for logs and the bus. */
         uint64_t n_events, n_overflows, n_rescans, n_onlined, n_failed;

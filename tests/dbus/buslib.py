@@ -422,7 +422,7 @@ class Memhpd:
         e = dict(os.environ, MEMHP_TESTING='1', RUNTIME_DIRECTORY=self.runtime,
                  DBUS_SYSTEM_BUS_ADDRESS=bus.address)
         for k in ('NOTIFY_SOCKET', 'JOURNAL_STREAM', 'WATCHDOG_USEC', 'WATCHDOG_PID',
-                  'MEMHPD_TEST_CRASH_AT', 'INVOCATION_ID'):
+                  'LD_PRELOAD', 'MEMHP_CRASH_AT', 'INVOCATION_ID'):
             e.pop(k, None)
         e.update(env or {})
         self._log = open(self.log_path, 'a')

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Crash safety, the crash-point loop. memhpd with MEMHPD_TEST_CRASH_AT=i SIGKILLs itself at
-the i-th crash point of an operation (1: intent record written; then per block written: after
-the write, after the progress save; last: record removed, reply not sent yet). For a 3-block
+"""Crash safety, the crash-point loop. memhpd runs with the crashpoint.c shim preloaded and
+MEMHP_CRASH_AT=i, which SIGKILLs it right after the i-th durable step of an operation (1: intent
+record written; then per block written: after the write, after the progress save; last: record
+removed, reply not sent yet). For a 3-block
 OnlineBlocks and OfflineBlocks, every i in 1..2n+2: the caller gets NoReply, the blocks are
 changed as far as i says, and a restart without the hook puts every block back in its prior
 state within 5 s and removes the intent record (at 2n+2 the operation had completed: the blocks
 keep their new state and there is nothing to recover). The same for a failing operation, whose
 crash points run on through its rollback, and for crashes during the recovery itself."""
 
+import os
 import time
 
 from buslib import (E_NOREPLY, Bus, Memhpd, Sim, check, check_eq, expect_error, log,
@@ -18,6 +20,7 @@ BOOT = ['--nodes', '0-1', '--boot', 'node0:0-7,node0:32-34/offline,node1:128-130
 BASE = {32: ('offline', '-'), 33: ('offline', '-'), 34: ('offline', '-'),
         128: ('online', 'Movable'), 129: ('online', 'Movable'), 130: ('online', 'Movable')}
 CONFIG = quiet_config(timeout=10, retries=0)
+CRASHPOINT = os.environ.get('MEMHP_CRASHPOINT', '')
 
 # name, method, args, blocks, state of a block after its forward write
 OPS = [
@@ -39,19 +42,28 @@ class Run:
 
     def start(self, crash_at=None, wait=True):
         self.n += 1
-        env = {'MEMHPD_TEST_CRASH_AT': str(crash_at)} if crash_at else {}
+        env = {}
+        if crash_at:
+            check(os.path.exists(CRASHPOINT), f'crash-point shim {CRASHPOINT!r} is built')
+            env = {'LD_PRELOAD': CRASHPOINT, 'MEMHP_CRASH_AT': str(crash_at)}
         return Memhpd(self.tmp, self.sim, self.bus, CONFIG, name=f'memhpd-{self.n:03d}',
                       env=env, runtime=self.runtime, wait=wait)
 
-    def crash(self, d, method, sig, args, what):
-        """Calls method on d, which must SIGKILL itself before replying."""
-        c = self.bus.conn()
-        serial = c.send(method, sig, args)
+    @staticmethod
+    def died(d, what):
+        """d must be killed by the shim, which names the step in its log."""
         try:
             d.proc.wait(10)
         except Exception:
             raise AssertionError(f'{what}: memhpd did not crash') from None
         check_eq(d.proc.returncode, -9, f'{what}: memhpd exit (SIGKILL expected)')
+        check_eq(d.count(r'^crashpoint: SIGKILL at step \d+,'), 1, f'{what}: killed by the shim')
+
+    def crash(self, d, method, sig, args, what):
+        """Calls method on d, which must SIGKILL itself before replying."""
+        c = self.bus.conn()
+        serial = c.send(method, sig, args)
+        self.died(d, what)
         expect_error(lambda: c.reply(serial, timeout=10), E_NOREPLY, f'{what}: the caller')
         c.close()
 
@@ -142,11 +154,7 @@ def test_crash_in_recovery(tmp):
         r.crash(d, 'OfflineBlocks', 'au', (ids,), f'{what}: first crash')
         check_eq(states(r.sim, ids), {b: ('offline', '-') for b in ids}, f'{what}: all changed')
         d2 = r.start(crash_at=j, wait=False)
-        try:
-            d2.proc.wait(10)
-        except Exception:
-            raise AssertionError(f'{what}: the recovering memhpd did not crash') from None
-        check_eq(d2.proc.returncode, -9, f'{what}: recovering memhpd exit')
+        r.died(d2, f'{what}: the recovering memhpd')
         d3, _ = r.recover(prior, what)
         d3.stop()
     log('   8 crash points of a recovery ok')
@@ -166,11 +174,7 @@ def test_two_operations(tmp):
         a, b = r.bus.conn(), r.bus.conn()
         sa = a.send('OnlineBlocks', 'aus', ([32, 33, 34], 'movable'))
         sb = b.send('OfflineBlocks', 'au', ([128, 129, 130],))
-        try:
-            d.proc.wait(10)
-        except Exception:
-            raise AssertionError(f'{what}: memhpd did not crash') from None
-        check_eq(d.proc.returncode, -9, f'{what}: memhpd exit')
+        r.died(d, what)
         expect_error(lambda: a.reply(sa, timeout=10), E_NOREPLY, f'{what}: caller a')
         expect_error(lambda: b.reply(sb, timeout=10), E_NOREPLY, f'{what}: caller b')
         check_eq(len(d.intents()), 2, f'{what}: records')
