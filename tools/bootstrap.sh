@@ -16,6 +16,8 @@ PACKAGES=(
     qemu-system-x86 xz-utils python3 ca-certificates
     # tests: simulator tier, D-Bus, unit checks
     libfuse3-dev fuse3 dbus-daemon dbus-bin systemd util-linux procps passwd valgrind strace
+    # the Debian package (tools/build-deb.sh) and its lint
+    debhelper dpkg-dev lintian bash-completion
     # fuzzing: clang with libFuzzer and the sanitizer runtimes
     clang libclang-rt-14-dev
 )
