@@ -34,7 +34,7 @@ int ctl_log_bus_error(const sd_bus_error *error, int r, const char *what)
 
         if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN,
                                    SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
-                log_error("memhpd is not running (no %s on the system bus).", MEMHPD_BUS_NAME);
+                log_error("memhpd is not running (no %s on the system bus).", MEMHP_BUS_NAME);
                 return CTL_EXIT_FAILURE;
         }
         if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED)) {
@@ -47,11 +47,11 @@ int ctl_log_bus_error(const sd_bus_error *error, int r, const char *what)
                         log_error("Permission denied: %s", msg);
                 return CTL_EXIT_FAILURE;
         }
-        if (sd_bus_error_has_name(error, MEMHPD_ERROR_OPERATION_FAILED)) {
+        if (sd_bus_error_has_name(error, MEMHP_ERROR_OPERATION_FAILED)) {
                 log_error("%s", msg);
                 return CTL_EXIT_ROLLED_BACK;
         }
-        if (sd_bus_error_has_name(error, MEMHPD_ERROR_ROLLBACK_INCOMPLETE)) {
+        if (sd_bus_error_has_name(error, MEMHP_ERROR_ROLLBACK_INCOMPLETE)) {
                 log_error("%s", msg);
                 return CTL_EXIT_LEFT_CHANGED;
         }
@@ -82,7 +82,7 @@ int ctl_get_string_property(sd_bus *bus, const char *name, char **ret)
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_get_property_string(bus, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH, MEMHPD_BUS_INTERFACE,
+        r = sd_bus_get_property_string(bus, MEMHP_BUS_NAME, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE,
                                        name, &error, ret);
         if (r < 0)
                 return call_failed(&error, r, name);
@@ -95,7 +95,7 @@ int ctl_get_block_size(sd_bus *bus, uint64_t *ret)
         uint64_t size;
         int r;
 
-        r = sd_bus_get_property_trivial(bus, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH, MEMHPD_BUS_INTERFACE,
+        r = sd_bus_get_property_trivial(bus, MEMHP_BUS_NAME, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE,
                                         "BlockSizeBytes", &error, 't', &size);
         if (r < 0)
                 return call_failed(&error, r, "BlockSizeBytes");
@@ -114,7 +114,7 @@ static int call_list(sd_bus *bus, const char *method, const char *signature, sd_
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        r = sd_bus_call_method(bus, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH, MEMHPD_BUS_INTERFACE, method,
+        r = sd_bus_call_method(bus, MEMHP_BUS_NAME, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE, method,
                                &error, &reply, NULL);
         if (r < 0)
                 return call_failed(&error, r, method);

@@ -59,7 +59,7 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *err
         (void)userdata;
         (void)error;
         if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
-            !streq(name, MEMHPD_BUS_NAME))
+            !streq(name, MEMHP_BUS_NAME))
                 return 0;
         if (!*new_owner)
                 print_line("memhpd stopped");
@@ -112,14 +112,14 @@ int verb_monitor(char **args, size_t n_args, const CtlArgs *arg)
          * now, so the monitor carries on across memhpd restarts.
          */
         if (r >= 0)
-                r = sd_bus_match_signal(bus, NULL, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH,
-                                        MEMHPD_BUS_INTERFACE, "BlockChanged", on_block_changed,
+                r = sd_bus_match_signal(bus, NULL, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
+                                        MEMHP_BUS_INTERFACE, "BlockChanged", on_block_changed,
                                         NULL);
         if (r >= 0)
                 r = sd_bus_add_match(bus, NULL,
                                      "type='signal',sender='org.freedesktop.DBus',"
                                      "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-                                     "arg0='" MEMHPD_BUS_NAME "'",
+                                     "arg0='" MEMHP_BUS_NAME "'",
                                      on_owner_changed, NULL);
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus.Local", NULL,
@@ -133,7 +133,7 @@ int verb_monitor(char **args, size_t n_args, const CtlArgs *arg)
         /* Only after subscribing, so that a memhpd starting in between is not missed. */
         r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                "org.freedesktop.DBus", "GetNameOwner", &error, NULL, "s",
-                               MEMHPD_BUS_NAME);
+                               MEMHP_BUS_NAME);
         if (r < 0)
                 log_notice("memhpd is not running; waiting for it to start.");
 

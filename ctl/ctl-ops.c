@@ -90,11 +90,11 @@ static const char *plan_online(const BlockInfo *b, const char *zone, const NodeL
 
         if (b->state == MEM_STATE_ONLINE)
                 return "nothing, online already";
-        if (!streq(zone, "auto")) {
+        if (!streq(zone, MEMHP_ZONE_AUTO)) {
                 snprintf(buf, size, "online to %s", zone);
                 return buf;
         }
-        node = b->node != TARGET_NODE_UNKNOWN ? node_list_find(nodes, b->node) : NULL;
+        node = b->node != MEMHP_NODE_UNKNOWN ? node_list_find(nodes, b->node) : NULL;
         if (!node)
                 return "online by its node's policy (node unknown)";
         if (streq(node->policy, "ignore"))
@@ -115,7 +115,7 @@ static int print_plan(sd_bus *bus, const BlockList *blocks, const uint32_t *ids,
         _cleanup_(node_list_done) NodeList nodes = {};
         size_t n_changes = 0;
 
-        if (online && streq(arg->zone, "auto") && ctl_list_nodes(bus, &nodes) < 0)
+        if (online && streq(arg->zone, MEMHP_ZONE_AUTO) && ctl_list_nodes(bus, &nodes) < 0)
                 return CTL_EXIT_FAILURE;
         for (size_t i = 0; i < n; i++) {
                 const BlockInfo *b = block_list_find(blocks, ids[i]);
@@ -143,7 +143,7 @@ static int print_plan(sd_bus *bus, const BlockList *blocks, const uint32_t *ids,
                 const char *plan;
 
                 snprintf(block, sizeof(block), "memory%" PRIu32, b->id);
-                if (b->node != TARGET_NODE_UNKNOWN)
+                if (b->node != MEMHP_NODE_UNKNOWN)
                         snprintf(node, sizeof(node), "%" PRIu32, b->node);
                 snprintf(now, sizeof(now), "%s%s%s", b->state_name, *b->zone ? " " : "", b->zone);
                 if (online)
@@ -236,8 +236,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         }
         log_notice("Cancelling: memhpd rolls back what it changed. Press Ctrl-C again to stop "
                    "waiting.");
-        r = sd_bus_call_method_async(op->bus, NULL, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH,
-                                     MEMHPD_BUS_INTERFACE, "Cancel", on_cancel_reply, op, NULL);
+        r = sd_bus_call_method_async(op->bus, NULL, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
+                                     MEMHP_BUS_INTERFACE, "Cancel", on_cancel_reply, op, NULL);
         if (r < 0)
                 log_error_errno(r, "Failed to send Cancel: %m");
         return 0;
@@ -262,8 +262,8 @@ static int run_operation(sd_bus *bus, const uint32_t *ids, size_t n, bool online
         if (r >= 0)
                 r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
-                r = sd_bus_message_new_method_call(bus, &m, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH,
-                                                   MEMHPD_BUS_INTERFACE, op.method);
+                r = sd_bus_message_new_method_call(bus, &m, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
+                                                   MEMHP_BUS_INTERFACE, op.method);
         if (r >= 0)
                 r = sd_bus_message_append_array(m, 'u', ids, n * sizeof(uint32_t));
         if (r >= 0 && online)

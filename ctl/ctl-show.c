@@ -13,8 +13,6 @@
 #include "strutil.h"
 #include "target.h"
 
-#define POLICY_CHOICES "online_movable, online_kernel, online, auto-movable or ignore"
-
 static bool same_range(const BlockInfo *a, const BlockInfo *b)
 {
         return b->id == a->id + 1 && a->node == b->node && streq(a->state_name, b->state_name) &&
@@ -53,7 +51,7 @@ static int add_range_row(struct libscols_table *tb, const CtlArgs *arg, const Bl
         return ctl_table_add_row(
                 tb, 6, range, size, first->state_name,
                 *first->zone ? first->zone : (arg->json ? NULL : "-"),
-                first->node != TARGET_NODE_UNKNOWN ? node : (arg->json ? NULL : "-"), blocks);
+                first->node != MEMHP_NODE_UNKNOWN ? node : (arg->json ? NULL : "-"), blocks);
 }
 
 static void print_summary(uint64_t block_size, uint64_t n_online, uint64_t n_offline,
@@ -177,7 +175,7 @@ static int collect_node_rows(const NodeList *nodes, const BlockList *blocks, Nod
                 else
                         row->going++;
         }
-        /* TARGET_NODE_UNKNOWN sorts last. */
+        /* MEMHP_NODE_UNKNOWN sorts last. */
         qsort(rows, n, sizeof(NodeRow), node_row_compare);
         *ret = TAKE_PTR(rows);
         *ret_n = n;
@@ -227,7 +225,7 @@ int verb_status(char **args, size_t n_args, const CtlArgs *arg)
                 char node[16] = "-", kernel[TARGET_SIZE_STRING_MAX] = "-",
                      movable[TARGET_SIZE_STRING_MAX] = "-", on[24], off[24], going[24];
 
-                if (row->node != TARGET_NODE_UNKNOWN)
+                if (row->node != MEMHP_NODE_UNKNOWN)
                         snprintf(node, sizeof(node), "%" PRIu32, row->node);
                 if (row->info) {
                         target_format_size(row->info->kernel_bytes, kernel);
@@ -248,7 +246,7 @@ static int set_policy(sd_bus *bus, uint32_t node, const char *policy)
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_call_method(bus, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH, MEMHPD_BUS_INTERFACE,
+        r = sd_bus_call_method(bus, MEMHP_BUS_NAME, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE,
                                "SetNodePolicy", &error, NULL, "us", node, policy);
         if (r < 0)
                 return ctl_log_bus_error(&error, r, "SetNodePolicy");
@@ -276,7 +274,7 @@ int verb_policy(char **args, size_t n_args, const CtlArgs *arg)
                 return CTL_EXIT_USAGE;
         }
         if (n_args == 2 && policy_from_string(args[1]) < 0) {
-                log_error("Unknown policy '%s': expected " POLICY_CHOICES ".", args[1]);
+                log_error("Unknown policy '%s': expected " MEMHP_POLICY_CHOICES ".", args[1]);
                 return CTL_EXIT_USAGE;
         }
         if (ctl_bus_open(&bus) < 0)

@@ -15,12 +15,7 @@
 #include <systemd/sd-bus.h>
 
 #include "memblock.h"
-
-#define MEMHPD_BUS_NAME "org.memhpd1"
-#define MEMHPD_BUS_PATH "/org/memhpd1"
-#define MEMHPD_BUS_INTERFACE "org.memhpd1.Manager"
-#define MEMHPD_ERROR_OPERATION_FAILED "org.memhpd1.Error.OperationFailed"
-#define MEMHPD_ERROR_ROLLBACK_INCOMPLETE "org.memhpd1.Error.RollbackIncomplete"
+#include "memhp-api.h"
 
 /*
  * Exit codes, also listed in --help (and later in memhpctl(8)). Scripts rely on them, so they
@@ -53,7 +48,7 @@ typedef struct CtlArgs {
 /* One row of ListBlocks(); the strings point into the reply that BlockList holds. */
 typedef struct BlockInfo {
         uint32_t id;
-        uint32_t node;  /* TARGET_NODE_UNKNOWN when memhpd does not know it */
+        uint32_t node;  /* MEMHP_NODE_UNKNOWN when memhpd does not know it */
         MemState state; /* _MEM_STATE_INVALID for a state this memhpctl does not know */
         const char *state_name;
         const char *zone; /* "" when offline */

@@ -87,7 +87,7 @@ static int call_simple(const char *method)
 
         if (ctl_bus_open(&bus) < 0)
                 return CTL_EXIT_FAILURE;
-        r = sd_bus_call_method(bus, MEMHPD_BUS_NAME, MEMHPD_BUS_PATH, MEMHPD_BUS_INTERFACE, method,
+        r = sd_bus_call_method(bus, MEMHP_BUS_NAME, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE, method,
                                &error, NULL, NULL);
         if (r < 0)
                 return ctl_log_bus_error(&error, r, method);
@@ -142,7 +142,7 @@ int main(int argc, char *argv[])
                 {"dry-run", no_argument, NULL, ARG_DRY_RUN},
                 {},
         };
-        CtlArgs arg = {.legend = true, .zone = "auto"};
+        CtlArgs arg = {.legend = true, .zone = MEMHP_ZONE_AUTO};
         const struct Verb *verb = NULL;
         unsigned given = 0;
         size_t n_args;
@@ -183,7 +183,7 @@ int main(int argc, char *argv[])
                 case 'z':
                         /* The daemon's own list of zone names, so the two cannot drift. */
                         if (request_zone_from_string(optarg) < 0) {
-                                log_error("Unknown zone '%s': expected movable, kernel or auto.",
+                                log_error("Unknown zone '%s': expected " MEMHP_ZONE_CHOICES ".",
                                           optarg);
                                 return CTL_EXIT_USAGE;
                         }

@@ -12,16 +12,12 @@
 #include "bus-auth.h"
 #include "log.h"
 #include "manager.h"
+#include "memhp-api.h"
 #include "nodemask.h"
 #include "operation.h"
 #include "request.h"
 #include "strutil.h"
 #include "zoneinfo.h"
-
-#define BUS_NAME "org.memhpd1"
-#define BUS_PATH "/org/memhpd1"
-#define BUS_INTERFACE "org.memhpd1.Manager"
-#define NODE_UNKNOWN UINT32_MAX
 
 static int read_blocks(sd_bus_message *msg, uint32_t **ret, size_t *ret_n, sd_bus_error *error)
 {
@@ -136,23 +132,23 @@ static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error
                 return r;
         if (request_zone_from_string(zone) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown zone '%s': expected movable, kernel or auto.",
+                                         "Unknown zone '%s': expected " MEMHP_ZONE_CHOICES ".",
                                          zone);
         r = new_txn(m, TXN_ONLINE, ids, n, &t, error);
         if (r < 0)
                 return r;
-        if (streq(zone, "auto"))
+        if (streq(zone, MEMHP_ZONE_AUTO))
                 (void)zoneinfo_read(m->sysfs, &zones, &n_zones);
         for (size_t i = 0; i < n; i++) {
                 TxnBlock *b = &t->blocks[i];
                 int node;
                 Policy p;
 
-                if (streq(zone, "movable")) {
+                if (streq(zone, MEMHP_ZONE_MOVABLE)) {
                         b->action = MEM_ACTION_ONLINE_MOVABLE;
                         continue;
                 }
-                if (streq(zone, "kernel")) {
+                if (streq(zone, MEMHP_ZONE_KERNEL)) {
                         b->action = MEM_ACTION_ONLINE_KERNEL;
                         continue;
                 }
@@ -206,8 +202,7 @@ static int do_set_node_policy(Manager *m, sd_bus_message *msg, sd_bus_error *err
         p = policy_from_string(policy);
         if (p < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown policy '%s': expected online_movable, "
-                                         "online_kernel, online, auto-movable or ignore.",
+                                         "Unknown policy '%s': expected " MEMHP_POLICY_CHOICES ".",
                                          policy);
         if (nodemask_read(m->sysfs, "possible", &possible) < 0) {
                 possible = (NodeMask){};
@@ -229,7 +224,7 @@ static int do_reload(Manager *m, sd_bus_message *msg, sd_bus_error *error)
         int r = manager_reload(m);
 
         if (r < 0)
-                return sd_bus_error_setf(error, "org.memhpd1.Error.InvalidConfig",
+                return sd_bus_error_setf(error, MEMHP_ERROR_INVALID_CONFIG,
                                          "The configuration is invalid, the running one is kept "
                                          "(see the log).");
         return sd_bus_reply_method_return(msg, NULL);
@@ -282,7 +277,7 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
                         e->state >= 0 ? mem_state_to_string((MemState)e->state) : "offline";
 
                 r = sd_bus_message_append(
-                        reply, "(uuss)", id, node < 0 ? NODE_UNKNOWN : (uint32_t)node, st,
+                        reply, "(uuss)", id, node < 0 ? MEMHP_NODE_UNKNOWN : (uint32_t)node, st,
                         e->state == MEM_STATE_ONLINE ? mem_zone_to_string((MemZone)e->zone) : "");
                 if (r < 0)
                         return r;
@@ -405,7 +400,7 @@ static void emit_block_changed(Manager *m, uint32_t block, const BlockEntry *e)
         if (!m->bus || sd_bus_is_ready(m->bus) <= 0)
                 return;
         if (!(e->flags & BLOCK_PRESENT))
-                st = "removed";
+                st = MEMHP_STATE_REMOVED;
         else if (e->state < 0)
                 return;
         else {
@@ -413,8 +408,8 @@ static void emit_block_changed(Manager *m, uint32_t block, const BlockEntry *e)
                 if (e->state == MEM_STATE_ONLINE)
                         zone = mem_zone_to_string((MemZone)e->zone);
         }
-        (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_INTERFACE, "BlockChanged", "uss", block, st,
-                                 zone);
+        (void)sd_bus_emit_signal(m->bus, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE, "BlockChanged", "uss",
+                                 block, st, zone);
 }
 
 static int on_bus_retry(sd_event_source *s, uint64_t usec, void *userdata)
@@ -449,9 +444,9 @@ static int on_name(sd_bus_message *reply, void *userdata, sd_bus_error *error)
         if (sd_bus_message_is_method_error(reply, NULL))
                 log_error("Failed to acquire the bus name %s: %s. The D-Bus API is unavailable; "
                           "onlining goes on.",
-                          BUS_NAME, sd_bus_message_get_error(reply)->message);
+                          MEMHP_BUS_NAME, sd_bus_message_get_error(reply)->message);
         else
-                log_info("Serving %s on the system bus.", BUS_NAME);
+                log_info("Serving %s on the system bus.", MEMHP_BUS_NAME);
         return 0;
 }
 
@@ -478,13 +473,14 @@ int manager_bus_connect(Manager *m)
         if (r >= 0)
                 r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
-                r = sd_bus_add_object_vtable(bus, NULL, BUS_PATH, BUS_INTERFACE, manager_vtable, m);
+                r = sd_bus_add_object_vtable(bus, NULL, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE,
+                                             manager_vtable, m);
         if (r >= 0)
                 r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus.Local", NULL,
                                               "org.freedesktop.DBus.Local", "Disconnected",
                                               on_disconnected, NULL, m);
         if (r >= 0)
-                r = sd_bus_request_name_async(bus, NULL, BUS_NAME, 0, on_name, m);
+                r = sd_bus_request_name_async(bus, NULL, MEMHP_BUS_NAME, 0, on_name, m);
         if (r < 0)
                 return log_warning_errno(r, "Failed to set up the system bus, the D-Bus API is "
                                             "unavailable: %m");

@@ -17,6 +17,7 @@
 #include "intent.h"
 #include "log.h"
 #include "manager.h"
+#include "memhp-api.h"
 #include "operation.h"
 
 /* Progress rewrites of huge records would be quadratic; recovery only needs prior states. */

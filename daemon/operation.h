@@ -12,9 +12,6 @@
 #include "manager.h"
 #include "txn.h"
 
-#define MEMHP_ERROR_OPERATION_FAILED "org.memhpd1.Error.OperationFailed"
-#define MEMHP_ERROR_ROLLBACK_INCOMPLETE "org.memhpd1.Error.RollbackIncomplete"
-
 struct Operation {
         Manager *manager;
         uint64_t id;

@@ -7,12 +7,13 @@
  * The string goes through target_check_syntax(), target_parse_blocks() (with the block size and
  * with 0), target_parse_size() and target_parse_node(); a parsed block list also goes through
  * target_select(). Invariants:
- *  - parse_blocks success: 1..TARGET_BLOCKS_MAX ids, strictly ascending (sorted, no duplicates),
- *    none above TARGET_BLOCK_ID_MAX (UINT32_MAX is reserved), and the syntax check agrees; written back as canonical ranges it parses to the same list;
- *    without address ranges the block size does not matter;
+ *  - parse_blocks success: 1..MEMHP_MAX_BLOCKS_PER_CALL ids, strictly ascending (sorted, no
+ *    duplicates), none above MEMHP_BLOCK_ID_MAX (UINT32_MAX is reserved), and the syntax check
+ *    agrees; written back as canonical ranges it parses to the same list; without address
+ *    ranges the block size does not matter;
  *  - every error comes with a message free of control characters (the input is quoted with
  *    them replaced; bytes >= 0x80 are passed on, as UTF-8);
- *  - parse_size gives 1..TARGET_BLOCKS_MAX blocks, parse_node never TARGET_NODE_UNKNOWN;
+ *  - parse_size gives 1..MEMHP_MAX_BLOCKS_PER_CALL blocks, parse_node never MEMHP_NODE_UNKNOWN;
  *  - select returns the highest matching ids in ascending order, exactly as many as asked.
  */
 #include <errno.h>
@@ -36,10 +37,10 @@ FUZZ_NO_COVERAGE static void check_error(int r, const TargetError *e)
 
 FUZZ_NO_COVERAGE static void check_list(const uint32_t *ids, size_t n)
 {
-        FUZZ_CHECK(ids && n >= 1 && n <= TARGET_BLOCKS_MAX);
+        FUZZ_CHECK(ids && n >= 1 && n <= MEMHP_MAX_BLOCKS_PER_CALL);
         for (size_t i = 1; i < n; i++)
                 FUZZ_CHECK(ids[i - 1] < ids[i]);
-        FUZZ_CHECK(ids[n - 1] <= TARGET_BLOCK_ID_MAX);
+        FUZZ_CHECK(ids[n - 1] <= MEMHP_BLOCK_ID_MAX);
 }
 
 /* "1-3,7": what memhpctl could print for the list; must parse back to it. */
@@ -82,7 +83,7 @@ static void check_select(const uint32_t *ids, size_t n, uint64_t block_size)
         for (size_t i = 0; i < n; i++) {
                 blocks[i] = (TargetBlock){
                         .id = ids[i],
-                        .node = ids[i] % 3 == 2 ? TARGET_NODE_UNKNOWN : ids[i] % 3,
+                        .node = ids[i] % 3 == 2 ? MEMHP_NODE_UNKNOWN : ids[i] % 3,
                         .state = ids[i] % 2 ? MEM_STATE_ONLINE : MEM_STATE_OFFLINE,
                 };
                 if (blocks[i].node == node && blocks[i].state == MEM_STATE_OFFLINE) {
@@ -176,14 +177,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r < 0)
                 check_error(r, &e);
         else
-                FUZZ_CHECK(n_blocks >= 1 && n_blocks <= TARGET_BLOCKS_MAX);
+                FUZZ_CHECK(n_blocks >= 1 && n_blocks <= MEMHP_MAX_BLOCKS_PER_CALL);
 
         e = (TargetError){};
         r = target_parse_node(text, &node, &e);
         if (r < 0)
                 check_error(r, &e);
         else
-                FUZZ_CHECK(node != TARGET_NODE_UNKNOWN);
+                FUZZ_CHECK(node != MEMHP_NODE_UNKNOWN);
 
         free(text);
         return 0;

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "log.h"
 #include "macro.h"
+#include "memhp-api.h"
 #include "strutil.h"
 
 /*
@@ -280,7 +281,6 @@ static int set_node_policy(Parser *p, const char *v)
         return 0;
 }
 
-#define POLICY_CHOICES "online_movable, online_kernel, online, auto-movable or ignore"
 _Static_assert(MOVABLE_RATIO_MAX == 10000U && RETRIES_MAX == 10U, "update the messages below");
 _Static_assert(SEC_MAX_USEC == 31536000ULL * 1000000, "update the messages below");
 
@@ -297,12 +297,12 @@ static const struct ConfKey {
          "seconds, 0 (off) to 31536000 (one year)"},
         {SECTION_DAEMON, "ReceiveBufferSize", set_receive_buffer,
          "a size in bytes with optional K, M or G suffix, 4K to 1G"},
-        {SECTION_POLICY, "Default", set_default_policy, POLICY_CHOICES},
+        {SECTION_POLICY, "Default", set_default_policy, MEMHP_POLICY_CHOICES},
         {SECTION_POLICY, "MovableRatio", set_movable_ratio, "a percentage, 0 to 10000"},
         {SECTION_OFFLINE, "TimeoutSec", set_offline_timeout,
          "seconds greater than 0, at most 31536000 (one year)"},
         {SECTION_OFFLINE, "Retries", set_offline_retries, "an integer 0 to 10"},
-        {SECTION_NODE, "Policy", set_node_policy, POLICY_CHOICES},
+        {SECTION_NODE, "Policy", set_node_policy, MEMHP_POLICY_CHOICES},
 };
 
 void unknown_key(Parser *p, const char *name, size_t n)

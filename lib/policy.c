@@ -3,15 +3,16 @@
 #include <string.h>
 
 #include "macro.h"
+#include "memhp-api.h"
 #include "policy.h"
 #include "strutil.h"
 
 static const char *const policy_table[_POLICY_MAX] = {
-        [POLICY_ONLINE_MOVABLE] = "online_movable",
-        [POLICY_ONLINE_KERNEL] = "online_kernel",
-        [POLICY_ONLINE] = "online",
-        [POLICY_AUTO_MOVABLE] = "auto-movable",
-        [POLICY_IGNORE] = "ignore",
+        [POLICY_ONLINE_MOVABLE] = MEMHP_POLICY_ONLINE_MOVABLE,
+        [POLICY_ONLINE_KERNEL] = MEMHP_POLICY_ONLINE_KERNEL,
+        [POLICY_ONLINE] = MEMHP_POLICY_ONLINE,
+        [POLICY_AUTO_MOVABLE] = MEMHP_POLICY_AUTO_MOVABLE,
+        [POLICY_IGNORE] = MEMHP_POLICY_IGNORE,
 };
 
 static const char *const action_table[_MEM_ACTION_MAX] = {

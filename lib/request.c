@@ -9,9 +9,9 @@
 #include "strutil.h"
 
 static const char *const zone_table[_REQUEST_ZONE_MAX] = {
-        [REQUEST_ZONE_MOVABLE] = "movable",
-        [REQUEST_ZONE_KERNEL] = "kernel",
-        [REQUEST_ZONE_AUTO] = "auto",
+        [REQUEST_ZONE_MOVABLE] = MEMHP_ZONE_MOVABLE,
+        [REQUEST_ZONE_KERNEL] = MEMHP_ZONE_KERNEL,
+        [REQUEST_ZONE_AUTO] = MEMHP_ZONE_AUTO,
 };
 
 RequestZone request_zone_from_string(const char *s)
@@ -39,7 +39,7 @@ int request_check_blocks(const uint32_t *ids, size_t n, char *err, size_t err_si
                 return -EINVAL;
         }
         if (n > MEMHP_MAX_BLOCKS_PER_CALL) {
-                snprintf(err, err_size, "Too many blocks: %zu (at most %d per call).", n,
+                snprintf(err, err_size, "Too many blocks: %zu (at most %u per call).", n,
                          MEMHP_MAX_BLOCKS_PER_CALL);
                 return -EINVAL;
         }

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MEMHP_MAX_BLOCKS_PER_CALL 65536
+#include "memhp-api.h"
 
 typedef enum RequestZone {
         REQUEST_ZONE_MOVABLE,

@@ -101,7 +101,7 @@ static int parse_block_id(const char *s, size_t len, uint64_t *ret)
                 s += strlen("memory");
                 len -= strlen("memory");
         }
-        return parse_number(s, len, 10, TARGET_BLOCK_ID_MAX, ret);
+        return parse_number(s, len, 10, MEMHP_BLOCK_ID_MAX, ret);
 }
 
 /* "0x100000000": the prefix is required, so that an address is never mistaken for a block id. */
@@ -154,10 +154,10 @@ static int parse_address_range(const char *s, size_t len, const char *dash, uint
                             "'%s': end address 0x%" PRIx64 " is not the last byte of a block "
                             "(blocks are 0x%" PRIx64 " bytes; the end is inclusive)",
                             quote(s, len, q), end, block_size);
-        if (end / block_size > TARGET_BLOCK_ID_MAX)
+        if (end / block_size > MEMHP_BLOCK_ID_MAX)
                 return fail(e, -ERANGE,
                             "'%s': address 0x%" PRIx64 " lies beyond the highest block id %" PRIu32,
-                            quote(s, len, q), end, TARGET_BLOCK_ID_MAX);
+                            quote(s, len, q), end, MEMHP_BLOCK_ID_MAX);
 
         ret->first = start / block_size;
         ret->last = end / block_size;
@@ -181,7 +181,7 @@ static int parse_block_range(const char *s, size_t len, const char *dash, Interv
         }
         if (r == -ERANGE)
                 return fail(e, r, "'%s': block id out of range (the highest is %" PRIu32 ")",
-                            quote(s, len, q), TARGET_BLOCK_ID_MAX);
+                            quote(s, len, q), MEMHP_BLOCK_ID_MAX);
         if (r < 0)
                 return fail(e, r,
                             "'%s': expected a block id (32 or memory32), a block range (32-47) or "
@@ -227,9 +227,9 @@ static int parse_items(const char *spec, uint64_t block_size, bool resolve, Inte
                 if (*c == ',')
                         n_items++;
         /* Every item names at least one block, so more items than that cannot be valid. */
-        if (n_items > TARGET_BLOCKS_MAX)
+        if (n_items > MEMHP_MAX_BLOCKS_PER_CALL)
                 return fail(e, -E2BIG, "'%s': more than %u items", quote(spec, strlen(spec), q),
-                            TARGET_BLOCKS_MAX);
+                            MEMHP_MAX_BLOCKS_PER_CALL);
         if (resolve) {
                 items = calloc(n_items, sizeof(Interval));
                 if (!items)
@@ -315,14 +315,15 @@ int target_parse_blocks(const char *spec, uint64_t block_size, uint32_t **ret_bl
                 /* At most 65536 items of at most 2^32 blocks each: no overflow. */
                 total += items[i].last - items[i].first + 1;
         }
-        if (total > TARGET_BLOCKS_MAX) {
+        if (total > MEMHP_MAX_BLOCKS_PER_CALL) {
                 if (n_items == 1)
                         return fail(reterr, -E2BIG,
                                     "'%s' names %" PRIu64 " blocks; at most %u per operation",
-                                    quote(spec, strlen(spec), q1), total, TARGET_BLOCKS_MAX);
+                                    quote(spec, strlen(spec), q1), total,
+                                    MEMHP_MAX_BLOCKS_PER_CALL);
                 return fail(reterr, -E2BIG,
                             "'%s' names %" PRIu64 " blocks in total; at most %u per operation",
-                            quote(spec, strlen(spec), q1), total, TARGET_BLOCKS_MAX);
+                            quote(spec, strlen(spec), q1), total, MEMHP_MAX_BLOCKS_PER_CALL);
         }
 
         blocks = malloc(total * sizeof(uint32_t));
@@ -361,10 +362,10 @@ int target_parse_size(const char *s, uint64_t block_size, uint32_t *ret_n_blocks
                 return fail(reterr, -EINVAL, "size '%s' is not a multiple of the block size %s",
                             quote(s, len, q), target_format_size(block_size, bs));
         n = bytes / block_size;
-        if (n > TARGET_BLOCKS_MAX)
+        if (n > MEMHP_MAX_BLOCKS_PER_CALL)
                 return fail(reterr, -E2BIG,
                             "size '%s' is %" PRIu64 " blocks; at most %u per operation",
-                            quote(s, len, q), n, TARGET_BLOCKS_MAX);
+                            quote(s, len, q), n, MEMHP_MAX_BLOCKS_PER_CALL);
         *ret_n_blocks = (uint32_t)n;
         return 0;
 }
@@ -379,7 +380,7 @@ int target_parse_node(const char *s, uint32_t *ret_node, TargetError *reterr)
 
         if (len >= 4 && has_prefix(s, len, "node"))
                 digits += 4;
-        r = parse_number(digits, len - (size_t)(digits - s), 10, TARGET_NODE_UNKNOWN - 1, &v);
+        r = parse_number(digits, len - (size_t)(digits - s), 10, MEMHP_NODE_UNKNOWN - 1, &v);
         if (r == -ERANGE)
                 return fail(reterr, r, "node '%s' is out of range", quote(s, len, q));
         if (r < 0)
@@ -425,11 +426,11 @@ int target_select(const TargetBlock *blocks, size_t n, uint32_t node, MemState s
                         ids[unique++] = ids[i];
 
         if (n_wanted == TARGET_SELECT_ALL) {
-                if (unique > TARGET_BLOCKS_MAX)
+                if (unique > MEMHP_MAX_BLOCKS_PER_CALL)
                         return fail(reterr, -E2BIG,
                                     "node %" PRIu32 " has %zu %s blocks, more than %u per "
                                     "operation; pick fewer with --size",
-                                    node, unique, state_name, TARGET_BLOCKS_MAX);
+                                    node, unique, state_name, MEMHP_MAX_BLOCKS_PER_CALL);
                 take = unique;
         } else {
                 if (n_wanted == 0)

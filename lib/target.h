@@ -19,16 +19,12 @@
 #include <stdint.h>
 
 #include "memblock.h"
-#include "request.h"
+#include "memhp-api.h"
 
-/* The most blocks one operation may name: memhpd's own limit, so that the two cannot drift. */
-#define TARGET_BLOCKS_MAX ((unsigned)MEMHP_MAX_BLOCKS_PER_CALL)
-
-/* The kernel never has block UINT32_MAX: memhpd reserves it so that "id + 1" cannot wrap. */
-#define TARGET_BLOCK_ID_MAX (UINT32_MAX - 1)
-
-/* ListBlocks() reports this node for a block whose node link is missing. */
-#define TARGET_NODE_UNKNOWN UINT32_MAX
+/*
+ * The limits are memhpd's own (memhp-api.h), so that the two cannot drift: at most
+ * MEMHP_MAX_BLOCKS_PER_CALL blocks, ids up to MEMHP_BLOCK_ID_MAX, nodes below MEMHP_NODE_UNKNOWN.
+ */
 
 /* target_select(): every matching block instead of a count. */
 #define TARGET_SELECT_ALL UINT32_MAX

@@ -3,10 +3,13 @@
 """
 Checks that the man pages document what the code has:
 
-  memhpd.conf(5)   every key of lib/conf.c's key table, every section, every policy name, and
-                   each key's default as 'memhpd --check-config' prints it ("Default: *value*")
+  memhpd.conf(5)   every key of lib/conf.c's key table, every section, every policy name of
+                   lib/memhp-api.h, and each key's default as 'memhpd --check-config' prints it
+                   ("Default: *value*")
   org.memhpd1(5)   every method, property and signal of conf/org.memhpd1.xml with the argument
-                   types the XML gives, and every org.memhpd1.Error.* name the daemon uses
+                   types the XML gives, and the contract in lib/memhp-api.h: the bus name,
+                   path and interface, every error name, the block limit and the unknown node
+  lib/memhp-api.h  is the only source file that spells out an org.memhpd1 name
   memhpctl(8)      every command and option of ctl/memhpctl.c and every exit code in ctl/ctl.h
   memhpd(8)        every option of daemon/memhpd.c
   completion       every memhpctl command and long option in completion/memhpctl
@@ -22,6 +25,8 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+
+import memhp_api
 
 failures = []
 
@@ -83,7 +88,7 @@ def entry(page, head_regex):
     return "\n".join(lines)
 
 
-def check_conf(src, memhpd, page):
+def check_conf(src, api, memhpd, page):
     name = "memhpd.conf.5.scd"
     conf_c = read(os.path.join(src, "lib/conf.c"))
     block = c_block(conf_c, r"\} conf_keys\[\] = \{")
@@ -104,9 +109,10 @@ def check_conf(src, memhpd, page):
         if f"[{title}]" not in page:
             fail(f"{name}: section [{title}] is not described")
 
-    policy_c = read(os.path.join(src, "lib/policy.c"))
-    pblock = c_block(policy_c, r"policy_table\[_POLICY_MAX\] = \{")
-    for p in re.findall(r'= "([a-z_-]+)"', pblock or ""):
+    policies = memhp_api.with_prefix(api, "MEMHP_POLICY_")
+    if len(policies) < 3:
+        fail(f"lib/memhp-api.h: only {len(policies)} MEMHP_POLICY_* names found")
+    for p in policies:
         if f"*{p}*" not in page:
             fail(f"{name}: policy {p} is not described (expected *{p}*)")
 
@@ -135,12 +141,13 @@ def sig_types(text):
     return re.findall(r"_([a-z(){}]+)_", text)
 
 
-def check_dbus(src, page):
+def check_dbus(src, api, page):
     name = "org.memhpd1.5.scd"
     tree = ET.parse(os.path.join(src, "conf/org.memhpd1.xml"))
-    iface = tree.getroot().find("interface[@name='org.memhpd1.Manager']")
+    iface_name = api["MEMHP_BUS_INTERFACE"]
+    iface = tree.getroot().find(f"interface[@name='{iface_name}']")
     if iface is None:
-        fail("conf/org.memhpd1.xml: no interface org.memhpd1.Manager")
+        fail(f"conf/org.memhpd1.xml: no interface {iface_name}")
         return
     members = 0
     for m in iface.findall("method"):
@@ -176,16 +183,32 @@ def check_dbus(src, page):
     if members < 5:
         fail(f"conf/org.memhpd1.xml: only {members} members found")
 
-    errors = set()
-    for d in ("daemon", "lib"):
-        for f in os.listdir(os.path.join(src, d)):
-            if f.endswith((".c", ".h")):
-                errors |= set(re.findall(r"org\.memhpd1\.Error\.[A-Za-z]+", read(os.path.join(src, d, f))))
+    errors = memhp_api.with_prefix(api, "MEMHP_ERROR_")
     if not errors:
-        fail("no org.memhpd1.Error.* names found in daemon/ and lib/")
-    for e in sorted(errors):
+        fail("lib/memhp-api.h: no MEMHP_ERROR_* names found")
+    for e in errors:
         if f"*{e}*" not in page:
             fail(f"{name}: error {e} is not documented (expected *{e}*)")
+    for key in ("MEMHP_BUS_NAME", "MEMHP_BUS_PATH", "MEMHP_BUS_INTERFACE"):
+        if api[key] not in page:
+            fail(f"{name}: {key} {api[key]} is not mentioned")
+    for key in ("MEMHP_MAX_BLOCKS_PER_CALL", "MEMHP_NODE_UNKNOWN"):
+        if not re.search(r"\b" + str(api[key]) + r"\b", page):
+            fail(f"{name}: {key} ({api[key]}) is not mentioned")
+
+
+def check_contract_written_once(src, api):
+    """The bus names live in lib/memhp-api.h only: a string literal elsewhere is a second copy."""
+    header = os.path.join("lib", "memhp-api.h")
+    names = (api["MEMHP_BUS_NAME"], api["MEMHP_BUS_PATH"])
+    prefix = "(?:" + "|".join(re.escape(n) for n in names) + ")"
+    for d in ("daemon", "ctl", "lib"):
+        for f in sorted(os.listdir(os.path.join(src, d))):
+            path = os.path.join(d, f)
+            if not f.endswith((".c", ".h")) or path == header:
+                continue
+            for lit in re.findall(r'"' + prefix + r'[^"]*"', read(os.path.join(src, path))):
+                fail(f"{path}: {lit} is written out; use the MEMHP_* name from {header}")
 
 
 def check_ctl(src, page, completion):
@@ -231,8 +254,10 @@ def main():
             text = text.replace(w, "")
         return text
 
-    check_conf(src, memhpd, page("memhpd.conf.5.scd"))
-    check_dbus(src, page("org.memhpd1.5.scd"))
+    api = memhp_api.load(os.path.join(src, "lib", "memhp-api.h"))
+    check_conf(src, api, memhpd, page("memhpd.conf.5.scd"))
+    check_dbus(src, api, page("org.memhpd1.5.scd"))
+    check_contract_written_once(src, api)
     # memhpctl is checked as soon as its directory is in the tree (it may land after the pages).
     if os.path.exists(os.path.join(src, "ctl/meson.build")):
         check_ctl(src, page("memhpctl.8.scd"), read(os.path.join(src, "completion/memhpctl")))
@@ -247,7 +272,7 @@ def main():
             fail(f"man/meson.build: {f} is not built")
 
     if failures:
-        print(f"{len(failures)} problems: the man pages do not match the code.")
+        print(f"{len(failures)} problems: the man pages (or lib/memhp-api.h) do not match the code.")
         return 1
     print("The man pages cover every config key, D-Bus member, error, command and option.")
     return 0

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* policy.h: the policy -> action table, the auto-movable ratio guard and the string tables. */
+#include <stdio.h>
+
 #include "macro.h"
+#include "memhp-api.h"
 #include "policy.h"
 #include "test-util.h"
 
@@ -161,6 +164,20 @@ TEST(policy_strings)
         ASSERT_EQ(policy_from_string(NULL), _POLICY_INVALID);
 }
 
+/* The message that lists the choices (config errors, SetNodePolicy, memhpctl) names them all. */
+TEST(policy_choices)
+{
+        char expected[256] = "";
+
+        for (int p = 0; p < _POLICY_MAX; p++)
+                snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected), "%s%s",
+                         p == 0                 ? ""
+                         : p == _POLICY_MAX - 1 ? " or "
+                                                : ", ",
+                         policy_to_string((Policy)p));
+        ASSERT_STREQ(MEMHP_POLICY_CHOICES, expected);
+}
+
 TEST(action_strings)
 {
         static const char *const names[_MEM_ACTION_MAX] = {
@@ -206,6 +223,7 @@ int main(void)
         RUN(auto_movable_ratio_zero);
         RUN(auto_movable_huge_numbers);
         RUN(policy_strings);
+        RUN(policy_choices);
         RUN(action_strings);
         return 0;
 }

@@ -16,6 +16,11 @@ TEST(zones)
         ASSERT_EQ(request_zone_from_string("online_movable"), _REQUEST_ZONE_INVALID);
         ASSERT_EQ(request_zone_from_string(""), _REQUEST_ZONE_INVALID);
         ASSERT_EQ(request_zone_from_string(NULL), _REQUEST_ZONE_INVALID);
+        /* The names the API documents, and the list the error messages give. */
+        ASSERT_EQ(request_zone_from_string(MEMHP_ZONE_MOVABLE), REQUEST_ZONE_MOVABLE);
+        ASSERT_EQ(request_zone_from_string(MEMHP_ZONE_KERNEL), REQUEST_ZONE_KERNEL);
+        ASSERT_EQ(request_zone_from_string(MEMHP_ZONE_AUTO), REQUEST_ZONE_AUTO);
+        ASSERT_STREQ(MEMHP_ZONE_CHOICES, "movable, kernel or auto");
 }
 
 TEST(blocks)

@@ -63,8 +63,8 @@ TEST(single_ids)
         CHECK_BLOCKS("32", 0, 32);
         CHECK_BLOCKS("memory32", 0, 32);
         CHECK_BLOCKS("0", 0, 0);
-        CHECK_BLOCKS("4294967294", 0, TARGET_BLOCK_ID_MAX);
-        CHECK_BLOCKS("memory4294967294", BS, TARGET_BLOCK_ID_MAX);
+        CHECK_BLOCKS("4294967294", 0, MEMHP_BLOCK_ID_MAX);
+        CHECK_BLOCKS("memory4294967294", BS, MEMHP_BLOCK_ID_MAX);
         /* Leading zeros are decimal, never octal. */
         CHECK_BLOCKS("032", 0, 32);
 }
@@ -104,7 +104,7 @@ TEST(address_ranges)
          * 2^32 - 2 (2^32 - 1 is reserved).
          */
         CHECK_BLOCKS("0xfffffffe00000000-0xfffffffeffffffff", UINT64_C(1) << 32,
-                     TARGET_BLOCK_ID_MAX);
+                     MEMHP_BLOCK_ID_MAX);
 }
 
 TEST(address_errors)
@@ -195,13 +195,13 @@ TEST(limits)
 
         CHECK_BLOCKS("0-0", 0, 0);
         ASSERT_OK(target_parse_blocks("0-65535", 0, &blocks, &n, NULL));
-        ASSERT_EQ(n, TARGET_BLOCKS_MAX);
+        ASSERT_EQ(n, MEMHP_MAX_BLOCKS_PER_CALL);
         ASSERT_EQ(blocks[0], 0);
         ASSERT_EQ(blocks[65535], 65535);
         free(TAKE_PTR(blocks));
 
         ASSERT_OK(target_parse_blocks("32768-65535,0-32767", 0, &blocks, &n, NULL));
-        ASSERT_EQ(n, TARGET_BLOCKS_MAX);
+        ASSERT_EQ(n, MEMHP_MAX_BLOCKS_PER_CALL);
         free(TAKE_PTR(blocks));
 
         check_fail("0-65536", BS, E2BIG, "65537 blocks", "at most 65536");
@@ -214,7 +214,7 @@ TEST(limits)
 TEST(item_count_is_bounded)
 {
         /* 65537 one-block items: refused before anything is allocated per item. */
-        size_t n = TARGET_BLOCKS_MAX + 1, len = 2 * n;
+        size_t n = MEMHP_MAX_BLOCKS_PER_CALL + 1, len = 2 * n;
         _cleanup_free_ char *spec = malloc(len);
         TargetError err = {};
         uint32_t *blocks = NULL;
@@ -331,7 +331,7 @@ static const TargetBlock sample[] = {
         {1, 0, MEM_STATE_ONLINE},         {33, 1, MEM_STATE_ONLINE},
         {32, 1, MEM_STATE_ONLINE},        {41, 1, MEM_STATE_OFFLINE},
         {34, 1, MEM_STATE_GOING_OFFLINE}, {39, 1, MEM_STATE_OFFLINE},
-        {2, 0, MEM_STATE_OFFLINE},        {50, TARGET_NODE_UNKNOWN, MEM_STATE_OFFLINE},
+        {2, 0, MEM_STATE_OFFLINE},        {50, MEMHP_NODE_UNKNOWN, MEM_STATE_OFFLINE},
         {41, 1, MEM_STATE_OFFLINE},
 };
 
@@ -396,7 +396,7 @@ TEST(select_errors)
 
 TEST(select_all_is_bounded)
 {
-        size_t n = TARGET_BLOCKS_MAX + 1, n_ids;
+        size_t n = MEMHP_MAX_BLOCKS_PER_CALL + 1, n_ids;
         _cleanup_free_ TargetBlock *blocks = calloc(n, sizeof(TargetBlock));
         _cleanup_free_ uint32_t *ids = NULL;
         TargetError err = {};
@@ -411,8 +411,8 @@ TEST(select_all_is_bounded)
         /* A count still works, from the top. */
         ASSERT_OK(target_select(blocks, n, 2, MEM_STATE_ONLINE, 2, BS, &ids, &n_ids, &err));
         ASSERT_EQ(n_ids, 2);
-        ASSERT_EQ(ids[0], TARGET_BLOCKS_MAX - 1);
-        ASSERT_EQ(ids[1], TARGET_BLOCKS_MAX);
+        ASSERT_EQ(ids[0], MEMHP_MAX_BLOCKS_PER_CALL - 1);
+        ASSERT_EQ(ids[1], MEMHP_MAX_BLOCKS_PER_CALL);
 }
 
 TEST(format_size)

@@ -6,7 +6,7 @@ every call matter here, and a caller must be able to send a call and act before 
 The sim side (namespaces, memhp-sim, cleanup) comes from tests/sim/simlib.py, imported
 read-only. Run as a script, this file is also the client for unprivileged callers:
 
-    buslib.py call ADDRESS MEMBER SIGNATURE JSON_ARGS [INTERFACE]
+    buslib.py call ADDRESS DESTINATION PATH MEMBER SIGNATURE JSON_ARGS INTERFACE
 
 prints one JSON object, {"reply": [...]} or {"error": NAME, "message": MESSAGE}, so that a test
 can run it under setpriv as another user.
@@ -30,12 +30,17 @@ SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE_ROOT, 'tests', 'sim'))
 
 if __name__ == '__main__' and sys.argv[1:2] == ['call']:
-    # The unprivileged client runs from a copy outside the source tree: stdlib only.
+    # The unprivileged client runs from a copy outside the source tree: stdlib only, and
+    # run_as() hands it the names it needs.
     simlib = None
+    API = {}
 else:
     import simlib  # noqa: E402
     from simlib import (Sim, SimError, at_cleanup, check, check_eq, log,  # noqa: E402,F401
                         run_tests, skip, wait_until)
+    sys.path.insert(0, os.path.join(SOURCE_ROOT, 'tests'))
+    import memhp_api  # noqa: E402
+    API = memhp_api.load()
 
 MEMHPD = os.environ.get('MEMHPD', '')
 MEMHPCTL = os.environ.get('MEMHPCTL', '')
@@ -43,11 +48,15 @@ POLICY = os.path.join(SOURCE_ROOT, 'conf', 'org.memhpd1.conf')
 BUS_TEMPLATE = os.path.join(HERE, 'system-bus.conf.in')
 ALLOW_ALL_TEMPLATE = os.path.join(HERE, 'allow-all-bus.conf.in')
 
-NAME = 'org.memhpd1'
-PATH = '/org/memhpd1'
-IFACE = 'org.memhpd1.Manager'
-E_FAILED = 'org.memhpd1.Error.OperationFailed'
-E_INCOMPLETE = 'org.memhpd1.Error.RollbackIncomplete'
+NAME = API.get('MEMHP_BUS_NAME')
+PATH = API.get('MEMHP_BUS_PATH')
+IFACE = API.get('MEMHP_BUS_INTERFACE')
+E_FAILED = API.get('MEMHP_ERROR_OPERATION_FAILED')
+E_INCOMPLETE = API.get('MEMHP_ERROR_ROLLBACK_INCOMPLETE')
+E_INVALID_CONFIG = API.get('MEMHP_ERROR_INVALID_CONFIG')
+MAX_BLOCKS = API.get('MEMHP_MAX_BLOCKS_PER_CALL')
+BLOCK_ID_MAX = API.get('MEMHP_BLOCK_ID_MAX')
+NODE_UNKNOWN = API.get('MEMHP_NODE_UNKNOWN')
 E_ACCESS = 'org.freedesktop.DBus.Error.AccessDenied'
 E_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs'
 E_NOREPLY = 'org.freedesktop.DBus.Error.NoReply'
@@ -543,8 +552,13 @@ def run_as(user_args, member, sig='', args=(), iface=IFACE, address_path=None, t
     if not os.path.exists(script):
         shutil.copyfile(os.path.abspath(__file__), script)
         os.chmod(script, 0o644)
+    dest, path = NAME, PATH
+    if iface.startswith('org.freedesktop.DBus') and iface not in (
+            'org.freedesktop.DBus.Properties', 'org.freedesktop.DBus.Introspectable',
+            'org.freedesktop.DBus.Peer'):
+        dest, path = 'org.freedesktop.DBus', '/org/freedesktop/DBus'
     cmd = ['setpriv', *user_args, sys.executable, script, 'call',
-           address_path, member, sig, json.dumps(list(args)), iface]
+           address_path, dest, path, member, sig, json.dumps(list(args)), iface]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
         raise AssertionError(f'client {cmd} failed ({r.returncode}): {r.stderr}')
@@ -555,14 +569,8 @@ def run_as(user_args, member, sig='', args=(), iface=IFACE, address_path=None, t
 
 
 def _client_main(argv):
-    _, address_path, member, sig, args, iface = argv[:6]
+    _, address_path, dest, path, member, sig, args, iface = argv[:8]
     c = Conn(address_path)
-    dest = NAME
-    path = PATH
-    if iface.startswith('org.freedesktop.DBus') and iface not in (
-            'org.freedesktop.DBus.Properties', 'org.freedesktop.DBus.Introspectable',
-            'org.freedesktop.DBus.Peer'):
-        dest, path = 'org.freedesktop.DBus', '/org/freedesktop/DBus'
     try:
         body = c.call(member, sig, json.loads(args), iface=iface, dest=dest, path=path)
         print(json.dumps({'reply': body}))

@@ -9,7 +9,7 @@ import grp
 import os
 import subprocess
 
-from buslib import (E_ACCESS, IFACE, Bus, Memhpd, Sim, check, check_eq, log,
+from buslib import (E_ACCESS, IFACE, NAME, PATH, Bus, Memhpd, Sim, check, check_eq, log,
                     quiet_config, run_as, run_tests, skip, states)
 
 BOOT = ['--nodes', '0-1', '--boot', 'node0:0-7,node0:32-39/offline,node1:128-135/Movable']
@@ -96,9 +96,9 @@ def test_system_policy(tmp):
     # Refused before any validation: bad arguments are not worth a different answer.
     expect_denied(bus, NOBODY, 'OnlineBlocks', 'aus', [[], 'sideways'], 'nobody, bad args')
     # Only root may own the name.
-    r = run_as(NOBODY, 'RequestName', 'su', ['org.memhpd1', 0], iface='org.freedesktop.DBus',
+    r = run_as(NOBODY, 'RequestName', 'su', [NAME, 0], iface='org.freedesktop.DBus',
                address_path=bus.path)
-    check_eq(r[:2], ('error', E_ACCESS), f'nobody owning org.memhpd1: {r}')
+    check_eq(r[:2], ('error', E_ACCESS), f'nobody owning {NAME}: {r}')
     check_reads(bus, NOBODY, root, 'nobody, project policy')
     check_eq(sim.writes(), ({}, 0), 'sim writes after refused calls')
     check_eq(states(sim), prior, 'sim state after refused calls')
@@ -156,8 +156,8 @@ def test_daemon_check(tmp):
 
     # busctl, the tool an admin would try, gets the same answer.
     env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
-    r = subprocess.run(['setpriv', *NOBODY, 'busctl', '--system', 'call', 'org.memhpd1',
-                        '/org/memhpd1', IFACE, 'OnlineBlocks', 'aus', '1', '34', 'movable'],
+    r = subprocess.run(['setpriv', *NOBODY, 'busctl', '--system', 'call', NAME, PATH, IFACE,
+                        'OnlineBlocks', 'aus', '1', '34', 'movable'],
                        capture_output=True, text=True, env=env, timeout=30)
     check(r.returncode != 0, f'busctl as nobody succeeded: {r.stdout}')
     # busctl shows only the errno it maps AccessDenied to.

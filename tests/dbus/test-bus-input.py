@@ -4,14 +4,15 @@
 org.freedesktop.DBus.Error.InvalidArgs naming the bad value, before anything is written. The sim
 counts every write to a block's state, so "nothing was written" is measured, not assumed."""
 
-from buslib import (E_ARGS, Bus, Memhpd, Sim, check, check_eq, expect_error, log, quiet_config,
-                    run_tests, states)
+from buslib import (BLOCK_ID_MAX, E_ARGS, MAX_BLOCKS, Bus, Memhpd, Sim, check, check_eq,
+                    expect_error, log, quiet_config, run_tests, states)
 
 # Node 0: boot memory 0-7, hot-added 32-39 offline. Node 1: 128-135 online Movable.
 # Nodes 0-1 online, 0-3 possible.
 BOOT = ['--nodes', '0-1', '--possible', '0-3',
         '--boot', 'node0:0-7,node0:32-39/offline,node1:128-135/Movable']
-MAX = 65536
+MAX = MAX_BLOCKS
+RESERVED = BLOCK_ID_MAX + 1  # UINT32_MAX: no block may have it
 
 
 def cases():
@@ -33,12 +34,11 @@ def cases():
              ['No such memory block: memory999']),
             (f'{method}: unknown block after good ones', method, sig,
              [[32, 33, 128, 129, 40]] + extra, ['No such memory block: memory40']),
-            # memhpd reserves the id UINT32_MAX (lib/target.c).
-            (f'{method}: block 4294967295', method, sig, [[32, 4294967295]] + extra,
-             ['4294967295']),
+            (f'{method}: block {RESERVED}', method, sig, [[32, RESERVED]] + extra,
+             [str(RESERVED)]),
         ]
     # Exactly the limit passes the count check and fails on the first unknown block.
-    out.append(('OfflineBlocks: 65536 unknown blocks', 'OfflineBlocks', 'au',
+    out.append((f'OfflineBlocks: {MAX} unknown blocks', 'OfflineBlocks', 'au',
                 [list(range(1000, 1000 + MAX))], ['No such memory block: memory1000']))
     for zone in ('sideways', '', 'Movable', 'online_movable', 'movable '):
         out.append((f'OnlineBlocks: zone {zone!r}', 'OnlineBlocks', 'aus', [[32, 33], zone],
@@ -46,7 +46,7 @@ def cases():
     for policy in ('sometimes', '', 'ONLINE', 'online-movable', 'auto_movable'):
         out.append((f'SetNodePolicy: policy {policy!r}', 'SetNodePolicy', 'us', [0, policy],
                     [f"Unknown policy '{policy}'"]))
-    for node in (4, 5, 1023, 1024, 65535, 4294967295):
+    for node in (4, 5, 1023, 1024, 65535, RESERVED):
         out.append((f'SetNodePolicy: node {node}', 'SetNodePolicy', 'us', [node, 'online'],
                     [f'Node {node} is not a possible node']))
     # Wrong D-Bus signatures: sd-bus refuses them before memhpd's code runs.

@@ -24,6 +24,8 @@ sys.dont_write_bytecode = True      # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import vmlib  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import memhp_api  # noqa: E402
 from vmlib import BLOCK, MiB, GiB, PAGES_PER_BLOCK as PPB, VMError, log  # noqa: E402
 
 # The config the scenarios start from; each scenario states what it changes.
@@ -39,8 +41,11 @@ KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Call Trace|Oops|Kernel panic")
 INJECT = "/sys/kernel/debug/notifier-error-inject/memory/actions/%s/error"
 # memhpctl's exit codes (man memhpctl): failed and rolled back; failed with blocks left changed.
 EXIT_ROLLED_BACK, EXIT_LEFT_CHANGED = 2, 3
-BUS_CALL = ("dbus-send --system --print-reply --reply-timeout=60000 --dest=org.memhpd1 "
-            "/org/memhpd1 org.memhpd1.Manager.")
+API = memhp_api.load()
+BUS_CALL = ("dbus-send --system --print-reply --reply-timeout=60000 --dest=%s %s %s." % (
+    API["MEMHP_BUS_NAME"], API["MEMHP_BUS_PATH"], API["MEMHP_BUS_INTERFACE"]))
+E_FAILED = API["MEMHP_ERROR_OPERATION_FAILED"]
+E_INCOMPLETE = API["MEMHP_ERROR_ROLLBACK_INCOMPLETE"]
 
 
 def say(out):
@@ -546,8 +551,8 @@ class Tier:
         mark = self.uevent_mark()
         ids = ",".join(b[6:] for b in blocks + [refused])
         out, rc = self.bus_call("OfflineBlocks", "array:uint32:" + ids)
-        self.check("OfflineBlocks([%s]) -> org.memhpd1.Error.OperationFailed naming %s" % (
-            ids, refused), rc != 0 and "org.memhpd1.Error.OperationFailed" in out
+        self.check("OfflineBlocks([%s]) -> %s naming %s" % (
+            ids, E_FAILED, refused), rc != 0 and E_FAILED in out
             and "Failed to change %s: Invalid argument" % refused in out, out)
         say(out)
         self.expect_blocks("rolled back", blocks, "online", 1, "Movable")
@@ -646,8 +651,8 @@ class Tier:
         self.inject(-12)
         mark = self.uevent_mark()
         out, rc = self.bus_call("OfflineBlocks", "array:uint32:%s,%s" % (a[6:], refused[6:]))
-        self.check("OfflineBlocks([%s, %s]) -> org.memhpd1.Error.RollbackIncomplete naming %s" % (
-            a[6:], refused[6:], a), rc != 0 and "org.memhpd1.Error.RollbackIncomplete" in out
+        self.check("OfflineBlocks([%s, %s]) -> %s naming %s" % (
+            a[6:], refused[6:], E_INCOMPLETE, a), rc != 0 and E_INCOMPLETE in out
             and "left changed: %s (Cannot allocate memory)" % a in out, out)
         say(out)
         self.expect_blocks("%s left offline" % a, [a], "offline", 1)

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The contract between memhpd and its clients, written once: the names, errors, limits and
+ * special values of org.memhpd1, and the policy and zone names that both the API and
+ * memhpd.conf take. memhpd, memhpctl and the C tests include it; the docs checker and the Python
+ * tests read it (tests/memhp_api.py), so keep it to plain "#define NAME value" lines whose values
+ * are string literals (or names defined above them, to be concatenated) and integer literals.
+ *
+ * Everything here is API that scripts depend on: change it only together with
+ * conf/org.memhpd1.xml and man/org.memhpd1.5.scd. No D-Bus types here: lib/ does not link sd-bus.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define MEMHP_BUS_NAME "org.memhpd1"
+#define MEMHP_BUS_PATH "/org/memhpd1"
+#define MEMHP_BUS_INTERFACE "org.memhpd1.Manager"
+
+/*
+ * Errors of our own. Bad input fails with org.freedesktop.DBus.Error.InvalidArgs, a refused
+ * caller with AccessDenied, an unreadable block with IOError.
+ */
+/* An operation failed and every block it had changed is back in its prior state. */
+#define MEMHP_ERROR_OPERATION_FAILED "org.memhpd1.Error.OperationFailed"
+/* An operation failed and some blocks could not be restored: the message names them. */
+#define MEMHP_ERROR_ROLLBACK_INCOMPLETE "org.memhpd1.Error.RollbackIncomplete"
+/* Reload() found the configuration invalid and kept the running one. */
+#define MEMHP_ERROR_INVALID_CONFIG "org.memhpd1.Error.InvalidConfig"
+
+/* The most blocks one OnlineBlocks()/OfflineBlocks() call may name. */
+#define MEMHP_MAX_BLOCKS_PER_CALL 65536U
+
+/* The highest block id: memhpd reserves UINT32_MAX so that "id + 1" cannot wrap. */
+#define MEMHP_BLOCK_ID_MAX 4294967294U
+
+/* ListBlocks() reports this node (UINT32_MAX) for a block whose node link is missing. */
+#define MEMHP_NODE_UNKNOWN 4294967295U
+
+_Static_assert(MEMHP_BLOCK_ID_MAX == UINT32_MAX - 1 && MEMHP_NODE_UNKNOWN == UINT32_MAX,
+               "the values the API documents");
+
+/* Policies: [Policy] Default=, [Node N] Policy= and SetNodePolicy(). */
+#define MEMHP_POLICY_ONLINE_MOVABLE "online_movable"
+#define MEMHP_POLICY_ONLINE_KERNEL "online_kernel"
+#define MEMHP_POLICY_ONLINE "online"
+#define MEMHP_POLICY_AUTO_MOVABLE "auto-movable"
+#define MEMHP_POLICY_IGNORE "ignore"
+/* For messages that list the valid policies. */
+#define MEMHP_POLICY_CHOICES                                                                 \
+        MEMHP_POLICY_ONLINE_MOVABLE ", " MEMHP_POLICY_ONLINE_KERNEL ", " MEMHP_POLICY_ONLINE \
+                                    ", " MEMHP_POLICY_AUTO_MOVABLE " or " MEMHP_POLICY_IGNORE
+
+/* The zone argument of OnlineBlocks(); "auto" does what the node's policy would do. */
+#define MEMHP_ZONE_MOVABLE "movable"
+#define MEMHP_ZONE_KERNEL "kernel"
+#define MEMHP_ZONE_AUTO "auto"
+#define MEMHP_ZONE_CHOICES MEMHP_ZONE_MOVABLE ", " MEMHP_ZONE_KERNEL " or " MEMHP_ZONE_AUTO
+
+/* The state BlockChanged() reports for a block that is gone (others are the kernel's own). */
+#define MEMHP_STATE_REMOVED "removed"
