@@ -17,12 +17,13 @@
 #include "strutil.h"
 #include "target.h"
 
-typedef struct Operation {
+/* The OnlineBlocks()/OfflineBlocks() call being waited for (memhpd runs it as an operation). */
+typedef struct PendingCall {
         sd_bus *bus;
         const char *method;
         sd_bus_message *reply; /* the method's reply, once it is in */
         unsigned n_interrupts;
-} Operation;
+} PendingCall;
 
 static int check_usage(char **args, size_t n_args, const CtlArgs *arg)
 {
@@ -198,10 +199,10 @@ static int print_results(sd_bus_message *reply)
 
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        Operation *op = userdata;
+        PendingCall *call = userdata;
 
         (void)error;
-        op->reply = sd_bus_message_ref(m);
+        call->reply = sd_bus_message_ref(m);
         return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), 0);
 }
 
@@ -225,45 +226,45 @@ static int on_cancel_reply(sd_bus_message *m, void *userdata, sd_bus_error *erro
  */
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
-        Operation *op = userdata;
+        PendingCall *call = userdata;
         int r;
 
         (void)si;
-        if (op->n_interrupts++ > 0) {
+        if (call->n_interrupts++ > 0) {
                 log_error("Stopped waiting. memhpd cancels the operation because memhpctl left; "
                           "check the result with 'memhpctl list'.");
                 return sd_event_exit(sd_event_source_get_event(s), -EINTR);
         }
         log_notice("Cancelling: memhpd rolls back what it changed. Press Ctrl-C again to stop "
                    "waiting.");
-        r = sd_bus_call_method_async(op->bus, NULL, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
-                                     MEMHP_BUS_INTERFACE, "Cancel", on_cancel_reply, op, NULL);
+        r = sd_bus_call_method_async(call->bus, NULL, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
+                                     MEMHP_BUS_INTERFACE, "Cancel", on_cancel_reply, call, NULL);
         if (r < 0)
                 log_error_errno(r, "Failed to send Cancel: %m");
         return 0;
 }
 
 /* Makes the call and waits for its reply; returns the exit code. */
-static int run_operation(sd_bus *bus, const uint32_t *ids, size_t n, bool online, const char *zone)
+static int call_and_wait(sd_bus *bus, const uint32_t *ids, size_t n, bool online, const char *zone)
 {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        Operation op = {.bus = bus, .method = online ? "OnlineBlocks" : "OfflineBlocks"};
+        PendingCall call = {.bus = bus, .method = online ? "OnlineBlocks" : "OfflineBlocks"};
         int r, ret;
 
         r = sd_event_default(&event);
         if (r >= 0)
                 r = sd_event_add_signal(event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal,
-                                        &op);
+                                        &call);
         if (r >= 0)
                 r = sd_event_add_signal(event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_signal,
-                                        &op);
+                                        &call);
         if (r >= 0)
                 r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
                 r = sd_bus_message_new_method_call(bus, &m, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
-                                                   MEMHP_BUS_INTERFACE, op.method);
+                                                   MEMHP_BUS_INTERFACE, call.method);
         if (r >= 0)
                 r = sd_bus_message_append_array(m, 'u', ids, n * sizeof(uint32_t));
         if (r >= 0 && online)
@@ -274,30 +275,30 @@ static int run_operation(sd_bus *bus, const uint32_t *ids, size_t n, bool online
          * then replies NoReply on its behalf.
          */
         if (r >= 0)
-                r = sd_bus_call_async(bus, &slot, m, on_reply, &op, UINT64_MAX);
+                r = sd_bus_call_async(bus, &slot, m, on_reply, &call, UINT64_MAX);
         if (r < 0) {
-                log_error_errno(r, "Failed to call %s: %m", op.method);
+                log_error_errno(r, "Failed to call %s: %m", call.method);
                 return CTL_EXIT_FAILURE;
         }
 
         r = sd_event_loop(event);
         (void)sd_bus_detach_event(bus);
-        if (r < 0 || !op.reply) {
+        if (r < 0 || !call.reply) {
                 if (r != -EINTR)
                         log_error_errno(r, "Failed while waiting for memhpd: %m");
-                sd_bus_message_unref(op.reply);
+                sd_bus_message_unref(call.reply);
                 return CTL_EXIT_FAILURE;
         }
 
-        if (sd_bus_message_is_method_error(op.reply, NULL))
-                ret = ctl_log_bus_error(sd_bus_message_get_error(op.reply), -EIO, op.method);
+        if (sd_bus_message_is_method_error(call.reply, NULL))
+                ret = ctl_log_bus_error(sd_bus_message_get_error(call.reply), -EIO, call.method);
         else
-                ret = print_results(op.reply) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_SUCCESS;
-        sd_bus_message_unref(op.reply);
+                ret = print_results(call.reply) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_SUCCESS;
+        sd_bus_message_unref(call.reply);
         return ret;
 }
 
-static int do_operation(char **args, size_t n_args, const CtlArgs *arg, bool online)
+static int online_or_offline(char **args, size_t n_args, const CtlArgs *arg, bool online)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(block_list_done) BlockList blocks = {};
@@ -329,15 +330,15 @@ static int do_operation(char **args, size_t n_args, const CtlArgs *arg, bool onl
 
         if (arg->dry_run)
                 return print_plan(bus, &blocks, ids, n, online, arg);
-        return run_operation(bus, ids, n, online, arg->zone);
+        return call_and_wait(bus, ids, n, online, arg->zone);
 }
 
 int verb_online(char **args, size_t n_args, const CtlArgs *arg)
 {
-        return do_operation(args, n_args, arg, true);
+        return online_or_offline(args, n_args, arg, true);
 }
 
 int verb_offline(char **args, size_t n_args, const CtlArgs *arg)
 {
-        return do_operation(args, n_args, arg, false);
+        return online_or_offline(args, n_args, arg, false);
 }
