@@ -226,3 +226,17 @@ const char *fixture_memory_path(Fixture *f, const char *rel)
         snprintf(path, sizeof(path), "%s/" MEMORY_DIR "/%s", f->root, rel);
         return path;
 }
+
+int fixture_mkdir(Fixture *f, const char *relpath)
+{
+        return mkdir_p(f->root, relpath);
+}
+
+int fixture_symlink(Fixture *f, const char *target, const char *relpath)
+{
+        char path[PATH_MAX];
+
+        if (snprintf(path, sizeof(path), "%s/%s", f->root, relpath) >= (int)sizeof(path))
+                return -ENAMETOOLONG;
+        return symlink(target, path) < 0 ? -errno : 0;
+}

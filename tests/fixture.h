@@ -42,6 +42,10 @@ int fixture_write_zoneinfo(Fixture *f, const char *text);
 
 /* Writes @content verbatim (no newline added) to <root>/<relpath>, creating or truncating it. */
 int fixture_write(Fixture *f, const char *relpath, const char *content);
+/* <root>/<relpath> and its parents (no error if they exist). */
+int fixture_mkdir(Fixture *f, const char *relpath);
+/* <root>/<relpath> -> @target, verbatim (relative targets stay inside the tree). */
+int fixture_symlink(Fixture *f, const char *target, const char *relpath);
 /* Reads <root>/<relpath> verbatim into @buf (NUL-terminated); returns the length. */
 int fixture_read(Fixture *f, const char *relpath, char *buf, size_t size);
 /* memoryN/state verbatim (no newline stripped): what the last write left in the file. */

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iomem.h"
+#include "macro.h"
+#include "memblock.h"
+#include "memsource.h"
+#include "strutil.h"
+
+static const char *const source_names[_MEM_SOURCE_MAX] = {
+        [MEM_SOURCE_UNKNOWN] = "unknown",
+        [MEM_SOURCE_BOOT] = "boot",
+        [MEM_SOURCE_DIMM] = "dimm",
+        [MEM_SOURCE_VIRTIO_MEM] = "virtio-mem",
+        [MEM_SOURCE_DAX] = "dax",
+        [MEM_SOURCE_HYPERV_BALLOON] = "hyperv-balloon",
+        [MEM_SOURCE_XEN_BALLOON] = "xen-balloon",
+};
+
+static const char *const backing_names[_DAX_BACKING_MAX] = {
+        [DAX_BACKING_NONE] = "",           [DAX_BACKING_NVDIMM] = "nvdimm",
+        [DAX_BACKING_CXL] = "cxl",         [DAX_BACKING_SOFT_RESERVED] = "soft-reserved",
+        [DAX_BACKING_UNKNOWN] = "unknown",
+};
+
+const char *mem_source_to_string(MemSource s)
+{
+        return s >= 0 && s < _MEM_SOURCE_MAX ? source_names[s] : NULL;
+}
+
+MemSource mem_source_from_string(const char *s)
+{
+        int r = string_table_lookup(source_names, ELEMENTSOF(source_names), s);
+        return r < 0 ? _MEM_SOURCE_INVALID : (MemSource)r;
+}
+
+const char *dax_backing_to_string(DaxBacking b)
+{
+        return b >= 0 && b < _DAX_BACKING_MAX ? backing_names[b] : NULL;
+}
+
+/*
+ * Joins @base and the relative link target @target and folds "." and "..", so attributes behind
+ * a sysfs symlink can be opened from the root fd. -EXDEV when the result would leave the root.
+ */
+static int path_join_fold(const char *base, const char *target, char *buf, size_t size)
+{
+        char tmp[PATH_MAX];
+        size_t len = 0;
+        char *save = NULL;
+
+        if (target[0] == '/')
+                return -EXDEV;
+        if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s", base, target) >= sizeof(tmp))
+                return -ENAMETOOLONG;
+        for (char *c = strtok_r(tmp, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (streq(c, "."))
+                        continue;
+                if (streq(c, "..")) {
+                        char *slash;
+
+                        if (len == 0)
+                                return -EXDEV;
+                        buf[len] = 0;
+                        slash = strrchr(buf, '/');
+                        len = slash ? (size_t)(slash - buf) : 0;
+                        continue;
+                }
+                if (len + !!len + strlen(c) + 1 > size)
+                        return -ENAMETOOLONG;
+                len += (size_t)sprintf(buf + len, "%s%s", len ? "/" : "", c);
+        }
+        buf[len] = 0;
+        return len ? 0 : -EXDEV;
+}
+
+static int read_link(int dirfd, const char *path, char *buf, size_t size)
+{
+        ssize_t n = readlinkat(dirfd, path, buf, size - 1);
+
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        return 0;
+}
+
+static int read_hex(int dirfd, const char *path, uint64_t *ret)
+{
+        char buf[64], *end;
+        int r = sysfs_read_at(dirfd, path, buf, sizeof(buf));
+
+        if (r < 0)
+                return r;
+        errno = 0;
+        *ret = strtoull(buf, &end, 16);
+        return errno || end == buf || *end ? -EINVAL : 0;
+}
+
+static DaxBacking dax_backing_of(const char *devpath)
+{
+        if (strstr(devpath, "/ndbus"))
+                return DAX_BACKING_NVDIMM;
+        if (strstr(devpath, "/decoder") && strstr(devpath, "/region"))
+                return DAX_BACKING_CXL;
+        if (strstr(devpath, "/hmem"))
+                return DAX_BACKING_SOFT_RESERVED;
+        return DAX_BACKING_UNKNOWN;
+}
+
+static int add_range(SourceMap *m, size_t *allocated, const SourceRange *r)
+{
+        if (m->n == *allocated) {
+                size_t a = *allocated ? *allocated * 2 : 16;
+                SourceRange *n = reallocarray(m->ranges, a, sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                m->ranges = n;
+                *allocated = a;
+        }
+        m->ranges[m->n++] = *r;
+        return 0;
+}
+
+/*
+ * A dax device's memory: its mappingN ranges where the region hands out pieces (dynamic
+ * regions), else resource + size, which daxctl itself matches blocks against.
+ */
+/* Reads <devpath>/<attr> as hex ("0x..."), as the dax bus prints addresses. */
+static int read_dev_hex(const Sysfs *s, const char *devpath, const char *attr, uint64_t *ret)
+{
+        char path[PATH_MAX];
+
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", devpath, attr) >= sizeof(path))
+                return -ENAMETOOLONG;
+        return read_hex(s->root_fd, path, ret);
+}
+
+static int scan_dax_device(SourceMap *m, size_t *allocated, const Sysfs *s, const char *name,
+                           const char *devpath)
+{
+        SourceRange range = {.source = MEM_SOURCE_DAX, .backing = dax_backing_of(devpath)};
+        char attr[32], path[PATH_MAX];
+        unsigned found = 0;
+        uint64_t size;
+        int r;
+
+        if (strlen(name) >= sizeof(range.device))
+                return 0;
+        strcpy(range.device, name);
+        for (unsigned i = 0;; i++) {
+                snprintf(attr, sizeof(attr), "mapping%u/start", i);
+                if (read_dev_hex(s, devpath, attr, &range.start) < 0)
+                        break;
+                snprintf(attr, sizeof(attr), "mapping%u/end", i);
+                if (read_dev_hex(s, devpath, attr, &range.end) < 0 || range.end < range.start)
+                        break;
+                r = add_range(m, allocated, &range);
+                if (r < 0)
+                        return r;
+                found++;
+        }
+        if (found > 0 || read_dev_hex(s, devpath, "resource", &range.start) < 0)
+                return 0;
+        if ((size_t)snprintf(path, sizeof(path), "%s/size", devpath) >= sizeof(path) ||
+            sysfs_read_at(s->root_fd, path, attr, sizeof(attr)) < 0 ||
+            safe_atou64(attr, &size) < 0 || size == 0 || range.start + size < range.start)
+                return 0;
+        range.end = range.start + size - 1;
+        return add_range(m, allocated, &range);
+}
+
+static int scan_dax(SourceMap *m, size_t *allocated, const Sysfs *s)
+{
+        static const char base[] = "sys/bus/dax/devices";
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int r;
+
+        if (opendir_at(s->root_fd, base, &d) < 0)
+                return 0; /* no dax bus: no dax memory */
+        while ((de = readdir(d))) {
+                char target[PATH_MAX], devpath[PATH_MAX];
+
+                if (!startswith(de->d_name, "dax"))
+                        continue;
+                if (read_link(dirfd(d), de->d_name, target, sizeof(target)) < 0 ||
+                    path_join_fold(base, target, devpath, sizeof(devpath)) < 0)
+                        continue;
+                r = scan_dax_device(m, allocated, s, de->d_name, devpath);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Driver-managed RAM in /proc/iomem: "System RAM (virtio_mem)" under "virtioN", and kmem's
+ * "System RAM (kmem)" under "daxX.Y" for dax devices the dax bus did not describe. */
+static int scan_iomem(SourceMap *m, size_t *allocated, const Sysfs *s, int iomem_fd)
+{
+        Iomem *io = NULL;
+        size_t n_dax = m->n;
+        int r;
+
+        if (iomem_fd >= 0)
+                r = iomem_read_fd(iomem_fd, &io);
+        else {
+                _cleanup_free_ char *text = NULL;
+                size_t len;
+
+                r = sysfs_read_file_at(s->root_fd, "proc/iomem", &text, &len);
+                if (r == -ENOENT) {
+                        m->iomem_missing = true;
+                        return 0;
+                }
+                if (r >= 0)
+                        r = iomem_parse(text, &io);
+        }
+        if (r < 0)
+                return r;
+        m->iomem_hidden = io->hidden;
+        for (size_t i = 0; i < io->n && !io->hidden; i++) {
+                const IomemRange *ir = &io->ranges[i];
+                const char *parent = ir->parent >= 0 ? io->ranges[ir->parent].name : NULL;
+                SourceRange range = {.start = ir->start, .end = ir->end};
+
+                if (!parent || strlen(parent) >= sizeof(range.device))
+                        continue;
+                if (streq(ir->name, "System RAM (virtio_mem)") && startswith(parent, "virtio"))
+                        range.source = MEM_SOURCE_VIRTIO_MEM;
+                else if (streq(ir->name, "System RAM (kmem)") && startswith(parent, "dax")) {
+                        bool known = false;
+
+                        for (size_t j = 0; j < n_dax; j++)
+                                known = known || streq(m->ranges[j].device, parent);
+                        if (known)
+                                continue;
+                        range.source = MEM_SOURCE_DAX;
+                        range.backing = DAX_BACKING_UNKNOWN;
+                } else
+                        continue;
+                strcpy(range.device, parent);
+                r = add_range(m, allocated, &range);
+                if (r < 0)
+                        break;
+        }
+        iomem_free(io);
+        return r < 0 ? r : 0;
+}
+
+static bool driver_bound(const Sysfs *s, const char *driver_dir)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        if (opendir_at(s->root_fd, driver_dir, &d) < 0)
+                return false;
+        /* A driver directory links each bound device; "module" is its only other link. */
+        while ((de = readdir(d)))
+                if (de->d_type == DT_LNK && !streq(de->d_name, "module"))
+                        return true;
+        return false;
+}
+
+static bool xen_balloon_present(const Sysfs *s)
+{
+        char type[16];
+
+        return sysfs_read_at(s->root_fd, "sys/hypervisor/type", type, sizeof(type)) >= 0 &&
+               streq(type, "xen") &&
+               faccessat(s->root_fd, "sys/devices/system/xen_memory/xen_memory0", F_OK, 0) == 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+        const SourceRange *x = a, *y = b;
+        return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int source_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret)
+{
+        SourceMap *m = calloc(1, sizeof(*m));
+        size_t allocated = 0;
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        r = scan_dax(m, &allocated, s);
+        if (r >= 0)
+                r = scan_iomem(m, &allocated, s, iomem_fd);
+        if (r < 0) {
+                source_map_free(m);
+                return r;
+        }
+        if (m->n > 1)
+                qsort(m->ranges, m->n, sizeof(*m->ranges), range_cmp);
+        m->hyperv_balloon = driver_bound(s, "sys/bus/vmbus/drivers/hv_balloon");
+        m->xen_balloon = xen_balloon_present(s);
+        *ret = m;
+        return 0;
+}
+
+SourceMap *source_map_free(SourceMap *m)
+{
+        if (m) {
+                free(m->ranges);
+                free(m);
+        }
+        return NULL;
+}
+
+static const SourceRange *map_lookup(const SourceMap *m, uint64_t addr)
+{
+        size_t lo = 0, hi = m->n;
+
+        /* The last range starting at or below @addr; device ranges do not overlap. */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (m->ranges[mid].start <= addr)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo == 0 || addr > m->ranges[lo - 1].end)
+                return NULL;
+        return &m->ranges[lo - 1];
+}
+
+int source_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t block_size,
+                   SourceFlags flags, MemSourceInfo *ret)
+{
+        MemSourceInfo info = {};
+        char path[64], target[PATH_MAX];
+        const SourceRange *range;
+        uint64_t index;
+        int r;
+
+        r = memblock_read_phys_index(s, id, &index);
+        if (r < 0)
+                return r;
+
+        /* An ACPI memory device covers the block (on some firmware, boot RAM too: such a block
+         * is still that device's, and can be removed with it). */
+        snprintf(path, sizeof(path), "memory%" PRIu32 "/firmware_node", id);
+        if (read_link(s->memory_fd, path, target, sizeof(target)) >= 0) {
+                const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+
+                if (startswith(base, "PNP0C80:") && strlen(base) < sizeof(info.device)) {
+                        info.source = MEM_SOURCE_DIMM;
+                        strcpy(info.device, base);
+                        *ret = info;
+                        return 0;
+                }
+        }
+
+        range = block_size && index <= UINT64_MAX / block_size ? map_lookup(m, index * block_size)
+                                                               : NULL;
+        if (range) {
+                info.source = range->source;
+                info.backing = range->backing;
+                info.start = range->start;
+                info.end = range->end;
+                strcpy(info.device, range->device);
+        } else if (flags & SOURCE_ONLINE_AT_START)
+                info.source = MEM_SOURCE_BOOT;
+        else if (m->hyperv_balloon)
+                info.source = MEM_SOURCE_HYPERV_BALLOON;
+        else if (m->xen_balloon)
+                info.source = MEM_SOURCE_XEN_BALLOON;
+        *ret = info;
+        return 0;
+}

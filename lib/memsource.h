@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Where a memory block came from (its source) and which device it belongs to, from what the
+ * kernel exports under the sysroot: memoryN/firmware_node for ACPI memory devices, the dax
+ * bus's ranges for dax/kmem, /proc/iomem for virtio-mem, and the platform's balloon drivers.
+ * Nothing here guesses: a block no evidence explains is MEM_SOURCE_UNKNOWN. The kernel creates
+ * firmware_node only after the add uevents (and virtio-mem's iomem entry may trail them), so
+ * callers resolve again once a block settles, as they do for its node link.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sysfs.h"
+
+typedef enum MemSource {
+        MEM_SOURCE_UNKNOWN,
+        MEM_SOURCE_BOOT,           /* online when memhpd started, no hotplug device covers it */
+        MEM_SOURCE_DIMM,           /* ACPI memory device (PNP0C80): QEMU pc-dimm, a DIMM slot */
+        MEM_SOURCE_VIRTIO_MEM,     /* a virtio-mem device */
+        MEM_SOURCE_DAX,            /* dax/kmem: PMEM, CXL or soft-reserved memory as system RAM */
+        MEM_SOURCE_HYPERV_BALLOON, /* hv_balloon's hot-add */
+        MEM_SOURCE_XEN_BALLOON,    /* Xen's balloon hot-add */
+        _MEM_SOURCE_MAX,
+        _MEM_SOURCE_INVALID = -22,
+} MemSource;
+
+/* What backs a dax device: where the dax bus sits in the device tree. */
+typedef enum DaxBacking {
+        DAX_BACKING_NONE,          /* not a dax block */
+        DAX_BACKING_NVDIMM,        /* a libnvdimm region (ndbusN/regionN) */
+        DAX_BACKING_CXL,           /* a CXL region (decoder/region) */
+        DAX_BACKING_SOFT_RESERVED, /* EFI soft-reserved memory claimed by dax_hmem */
+        DAX_BACKING_UNKNOWN,
+        _DAX_BACKING_MAX,
+} DaxBacking;
+
+#define MEMSOURCE_DEVICE_MAX 64
+
+typedef struct MemSourceInfo {
+        MemSource source;
+        DaxBacking backing;
+        char device[MEMSOURCE_DEVICE_MAX]; /* "PNP0C80:02", "virtio5", "dax0.0"; "" if none */
+        uint64_t start, end;               /* the device's range (inclusive) when known, else 0 */
+} MemSourceInfo;
+
+/* "unknown", "boot", "dimm", "virtio-mem", "dax", "hyperv-balloon", "xen-balloon". */
+const char *mem_source_to_string(MemSource s);
+MemSource mem_source_from_string(const char *s);
+/* "", "nvdimm", "cxl", "soft-reserved", "unknown". */
+const char *dax_backing_to_string(DaxBacking b);
+
+typedef struct SourceRange {
+        uint64_t start, end;
+        MemSource source;
+        DaxBacking backing;
+        char device[MEMSOURCE_DEVICE_MAX];
+} SourceRange;
+
+/* A snapshot of the devices that add memory, built once per pass and searched per block. */
+typedef struct SourceMap {
+        SourceRange *ranges; /* sorted by start */
+        size_t n;
+        bool iomem_hidden;   /* /proc/iomem showed no addresses: virtio-mem cannot be placed */
+        bool iomem_missing;  /* no proc/iomem under the sysroot */
+        bool hyperv_balloon; /* hv_balloon is bound to a device */
+        bool xen_balloon;    /* a Xen guest with the balloon driver */
+} SourceMap;
+
+/**
+ * source_map_build() - snapshot the dax devices, /proc/iomem and the balloon drivers.
+ * @iomem_fd: an fd of proc/iomem opened while the opener had CAP_SYS_ADMIN (the kernel shows
+ *            addresses by the opener's credentials), or -1 to open <sysroot>/proc/iomem now.
+ *
+ * Return: 0 (a missing dax bus, iomem or driver is not an error), -ENOMEM, -EINVAL when
+ * proc/iomem cannot be parsed.
+ */
+int source_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret);
+SourceMap *source_map_free(SourceMap *m);
+
+typedef enum SourceFlags {
+        SOURCE_ONLINE_AT_START = 1 << 0, /* the block was online when memhpd first saw it */
+} SourceFlags;
+
+/**
+ * source_resolve() - the source and device of block @id.
+ *
+ * Return: 0 with @ret filled (source MEM_SOURCE_UNKNOWN when no evidence explains the block),
+ * -ENOENT when the block is gone, other -errno from reading its attributes.
+ */
+int source_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t block_size,
+                   SourceFlags flags, MemSourceInfo *ret);
