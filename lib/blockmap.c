@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Sparse id -> BlockEntry map in 1024-entry chunks. */
 #include <stdlib.h>
-#include <string.h>
 
+#include "alloc-util.h"
 #include "blockmap.h"
 #include "memblock.h"
 
@@ -18,15 +18,9 @@ BlockEntry *blockmap_get(BlockMap *m, uint32_t id)
 {
         size_t c = id >> CHUNK_SHIFT;
 
-        if (c >= m->n_chunks) {
-                size_t n = c + 1;
-                BlockEntry **p = realloc(m->chunks, n * sizeof(*p));
-                if (!p)
-                        return NULL;
-                memset(p + m->n_chunks, 0, (n - m->n_chunks) * sizeof(*p));
-                m->chunks = p;
-                m->n_chunks = n;
-        }
+        /* Every allocated slot is a valid (NULL) chunk pointer, so n_chunks is the room. */
+        if (c >= m->n_chunks && GREEDY_REALLOC0(m->chunks, m->n_chunks, c + 1) < 0)
+                return NULL;
         if (!m->chunks[c]) {
                 BlockEntry *chunk = malloc(CHUNK_SIZE * sizeof(*chunk));
                 if (!chunk)

@@ -13,9 +13,11 @@
 
 #include "conf-internal.h"
 #include "conf.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "strutil.h"
+#include "strv.h"
 
 /* A config file is a few hundred bytes; anything this big is not one. */
 #define CONF_FILE_MAX (1024U * 1024U)
@@ -34,7 +36,7 @@
 static char *conf_reader(char *str, int num, void *stream)
 {
         Parser *p = stream;
-        char q[4 * QUOTE_MAX + 4];
+        char q[QUOTE_BUF_SIZE];
         const char *l, *nl;
         size_t n, limit;
         char *s, *eq, *key, *value;
@@ -60,7 +62,7 @@ static char *conf_reader(char *str, int num, void *stream)
         limit = num > 3 ? (size_t)num - 3 : 0;
         if (n > limit) {
                 conf_parser_error(p, "line too long (%zu bytes, at most %zu): '%s...'", n, limit,
-                                  conf_quote(q, l, MIN(n, (size_t)40)));
+                                  quote_untrusted(q, l, MIN(n, (size_t)40)));
                 return str;
         }
         if (memchr(l, 0, n)) {
@@ -98,7 +100,7 @@ static char *conf_reader(char *str, int num, void *stream)
         eq = strchr(s, '=');
         if (!eq) {
                 conf_parser_error(p, "missing '=' in '%s', expected Key=Value or [Section]",
-                                  conf_quote(q, s, n));
+                                  quote_untrusted(q, s, n));
                 goto blank;
         }
         *eq = 0;
@@ -107,12 +109,12 @@ static char *conf_reader(char *str, int num, void *stream)
 
         if (key[0] == 0) {
                 conf_parser_error(p, "missing key name before '=%s'",
-                                  conf_quote(q, value, strlen(value)));
+                                  quote_untrusted(q, value, strlen(value)));
                 goto blank;
         }
         if (p->section == SECTION_NONE) {
                 conf_parser_error(p, "key '%s' outside of any section",
-                                  conf_quote(q, key, strlen(key)));
+                                  quote_untrusted(q, key, strlen(key)));
                 goto blank;
         }
         if (p->section == SECTION_BAD)
@@ -156,44 +158,6 @@ static int parse_text(Parser *p, const char *fname, const char *text, size_t siz
         return p->errors.error < 0 ? p->errors.error : 0;
 }
 
-static int read_full_fd(int fd, char **ret, size_t *ret_size)
-{
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, alloc = 0;
-
-        for (;;) {
-                ssize_t k;
-
-                if (size == alloc) {
-                        char *b;
-
-                        if (alloc > CONF_FILE_MAX)
-                                return -EFBIG;
-                        alloc = alloc ? alloc * 2 : 4096;
-                        b = realloc(buf, alloc + 1);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                }
-                k = read(fd, buf + size, alloc - size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                size += (size_t)k;
-        }
-        if (size > CONF_FILE_MAX)
-                return -EFBIG;
-
-        buf[size] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
-}
-
 /* Hard failures (not parse errors) end the load; their message replaces the collected ones. */
 static int load_error(Parser *p, int r, const char *what)
 {
@@ -233,7 +197,7 @@ static int parse_file_at(Parser *p, int dir_fd, const char *name, const char *di
                 return 0;
         }
 
-        r = read_full_fd(fd, &text, &size);
+        r = read_full_fd(fd, CONF_FILE_MAX, &text, &size);
         if (r < 0)
                 return load_error(p, r, display);
 
@@ -252,25 +216,10 @@ static bool dropin_name_ok(const char *name)
         return name[0] != '.' && n > 5 && streq(name + n - 5, ".conf");
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void strv_freep(char ***l)
-{
-        if (!*l)
-                return;
-        for (char **i = *l; *i; i++)
-                free(*i);
-        free(*l);
-}
-
 static int parse_dropins(Parser *p, const char *dir)
 {
         _cleanup_closedir_ DIR *d = NULL;
-        _cleanup_(strv_freep) char **names = NULL;
-        size_t n = 0, alloc = 0;
+        _cleanup_strv_free_ char **names = NULL;
         struct dirent *de;
 
         d = opendir(dir);
@@ -287,26 +236,14 @@ static int parse_dropins(Parser *p, const char *dir)
                 }
                 if (!dropin_name_ok(de->d_name))
                         continue;
-                if (n + 2 > alloc) {
-                        char **l;
-
-                        alloc = alloc ? alloc * 2 : 8;
-                        l = realloc(names, alloc * sizeof(char *));
-                        if (!l)
-                                return -ENOMEM;
-                        names = l;
-                }
-                names[n] = strdup(de->d_name);
-                if (!names[n])
+                if (strv_extend(&names, de->d_name) < 0)
                         return -ENOMEM;
-                names[++n] = NULL;
         }
 
         /* Byte order, not the locale's collation: the same files must always win. */
-        if (n > 0)
-                qsort(names, n, sizeof(char *), cmp_names);
+        strv_sort(names);
 
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; names && names[i]; i++) {
                 _cleanup_free_ char *display = NULL;
                 int r;
 

@@ -8,9 +8,6 @@
 #include "conf.h"
 #include "macro.h"
 
-/* How much of a bad input an error message quotes. */
-#define QUOTE_MAX 120U
-
 /* A growing string; on allocation failure it remembers -ENOMEM and drops further text. */
 typedef struct StrBuf {
         char *s;
@@ -48,7 +45,6 @@ typedef struct Parser {
 /* conf.c */
 void conf_strbuf_done(StrBuf *b);
 _printf_(2, 3) void conf_strbuf_appendf(StrBuf *b, const char *format, ...);
-const char *conf_quote(char buf[static 4 * QUOTE_MAX + 4], const char *s, size_t n);
 _printf_(2, 3) void conf_parser_error(Parser *p, const char *format, ...);
 void unknown_key(Parser *p, const char *name, size_t n);
 int conf_handler(void *user, const char *section, const char *name, const char *value);

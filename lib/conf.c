@@ -11,6 +11,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "alloc-util.h"
 #include "conf-internal.h"
 #include "conf.h"
 #include "log.h"
@@ -95,49 +96,15 @@ _printf_(2, 3) void conf_strbuf_appendf(StrBuf *b, const char *format, ...)
                 return;
         }
 
-        if (b->len + (size_t)n + 1 > b->alloc) {
-                size_t a = MAX(b->alloc * 2, b->len + (size_t)n + 1);
-                char *s = realloc(b->s, MAX(a, (size_t)64));
-
-                if (!s) {
-                        b->error = -ENOMEM;
-                        return;
-                }
-                b->s = s;
-                b->alloc = MAX(a, (size_t)64);
+        if (GREEDY_REALLOC(b->s, b->alloc, b->len + (size_t)n + 1) < 0) {
+                b->error = -ENOMEM;
+                return;
         }
 
         va_start(ap, format);
         vsnprintf(b->s + b->len, b->alloc - b->len, format, ap);
         va_end(ap);
         b->len += (size_t)n;
-}
-
-/*
- * Quotes untrusted input for an error message: printable ASCII as is, everything else as \xNN,
- * so that a garbage file cannot put terminal escapes into --check-config output or the journal.
- */
-const char *conf_quote(char buf[static 4 * QUOTE_MAX + 4], const char *s, size_t n)
-{
-        static const char hex[] = "0123456789abcdef";
-        char *o = buf;
-
-        for (size_t i = 0; i < n && i < QUOTE_MAX; i++) {
-                unsigned char c = (unsigned char)s[i];
-
-                if (c >= 0x20 && c < 0x7f && c != '\\') {
-                        *o++ = (char)c;
-                } else {
-                        *o++ = '\\';
-                        *o++ = 'x';
-                        *o++ = hex[c >> 4];
-                        *o++ = hex[c & 15];
-                }
-        }
-        if (n > QUOTE_MAX)
-                o = stpcpy(o, "...");
-        *o = 0;
-        return buf;
 }
 
 _printf_(2, 3) void conf_parser_error(Parser *p, const char *format, ...)
@@ -307,9 +274,9 @@ static const struct ConfKey {
 
 void unknown_key(Parser *p, const char *name, size_t n)
 {
-        char q[4 * QUOTE_MAX + 4];
+        char q[QUOTE_BUF_SIZE];
 
-        conf_parser_error(p, "unknown key '%s' in section [%s]", conf_quote(q, name, n),
+        conf_parser_error(p, "unknown key '%s' in section [%s]", quote_untrusted(q, name, n),
                           p->section_name);
 }
 
@@ -317,7 +284,7 @@ void unknown_key(Parser *p, const char *name, size_t n)
 int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
         Parser *p = user;
-        char q[4 * QUOTE_MAX + 4];
+        char q[QUOTE_BUF_SIZE];
 
         (void)section; /* inih truncates long ones; the reader keeps the real one in p */
 
@@ -329,7 +296,8 @@ int conf_handler(void *user, const char *section, const char *name, const char *
                 /* An empty assignment restores the default, as in systemd: lets a drop-in undo. */
                 if (k->set(p, value[0] ? value : NULL) < 0)
                         conf_parser_error(p, "invalid value '%s' for %s=, expected %s",
-                                          conf_quote(q, value, strlen(value)), name, k->expected);
+                                          quote_untrusted(q, value, strlen(value)), name,
+                                          k->expected);
                 return 1;
         }
 
@@ -340,30 +308,21 @@ int conf_handler(void *user, const char *section, const char *name, const char *
 /* "Node N" with N decimal, no sign, no leading zero, below MEMHP_MAX_NODES. */
 static int parse_node_section(const char *name, size_t n, unsigned *ret)
 {
-        const char *d;
-        size_t nd;
-        unsigned v = 0;
+        uint64_t v;
+        int r;
 
         if (n < 6 || memcmp(name, "Node ", 5) != 0)
                 return -EINVAL;
-        d = name + 5;
-        nd = n - 5;
-        if (nd > 4 || (nd > 1 && d[0] == '0'))
-                return -EINVAL;
-        for (size_t i = 0; i < nd; i++) {
-                if (d[i] < '0' || d[i] > '9')
-                        return -EINVAL;
-                v = v * 10 + (unsigned)(d[i] - '0');
-        }
-        if (v >= MEMHP_MAX_NODES)
-                return -ERANGE;
-        *ret = v;
+        r = parse_uint(name + 5, n - 5, PARSE_UINT_NO_LEADING_ZERO, MEMHP_MAX_NODES - 1, &v);
+        if (r < 0)
+                return r;
+        *ret = (unsigned)v;
         return 0;
 }
 
 void parse_section_header(Parser *p, const char *s, size_t n)
 {
-        char q[4 * QUOTE_MAX + 4];
+        char q[QUOTE_BUF_SIZE];
         const char *name = s + 1;
         size_t nn;
         unsigned node;
@@ -375,7 +334,7 @@ void parse_section_header(Parser *p, const char *s, size_t n)
         if (n < 2 || s[n - 1] != ']' || memchr(name, '[', nn) || memchr(name, ']', nn)) {
                 conf_parser_error(
                         p, "invalid section header '%s', expected '[Name]' alone on the line",
-                        conf_quote(q, s, n));
+                        quote_untrusted(q, s, n));
                 return;
         }
 
@@ -391,13 +350,13 @@ void parse_section_header(Parser *p, const char *s, size_t n)
                                 p,
                                 "invalid section [%s], expected [Node N] with N a decimal "
                                 "integer 0 to %u",
-                                conf_quote(q, name, nn), MEMHP_MAX_NODES - 1);
+                                quote_untrusted(q, name, nn), MEMHP_MAX_NODES - 1);
                         return;
                 }
                 p->section = SECTION_NODE;
                 p->node = node;
         } else {
-                conf_parser_error(p, "unknown section [%s]", conf_quote(q, name, nn));
+                conf_parser_error(p, "unknown section [%s]", quote_untrusted(q, name, nn));
                 return;
         }
 

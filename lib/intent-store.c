@@ -16,8 +16,11 @@
 
 #include "intent-internal.h"
 #include "intent.h"
+#include "alloc-util.h"
+#include "fileio.h"
 #include "macro.h"
 #include "strutil.h"
+#include "strv.h"
 
 #define IN_SET3(x, a, b, c) ((x) == (a) || (x) == (b) || (x) == (c))
 
@@ -121,20 +124,15 @@ int intent_remove(int dirfd, uint64_t id)
 static int intent_name_id(const char *name, uint64_t *ret_id)
 {
         const char *s = startswith(name, "txn-"), *e;
-        char digits[32];
-        size_t len;
 
         if (!s)
                 return -EINVAL;
         e = strchr(s, '.');
         if (!e || !streq(e, ".intent"))
                 return -EINVAL;
-        len = (size_t)(e - s);
-        if (len == 0 || len >= sizeof(digits))
+        if (parse_uint(s, (size_t)(e - s), PARSE_UINT_NO_LEADING_ZERO, UINT64_MAX, ret_id) < 0)
                 return -EINVAL;
-        memcpy(digits, s, len);
-        digits[len] = 0;
-        return intent_parse_u64(digits, ret_id) < 0 ? -EINVAL : 0;
+        return 0;
 }
 
 /* Reads a whole regular file of bounded size. -EBADMSG for anything that is not a record. */
@@ -143,7 +141,8 @@ static int read_record(int dirfd, const char *name, char **ret)
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t len = 0, size;
+        size_t len;
+        int r;
 
         /* O_NONBLOCK: a FIFO named like a record must not hang the daemon's startup. */
         fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
@@ -153,25 +152,12 @@ static int read_record(int dirfd, const char *name, char **ret)
                 return -errno;
         if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size > INTENT_FILE_MAX)
                 return -EBADMSG;
-        /* One byte more than the size to notice a file that grew, one for the NUL. */
-        size = (size_t)st.st_size + 2;
-        buf = malloc(size);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, size - 1 - len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-                if (len >= size - 1)
-                        return -EBADMSG;
-        }
-        buf[len] = 0;
+        /* A file that grew past its size while we read is being written: not a record. */
+        r = read_full_fd(fd, (size_t)st.st_size, &buf, &len);
+        if (r == -EFBIG)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
         if (memchr(buf, 0, len))
                 return -EBADMSG;
         *ret = TAKE_PTR(buf);
@@ -191,39 +177,12 @@ static void txn_array_free(Txn **l, size_t n)
         free(l);
 }
 
-static void strv_free(char **l)
-{
-        if (!l)
-                return;
-        for (char **s = l; *s; s++)
-                free(*s);
-        free(l);
-}
-
-static int strv_push(char ***l, size_t *n, const char *s)
-{
-        char **nl, *d;
-
-        d = strdup(s);
-        if (!d)
-                return -ENOMEM;
-        nl = realloc(*l, (*n + 2) * sizeof(char *));
-        if (!nl) {
-                free(d);
-                return -ENOMEM;
-        }
-        nl[(*n)++] = d;
-        nl[*n] = NULL;
-        *l = nl;
-        return 0;
-}
-
 int intent_load_all(int dir_fd, Txn ***ret, size_t *ret_n, char ***ret_bad)
 {
         _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_strv_free_ char **bad = NULL;
         Txn **list = NULL;
-        char **bad = NULL;
-        size_t n = 0, n_bad = 0;
+        size_t n = 0, allocated = 0;
         struct dirent *de;
         int r = 0;
 
@@ -239,7 +198,6 @@ int intent_load_all(int dir_fd, Txn ***ret, size_t *ret_n, char ***ret_bad)
                 _cleanup_(txn_freep) Txn *t = NULL;
                 _cleanup_free_ char *text = NULL;
                 uint64_t id;
-                Txn **nl;
 
                 errno = 0;
                 de = readdir(d);
@@ -264,24 +222,20 @@ int intent_load_all(int dir_fd, Txn ***ret, size_t *ret_n, char ***ret_bad)
                         /* One bad file must not hide the others. */
                         r = 0;
                         if (ret_bad) {
-                                r = strv_push(&bad, &n_bad, de->d_name);
+                                r = strv_extend(&bad, de->d_name);
                                 if (r < 0)
                                         break;
                         }
                         continue;
                 }
 
-                nl = realloc(list, (n + 1) * sizeof(Txn *));
-                if (!nl) {
-                        r = -ENOMEM;
+                r = GREEDY_REALLOC(list, allocated, n + 1);
+                if (r < 0)
                         break;
-                }
-                list = nl;
                 list[n++] = TAKE_PTR(t);
         }
         if (r < 0) {
                 txn_array_free(list, n);
-                strv_free(bad);
                 return r;
         }
 
@@ -290,6 +244,6 @@ int intent_load_all(int dir_fd, Txn ***ret, size_t *ret_n, char ***ret_bad)
         *ret = list;
         *ret_n = n;
         if (ret_bad)
-                *ret_bad = bad;
+                *ret_bad = TAKE_PTR(bad);
         return 0;
 }

@@ -24,7 +24,7 @@
  * line, printed as 8 lowercase hex digits. attempts, max_retries and retry_base_usec are not
  * recorded: a parsed Txn gets the defaults of txn_new().
  *
- * The parser trusts nothing: lines are bounded, numbers are parsed by hand with overflow checks,
+ * The parser trusts nothing: lines are bounded, numbers are parsed strictly with overflow checks,
  * every enum and flag is range-checked, the block count is capped at INTENT_BLOCKS_MAX and by
  * what the remaining text can hold, block ids must be unique. The structure is checked before
  * the checksum so that a fuzzer reaches the whole parser; every failure is -EBADMSG.
@@ -37,6 +37,7 @@
 
 #include "intent-internal.h"
 #include "intent.h"
+#include "block-ids.h"
 #include "macro.h"
 #include "strutil.h"
 
@@ -98,12 +99,6 @@ static bool errno_ok(int e)
         return e <= 0 && e >= -INTENT_ERRNO_MAX;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-        return (x > y) - (x < y);
-}
-
 static int check_unique_ids(const TxnBlock *blocks, size_t n)
 {
         _cleanup_free_ uint32_t *ids = NULL;
@@ -115,11 +110,7 @@ static int check_unique_ids(const TxnBlock *blocks, size_t n)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 ids[i] = blocks[i].id;
-        qsort(ids, n, sizeof(uint32_t), cmp_u32);
-        for (size_t i = 1; i < n; i++)
-                if (ids[i] == ids[i - 1])
-                        return -EINVAL;
-        return 0;
+        return block_ids_sort_check_unique(ids, n, NULL) < 0 ? -EINVAL : 0;
 }
 
 /* Everything intent_parse() would refuse, so that no record we write is unreadable. */
@@ -199,21 +190,8 @@ int intent_format(const Txn *t, char **ret)
 /* Decimal without sign or leading zeros, overflow-checked. */
 int intent_parse_u64(const char *s, uint64_t *ret)
 {
-        uint64_t v = 0;
-
-        if (s[0] == 0 || (s[0] == '0' && s[1] != 0))
+        if (parse_uint(s, strlen(s), PARSE_UINT_NO_LEADING_ZERO, UINT64_MAX, ret) < 0)
                 return -EBADMSG;
-        for (; *s; s++) {
-                unsigned d;
-
-                if (*s < '0' || *s > '9')
-                        return -EBADMSG;
-                d = (unsigned)(*s - '0');
-                if (v > (UINT64_MAX - d) / 10)
-                        return -EBADMSG;
-                v = v * 10 + d;
-        }
-        *ret = v;
         return 0;
 }
 

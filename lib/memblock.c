@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc-util.h"
+#include "block-ids.h"
 #include "macro.h"
 #include "memblock.h"
 #include "strutil.h"
@@ -62,11 +64,11 @@ int memblock_parse_name(const char *name, uint32_t *ret_id)
         const char *n = startswith(name, "memory");
         uint64_t v;
 
-        /* Leading zeros would alias another block's directory name. */
-        if (!n || n[0] == 0 || (n[0] == '0' && n[1] != 0) || strchr(n, '\n'))
-                return -EINVAL;
-        /* UINT32_MAX stays free so "id + 1" loops over the block map cannot wrap. */
-        if (safe_atou64(n, &v) < 0 || v >= UINT32_MAX)
+        /*
+         * Leading zeros would alias another block's directory name. UINT32_MAX stays free so
+         * "id + 1" loops over the block map cannot wrap.
+         */
+        if (!n || parse_uint(n, strlen(n), PARSE_UINT_NO_LEADING_ZERO, UINT32_MAX - 1, &v) < 0)
                 return -EINVAL;
         *ret_id = (uint32_t)v;
         return 0;
@@ -186,12 +188,6 @@ int memblock_read_node(const Sysfs *s, uint32_t id, int hint, int *ret_node)
         return -ENODATA;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-        return x < y ? -1 : x > y;
-}
-
 int memblock_enumerate(const Sysfs *s, uint32_t **ret_ids, size_t *ret_n)
 {
         _cleanup_closedir_ DIR *d = NULL;
@@ -208,20 +204,13 @@ int memblock_enumerate(const Sysfs *s, uint32_t **ret_ids, size_t *ret_n)
 
                 if (memblock_parse_name(de->d_name, &id) < 0)
                         continue;
-                if (n == allocated) {
-                        size_t a = allocated ? allocated * 2 : 256;
-                        uint32_t *p = realloc(ids, a * sizeof(*ids));
-                        if (!p)
-                                return -ENOMEM;
-                        ids = p;
-                        allocated = a;
-                }
+                if (GREEDY_REALLOC(ids, allocated, n + 1) < 0)
+                        return -ENOMEM;
                 ids[n++] = id;
         }
         if (errno != 0)
                 return -errno;
-        if (n > 1)
-                qsort(ids, n, sizeof(*ids), cmp_u32);
+        block_ids_sort(ids, n);
         *ret_ids = TAKE_PTR(ids);
         *ret_n = n;
         return 0;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block-ids.h"
 #include "macro.h"
 #include "request.h"
 #include "strutil.h"
@@ -19,15 +20,10 @@ RequestZone request_zone_from_string(const char *s)
         return (RequestZone)string_table_lookup(zone_table, ELEMENTSOF(zone_table), s);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-        return x < y ? -1 : x > y;
-}
-
 int request_check_blocks(const uint32_t *ids, size_t n, char *err, size_t err_size)
 {
         _cleanup_free_ uint32_t *sorted = NULL;
+        uint32_t dup;
         char dummy[1];
 
         if (!err) {
@@ -47,11 +43,9 @@ int request_check_blocks(const uint32_t *ids, size_t n, char *err, size_t err_si
         if (!sorted)
                 return -ENOMEM;
         memcpy(sorted, ids, n * sizeof(*sorted));
-        qsort(sorted, n, sizeof(*sorted), cmp_u32);
-        for (size_t i = 1; i < n; i++)
-                if (sorted[i] == sorted[i - 1]) {
-                        snprintf(err, err_size, "Duplicate block memory%u.", sorted[i]);
-                        return -EINVAL;
-                }
+        if (block_ids_sort_check_unique(sorted, n, &dup) < 0) {
+                snprintf(err, err_size, "Duplicate block memory%u.", dup);
+                return -EINVAL;
+        }
         return 0;
 }

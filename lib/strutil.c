@@ -14,16 +14,21 @@ static size_t len_without_newline(const char *s)
         return (l > 0 && s[l - 1] == '\n') ? l - 1 : l;
 }
 
-static int parse_u64_base(const char *s, int base, uint64_t *ret)
+int parse_uint(const char *s, size_t len, ParseUintFlags flags, uint64_t max, uint64_t *ret)
 {
-        size_t l = len_without_newline(s);
+        unsigned base = (flags & PARSE_UINT_HEX) ? 16 : 10;
+        bool overflow = false;
         uint64_t v = 0;
 
-        if (l == 0)
+        if ((flags & PARSE_UINT_NEWLINE) && len > 0 && s[len - 1] == '\n')
+                len--;
+        if (len == 0)
                 return -EINVAL;
-        for (size_t i = 0; i < l; i++) {
-                unsigned d;
+        if ((flags & PARSE_UINT_NO_LEADING_ZERO) && len > 1 && s[0] == '0')
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++) {
                 char c = s[i];
+                unsigned d;
 
                 if (c >= '0' && c <= '9')
                         d = (unsigned)(c - '0');
@@ -33,33 +38,34 @@ static int parse_u64_base(const char *s, int base, uint64_t *ret)
                         d = (unsigned)(c - 'A' + 10);
                 else
                         return -EINVAL;
-                if (v > (UINT64_MAX - d) / (unsigned)base)
-                        return -ERANGE;
-                v = v * (unsigned)base + d;
+                if (v > (UINT64_MAX - d) / base)
+                        overflow = true;
+                else
+                        v = v * base + d;
         }
+        if (overflow || v > max)
+                return -ERANGE;
         *ret = v;
         return 0;
 }
 
 int safe_atou64(const char *s, uint64_t *ret)
 {
-        return parse_u64_base(s, 10, ret);
+        return parse_uint(s, strlen(s), PARSE_UINT_NEWLINE, UINT64_MAX, ret);
 }
 
 int safe_atoux64(const char *s, uint64_t *ret)
 {
-        return parse_u64_base(s, 16, ret);
+        return parse_uint(s, strlen(s), PARSE_UINT_HEX | PARSE_UINT_NEWLINE, UINT64_MAX, ret);
 }
 
 int safe_atou(const char *s, unsigned *ret)
 {
         uint64_t v;
-        int r = safe_atou64(s, &v);
+        int r = parse_uint(s, strlen(s), PARSE_UINT_NEWLINE, UINT32_MAX, &v);
 
         if (r < 0)
                 return r;
-        if (v > UINT32_MAX)
-                return -ERANGE;
         *ret = (unsigned)v;
         return 0;
 }
@@ -176,4 +182,27 @@ char *strstrip(char *s)
         while (l > 0 && isspace((unsigned char)s[l - 1]))
                 s[--l] = 0;
         return s;
+}
+
+const char *quote_untrusted(char buf[static QUOTE_BUF_SIZE], const char *s, size_t n)
+{
+        static const char hex[] = "0123456789abcdef";
+        char *o = buf;
+
+        for (size_t i = 0; i < n && i < QUOTE_MAX; i++) {
+                unsigned char c = (unsigned char)s[i];
+
+                if (c >= 0x20 && c < 0x7f && c != '\\') {
+                        *o++ = (char)c;
+                } else {
+                        *o++ = '\\';
+                        *o++ = 'x';
+                        *o++ = hex[c >> 4];
+                        *o++ = hex[c & 15];
+                }
+        }
+        if (n > QUOTE_MAX)
+                o = stpcpy(o, "...");
+        *o = 0;
+        return buf;
 }

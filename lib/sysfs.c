@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "sysfs.h"
@@ -144,41 +146,13 @@ int opendir_at(int dirfd, const char *path, DIR **ret)
 int sysfs_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len)
 {
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 16384, len = 0;
 
         if (!path_ok(path))
                 return -EINVAL;
         fd = open_beneath(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return fd;
-        buf = malloc(size);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n;
-
-                if (len + 1 >= size) {
-                        char *b = realloc(buf, size * 2);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                        size *= 2;
-                }
-                n = read(fd, buf + len, size - len - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        buf[len] = 0;
-        if (ret_len)
-                *ret_len = len;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return read_full_fd(fd, SIZE_MAX, ret, ret_len);
 }
 
 int sysfs_write_at(const Sysfs *s, int dirfd, const char *path, const char *value)

@@ -8,12 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block-ids.h"
 #include "macro.h"
 #include "strutil.h"
 #include "target.h"
-
-/* Longest piece of user input quoted in an error; longer input is cut and marked "...". */
-#define QUOTE_MAX 64
 
 typedef struct Interval {
         uint64_t first, last; /* block ids, inclusive */
@@ -33,61 +31,6 @@ _printf_(3, 4) static int fail(TargetError *e, int r, const char *fmt, ...)
         return r;
 }
 
-/*
- * Input copied for an error message: cut to QUOTE_MAX and with control characters replaced, so
- * that fuzzed or pasted garbage cannot smear the terminal.
- */
-static const char *quote(const char *s, size_t len, char buf[static QUOTE_MAX + 4])
-{
-        size_t n = MIN(len, (size_t)QUOTE_MAX);
-
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-        }
-        if (len > n)
-                memcpy(buf + n, "...", 4);
-        else
-                buf[n] = 0;
-        return buf;
-}
-
-/*
- * A whole substring as an unsigned number (base 10 or 16, digits only). Works on (pointer,
- * length) so that items need not be copied, and unlike the sysfs parsers in strutil.h it takes no
- * trailing newline.
- */
-static int parse_number(const char *s, size_t len, unsigned base, uint64_t max, uint64_t *ret)
-{
-        bool overflow = false;
-        uint64_t v = 0;
-
-        if (len == 0)
-                return -EINVAL;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-                unsigned d;
-
-                if (c >= '0' && c <= '9')
-                        d = (unsigned)(c - '0');
-                else if (base == 16 && c >= 'a' && c <= 'f')
-                        d = (unsigned)(c - 'a' + 10);
-                else if (base == 16 && c >= 'A' && c <= 'F')
-                        d = (unsigned)(c - 'A' + 10);
-                else
-                        return -EINVAL;
-                /* Keep scanning after an overflow: garbage later on is the better message. */
-                if (v > (UINT64_MAX - d) / base)
-                        overflow = true;
-                else
-                        v = v * base + d;
-        }
-        if (overflow || v > max)
-                return -ERANGE;
-        *ret = v;
-        return 0;
-}
-
 static bool has_prefix(const char *s, size_t len, const char *prefix)
 {
         size_t l = strlen(prefix);
@@ -101,7 +44,7 @@ static int parse_block_id(const char *s, size_t len, uint64_t *ret)
                 s += strlen("memory");
                 len -= strlen("memory");
         }
-        return parse_number(s, len, 10, MEMHP_BLOCK_ID_MAX, ret);
+        return parse_uint(s, len, 0, MEMHP_BLOCK_ID_MAX, ret);
 }
 
 /* "0x100000000": the prefix is required, so that an address is never mistaken for a block id. */
@@ -109,13 +52,13 @@ static int parse_address(const char *s, size_t len, uint64_t *ret)
 {
         if (!has_prefix(s, len, "0x") && !has_prefix(s, len, "0X"))
                 return -EINVAL;
-        return parse_number(s + 2, len - 2, 16, UINT64_MAX, ret);
+        return parse_uint(s + 2, len - 2, PARSE_UINT_HEX, UINT64_MAX, ret);
 }
 
 static int parse_address_range(const char *s, size_t len, const char *dash, uint64_t block_size,
                                bool resolve, Interval *ret, TargetError *e)
 {
-        char q[QUOTE_MAX + 4];
+        char q[QUOTE_BUF_SIZE];
         uint64_t start, end;
         int r;
 
@@ -123,41 +66,42 @@ static int parse_address_range(const char *s, size_t len, const char *dash, uint
                 return fail(e, -EINVAL,
                             "'%s': an address range needs an inclusive end, as in "
                             "0x100000000-0x13fffffff",
-                            quote(s, len, q));
+                            quote_untrusted(q, s, len));
         r = parse_address(s, (size_t)(dash - s), &start);
         if (r >= 0)
                 r = parse_address(dash + 1, len - (size_t)(dash - s) - 1, &end);
         if (r == -ERANGE)
-                return fail(e, r, "'%s': address does not fit in 64 bits", quote(s, len, q));
+                return fail(e, r, "'%s': address does not fit in 64 bits",
+                            quote_untrusted(q, s, len));
         if (r < 0)
                 return fail(e, r,
                             "'%s': expected an address range with both ends in hexadecimal, as "
                             "in 0x100000000-0x13fffffff",
-                            quote(s, len, q));
+                            quote_untrusted(q, s, len));
         if (end < start)
                 return fail(e, -EINVAL, "'%s': reversed range, the end is below the start",
-                            quote(s, len, q));
+                            quote_untrusted(q, s, len));
         if (!resolve)
                 return 0;
 
         if (block_size == 0)
                 return fail(e, -EINVAL, "'%s': the block size is needed for an address range",
-                            quote(s, len, q));
+                            quote_untrusted(q, s, len));
         if (start % block_size != 0)
                 return fail(e, -EINVAL,
                             "'%s': start address 0x%" PRIx64 " is not aligned to the block size "
                             "(0x%" PRIx64 ")",
-                            quote(s, len, q), start, block_size);
+                            quote_untrusted(q, s, len), start, block_size);
         /* The end is inclusive: it must be the last byte of a block. */
         if (end % block_size != block_size - 1)
                 return fail(e, -EINVAL,
                             "'%s': end address 0x%" PRIx64 " is not the last byte of a block "
                             "(blocks are 0x%" PRIx64 " bytes; the end is inclusive)",
-                            quote(s, len, q), end, block_size);
+                            quote_untrusted(q, s, len), end, block_size);
         if (end / block_size > MEMHP_BLOCK_ID_MAX)
                 return fail(e, -ERANGE,
                             "'%s': address 0x%" PRIx64 " lies beyond the highest block id %" PRIu32,
-                            quote(s, len, q), end, MEMHP_BLOCK_ID_MAX);
+                            quote_untrusted(q, s, len), end, MEMHP_BLOCK_ID_MAX);
 
         ret->first = start / block_size;
         ret->last = end / block_size;
@@ -167,7 +111,7 @@ static int parse_address_range(const char *s, size_t len, const char *dash, uint
 static int parse_block_range(const char *s, size_t len, const char *dash, Interval *ret,
                              TargetError *e)
 {
-        char q[QUOTE_MAX + 4];
+        char q[QUOTE_BUF_SIZE];
         uint64_t first, last;
         int r;
 
@@ -181,15 +125,15 @@ static int parse_block_range(const char *s, size_t len, const char *dash, Interv
         }
         if (r == -ERANGE)
                 return fail(e, r, "'%s': block id out of range (the highest is %" PRIu32 ")",
-                            quote(s, len, q), MEMHP_BLOCK_ID_MAX);
+                            quote_untrusted(q, s, len), MEMHP_BLOCK_ID_MAX);
         if (r < 0)
                 return fail(e, r,
                             "'%s': expected a block id (32 or memory32), a block range (32-47) or "
                             "an address range (0x100000000-0x13fffffff)",
-                            quote(s, len, q));
+                            quote_untrusted(q, s, len));
         if (last < first)
                 return fail(e, -EINVAL, "'%s': reversed range, %" PRIu64 " is above %" PRIu64,
-                            quote(s, len, q), first, last);
+                            quote_untrusted(q, s, len), first, last);
         ret->first = first;
         ret->last = last;
         return 0;
@@ -215,7 +159,7 @@ static int parse_items(const char *spec, uint64_t block_size, bool resolve, Inte
                        size_t *ret_n, TargetError *e)
 {
         _cleanup_free_ Interval *items = NULL;
-        char q[QUOTE_MAX + 4];
+        char q[QUOTE_BUF_SIZE];
         size_t n_items = 1, n = 0;
         const char *p = spec;
         int r;
@@ -228,8 +172,8 @@ static int parse_items(const char *spec, uint64_t block_size, bool resolve, Inte
                         n_items++;
         /* Every item names at least one block, so more items than that cannot be valid. */
         if (n_items > MEMHP_MAX_BLOCKS_PER_CALL)
-                return fail(e, -E2BIG, "'%s': more than %u items", quote(spec, strlen(spec), q),
-                            MEMHP_MAX_BLOCKS_PER_CALL);
+                return fail(e, -E2BIG, "'%s': more than %u items",
+                            quote_untrusted(q, spec, strlen(spec)), MEMHP_MAX_BLOCKS_PER_CALL);
         if (resolve) {
                 items = calloc(n_items, sizeof(Interval));
                 if (!items)
@@ -242,7 +186,7 @@ static int parse_items(const char *spec, uint64_t block_size, bool resolve, Inte
 
                 if (end == p)
                         return fail(e, -EINVAL, "'%s': empty item (stray comma)",
-                                    quote(spec, strlen(spec), q));
+                                    quote_untrusted(q, spec, strlen(spec)));
                 r = parse_item(p, (size_t)(end - p), block_size, resolve,
                                resolve ? &items[n] : &scratch, e);
                 if (r < 0)
@@ -281,7 +225,7 @@ int target_parse_blocks(const char *spec, uint64_t block_size, uint32_t **ret_bl
 {
         _cleanup_free_ Interval *items = NULL;
         _cleanup_free_ uint32_t *blocks = NULL;
-        char q1[QUOTE_MAX + 4], q2[QUOTE_MAX + 4];
+        char q1[QUOTE_BUF_SIZE], q2[QUOTE_BUF_SIZE];
         size_t n_items, widest = 0, k = 0;
         uint64_t total = 0;
         int r;
@@ -307,8 +251,8 @@ int target_parse_blocks(const char *spec, uint64_t block_size, uint32_t **ret_bl
                         }
                         return fail(reterr, -EINVAL,
                                     "memory%" PRIu64 " is named twice: '%s' and '%s'",
-                                    items[i].first, quote(a->item, a->len, q1),
-                                    quote(b->item, b->len, q2));
+                                    items[i].first, quote_untrusted(q1, a->item, a->len),
+                                    quote_untrusted(q2, b->item, b->len));
                 }
                 if (items[i].last >= items[widest].last)
                         widest = i;
@@ -319,11 +263,12 @@ int target_parse_blocks(const char *spec, uint64_t block_size, uint32_t **ret_bl
                 if (n_items == 1)
                         return fail(reterr, -E2BIG,
                                     "'%s' names %" PRIu64 " blocks; at most %u per operation",
-                                    quote(spec, strlen(spec), q1), total,
+                                    quote_untrusted(q1, spec, strlen(spec)), total,
                                     MEMHP_MAX_BLOCKS_PER_CALL);
                 return fail(reterr, -E2BIG,
                             "'%s' names %" PRIu64 " blocks in total; at most %u per operation",
-                            quote(spec, strlen(spec), q1), total, MEMHP_MAX_BLOCKS_PER_CALL);
+                            quote_untrusted(q1, spec, strlen(spec)), total,
+                            MEMHP_MAX_BLOCKS_PER_CALL);
         }
 
         blocks = malloc(total * sizeof(uint32_t));
@@ -341,7 +286,7 @@ int target_parse_blocks(const char *spec, uint64_t block_size, uint32_t **ret_bl
 int target_parse_size(const char *s, uint64_t block_size, uint32_t *ret_n_blocks,
                       TargetError *reterr)
 {
-        char q[QUOTE_MAX + 4], bs[TARGET_SIZE_STRING_MAX];
+        char q[QUOTE_BUF_SIZE], bs[TARGET_SIZE_STRING_MAX];
         uint64_t bytes, n;
         size_t len = s ? strlen(s) : 0;
         int r;
@@ -350,29 +295,30 @@ int target_parse_size(const char *s, uint64_t block_size, uint32_t *ret_n_blocks
                 return fail(reterr, -EINVAL, "the block size is needed for a size");
         r = len > 0 ? parse_size(s, &bytes) : -EINVAL;
         if (r == -ERANGE)
-                return fail(reterr, r, "size '%s' does not fit in 64 bits", quote(s, len, q));
+                return fail(reterr, r, "size '%s' does not fit in 64 bits",
+                            quote_untrusted(q, s, len));
         if (r < 0)
                 return fail(reterr, r,
                             "invalid size '%s': expected bytes with an optional K, M, G or T "
                             "suffix, as in 2G",
-                            quote(s, len, q));
+                            quote_untrusted(q, s, len));
         if (bytes == 0)
-                return fail(reterr, -EINVAL, "size '%s' is zero", quote(s, len, q));
+                return fail(reterr, -EINVAL, "size '%s' is zero", quote_untrusted(q, s, len));
         if (bytes % block_size != 0)
                 return fail(reterr, -EINVAL, "size '%s' is not a multiple of the block size %s",
-                            quote(s, len, q), target_format_size(block_size, bs));
+                            quote_untrusted(q, s, len), target_format_size(block_size, bs));
         n = bytes / block_size;
         if (n > MEMHP_MAX_BLOCKS_PER_CALL)
                 return fail(reterr, -E2BIG,
                             "size '%s' is %" PRIu64 " blocks; at most %u per operation",
-                            quote(s, len, q), n, MEMHP_MAX_BLOCKS_PER_CALL);
+                            quote_untrusted(q, s, len), n, MEMHP_MAX_BLOCKS_PER_CALL);
         *ret_n_blocks = (uint32_t)n;
         return 0;
 }
 
 int target_parse_node(const char *s, uint32_t *ret_node, TargetError *reterr)
 {
-        char q[QUOTE_MAX + 4];
+        char q[QUOTE_BUF_SIZE];
         size_t len = s ? strlen(s) : 0;
         const char *digits = s;
         uint64_t v;
@@ -380,20 +326,14 @@ int target_parse_node(const char *s, uint32_t *ret_node, TargetError *reterr)
 
         if (len >= 4 && has_prefix(s, len, "node"))
                 digits += 4;
-        r = parse_number(digits, len - (size_t)(digits - s), 10, MEMHP_NODE_UNKNOWN - 1, &v);
+        r = parse_uint(digits, len - (size_t)(digits - s), 0, MEMHP_NODE_UNKNOWN - 1, &v);
         if (r == -ERANGE)
-                return fail(reterr, r, "node '%s' is out of range", quote(s, len, q));
+                return fail(reterr, r, "node '%s' is out of range", quote_untrusted(q, s, len));
         if (r < 0)
                 return fail(reterr, r, "invalid node '%s': expected a number such as 0 or node0",
-                            quote(s, len, q));
+                            quote_untrusted(q, s, len));
         *ret_node = (uint32_t)v;
         return 0;
-}
-
-static int u32_compare(const void *a, const void *b)
-{
-        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-        return x < y ? -1 : x > y;
 }
 
 int target_select(const TargetBlock *blocks, size_t n, uint32_t node, MemState state,
@@ -418,12 +358,7 @@ int target_select(const TargetBlock *blocks, size_t n, uint32_t node, MemState s
         for (size_t i = 0; i < n; i++)
                 if (blocks[i].node == node && blocks[i].state == state)
                         ids[k++] = blocks[i].id;
-        qsort(ids, m, sizeof(uint32_t), u32_compare);
-        /* A block listed twice is still one block. */
-        unique = 1;
-        for (size_t i = 1; i < m; i++)
-                if (ids[i] != ids[unique - 1])
-                        ids[unique++] = ids[i];
+        unique = block_ids_sort_unique(ids, m);
 
         if (n_wanted == TARGET_SELECT_ALL) {
                 if (unique > MEMHP_MAX_BLOCKS_PER_CALL)

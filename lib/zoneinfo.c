@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc-util.h"
 #include "conf.h"
 #include "macro.h"
 #include "strutil.h"
@@ -36,25 +37,10 @@ static int next_word(const char **p, char *buf, size_t size)
         return 0;
 }
 
-static int grow(NodeZones **nodes, size_t *n, unsigned node)
-{
-        NodeZones *p;
-
-        if (node < *n)
-                return 0;
-        p = realloc(*nodes, (node + 1) * sizeof(*p));
-        if (!p)
-                return -ENOMEM;
-        memset(p + *n, 0, (node + 1 - *n) * sizeof(*p));
-        *nodes = p;
-        *n = node + 1;
-        return 0;
-}
-
 int zoneinfo_parse(const char *text, NodeZones **ret, size_t *ret_n)
 {
         _cleanup_free_ NodeZones *nodes = NULL;
-        size_t n = 0;
+        size_t n = 0, allocated = 0;
         int node = -1, kind = ZONE_OTHER, seen = 0;
 
         for (const char *line = text, *next; line && *line; line = next) {
@@ -77,8 +63,9 @@ int zoneinfo_parse(const char *text, NodeZones **ret, size_t *ret_n)
                         if (next_word(&p, word, sizeof(word)) < 0 || !streq(word, "zone") ||
                             next_word(&p, word, sizeof(word)) < 0)
                                 return -EINVAL;
-                        if (grow(&nodes, &n, v) < 0)
+                        if (GREEDY_REALLOC0(nodes, allocated, v + 1) < 0)
                                 return -ENOMEM;
+                        n = MAX(n, (size_t)v + 1);
                         node = (int)v;
                         kind = zone_kind(word);
                         seen = 1;

@@ -2,6 +2,7 @@
 /* Unit tests for the strict parsers in lib/strutil.c: edges, overflow, sysfs newlines. */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "macro.h"
 #include "strutil.h"
@@ -217,6 +218,92 @@ TEST(streq_startswith)
         ASSERT_TRUE(!startswith("node1", "memory"));
 }
 
+#define ASSERT_PARSE(s, flags, max, expected)                               \
+        do {                                                                \
+                uint64_t _v = SENTINEL;                                     \
+                ASSERT_OK(parse_uint((s), strlen(s), (flags), (max), &_v)); \
+                ASSERT_TRUE(_v == (uint64_t)(expected));                    \
+        } while (0)
+
+#define ASSERT_PARSE_FAIL(s, flags, max, err)                                       \
+        do {                                                                        \
+                uint64_t _v = SENTINEL;                                             \
+                ASSERT_ERROR(parse_uint((s), strlen(s), (flags), (max), &_v), err); \
+                ASSERT_TRUE(_v == SENTINEL);                                        \
+        } while (0)
+
+TEST(parse_uint)
+{
+        uint64_t v = SENTINEL;
+
+        /* Only the given length counts: the rest of a longer string is not looked at. */
+        ASSERT_OK(parse_uint("32-47", 2, 0, UINT64_MAX, &v));
+        ASSERT_EQ(v, 32);
+        ASSERT_ERROR(parse_uint("32-47", 3, 0, UINT64_MAX, &v), EINVAL);
+        ASSERT_ERROR(parse_uint("", 0, 0, UINT64_MAX, &v), EINVAL);
+
+        /* @max is inclusive. */
+        ASSERT_PARSE("4294967294", 0, UINT32_MAX - 1, UINT32_MAX - 1);
+        ASSERT_PARSE_FAIL("4294967295", 0, UINT32_MAX - 1, ERANGE);
+        ASSERT_PARSE("0", 0, 0, 0);
+        ASSERT_PARSE_FAIL("1", 0, 0, ERANGE);
+
+        /* An overflow scans on: garbage after it is the better error. */
+        ASSERT_PARSE_FAIL("99999999999999999999", 0, UINT64_MAX, ERANGE);
+        ASSERT_PARSE_FAIL("99999999999999999999x", 0, UINT64_MAX, EINVAL);
+        ASSERT_PARSE_FAIL("99999999999999999999 ", 0, UINT64_MAX, EINVAL);
+
+        /* No sign, no space, no prefix, whatever the flags. */
+        ASSERT_PARSE_FAIL("+1", 0, UINT64_MAX, EINVAL);
+        ASSERT_PARSE_FAIL("-1", PARSE_UINT_NEWLINE, UINT64_MAX, EINVAL);
+        ASSERT_PARSE_FAIL(" 1", 0, UINT64_MAX, EINVAL);
+        ASSERT_PARSE_FAIL("0x10", PARSE_UINT_HEX, UINT64_MAX, EINVAL);
+
+        /* Hexadecimal, either case. */
+        ASSERT_PARSE("fF", PARSE_UINT_HEX, UINT64_MAX, 255);
+        ASSERT_PARSE("ffffffffffffffff", PARSE_UINT_HEX, UINT64_MAX, UINT64_MAX);
+        ASSERT_PARSE_FAIL("10000000000000000", PARSE_UINT_HEX, UINT64_MAX, ERANGE);
+        ASSERT_PARSE_FAIL("10000000000000000g", PARSE_UINT_HEX, UINT64_MAX, EINVAL);
+        ASSERT_PARSE_FAIL("ff", 0, UINT64_MAX, EINVAL);
+
+        /* One trailing newline, only when asked for. */
+        ASSERT_PARSE("7\n", PARSE_UINT_NEWLINE, UINT64_MAX, 7);
+        ASSERT_PARSE_FAIL("7\n", 0, UINT64_MAX, EINVAL);
+        ASSERT_PARSE_FAIL("\n", PARSE_UINT_NEWLINE, UINT64_MAX, EINVAL);
+        ASSERT_PARSE_FAIL("7\n\n", PARSE_UINT_NEWLINE, UINT64_MAX, EINVAL);
+
+        /* Leading zeros, when a number is a name. */
+        ASSERT_PARSE("0", PARSE_UINT_NO_LEADING_ZERO, UINT64_MAX, 0);
+        ASSERT_PARSE("10", PARSE_UINT_NO_LEADING_ZERO, UINT64_MAX, 10);
+        ASSERT_PARSE_FAIL("07", PARSE_UINT_NO_LEADING_ZERO, UINT64_MAX, EINVAL);
+        ASSERT_PARSE_FAIL("00", PARSE_UINT_NO_LEADING_ZERO, UINT64_MAX, EINVAL);
+        ASSERT_PARSE("0\n", PARSE_UINT_NO_LEADING_ZERO | PARSE_UINT_NEWLINE, UINT64_MAX, 0);
+        ASSERT_PARSE("007", 0, UINT64_MAX, 7);
+}
+
+TEST(quote_untrusted)
+{
+        char q[QUOTE_BUF_SIZE], in[QUOTE_MAX + 1], worst[QUOTE_MAX + 1];
+
+        ASSERT_STREQ(quote_untrusted(q, "", 0), "");
+        ASSERT_STREQ(quote_untrusted(q, "memory32", 8), "memory32");
+        /* Only @n bytes, even across a NUL. */
+        ASSERT_STREQ(quote_untrusted(q, "ab\0cd", 5), "ab\\x00cd");
+        ASSERT_STREQ(quote_untrusted(q, "1\033[2J\n", 6), "1\\x1b[2J\\x0a");
+        ASSERT_STREQ(quote_untrusted(q, "a\\b\x7f\xff", 5), "a\\x5cb\\x7f\\xff");
+
+        /* QUOTE_MAX bytes are quoted whole; one more is cut and marked. */
+        memset(in, 'x', sizeof(in));
+        ASSERT_EQ(strlen(quote_untrusted(q, in, QUOTE_MAX)), QUOTE_MAX);
+        quote_untrusted(q, in, QUOTE_MAX + 1);
+        ASSERT_EQ(strlen(q), QUOTE_MAX + 3);
+        ASSERT_STREQ(q + QUOTE_MAX, "...");
+
+        /* The worst case fills the buffer exactly. */
+        memset(worst, 0x1b, sizeof(worst));
+        ASSERT_EQ(strlen(quote_untrusted(q, worst, sizeof(worst))), QUOTE_BUF_SIZE - 1);
+}
+
 TEST(string_table_lookup)
 {
         static const char *const table[] = {"zero", NULL, "two"};
@@ -233,6 +320,8 @@ TEST(string_table_lookup)
 int main(void)
 {
         RUN(string_table_lookup);
+        RUN(parse_uint);
+        RUN(quote_untrusted);
         RUN(safe_atou64);
         RUN(safe_atou);
         RUN(safe_atoux64);
