@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc-util.h"
 #include "ctl.h"
 #include "log.h"
 #include "strutil.h"
@@ -125,23 +126,6 @@ static int call_list(sd_bus *bus, const char *method, const char *signature, sd_
         return 0;
 }
 
-/* Grows *array to hold one more element of @size bytes. */
-static int grow(void **array, size_t *allocated, size_t n, size_t size)
-{
-        size_t want;
-        void *p;
-
-        if (n < *allocated)
-                return 0;
-        want = *allocated ? *allocated * 2 : 64;
-        p = reallocarray(*array, want, size);
-        if (!p)
-                return log_oom();
-        *array = p;
-        *allocated = want;
-        return 0;
-}
-
 static int block_info_compare(const void *a, const void *b)
 {
         const BlockInfo *x = a, *y = b;
@@ -166,9 +150,8 @@ int ctl_list_blocks(sd_bus *bus, BlockList *ret)
                 if (r == 0)
                         break;
                 b.state = mem_state_from_string(b.state_name);
-                r = grow((void **)&l.blocks, &allocated, l.n, sizeof(BlockInfo));
-                if (r < 0)
-                        return r;
+                if (GREEDY_REALLOC(l.blocks, allocated, l.n + 1) < 0)
+                        return log_oom();
                 l.blocks[l.n++] = b;
         }
         /* memhpd lists in id order today; lookups must not depend on that. */
@@ -214,9 +197,8 @@ int ctl_list_nodes(sd_bus *bus, NodeList *ret)
                         return log_error_errno(r, "Unexpected reply to ListNodes: %m");
                 if (r == 0)
                         break;
-                r = grow((void **)&l.nodes, &allocated, l.n, sizeof(NodeInfo));
-                if (r < 0)
-                        return r;
+                if (GREEDY_REALLOC(l.nodes, allocated, l.n + 1) < 0)
+                        return log_oom();
                 l.nodes[l.n++] = n;
         }
         *ret = l;

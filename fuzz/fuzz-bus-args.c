@@ -35,6 +35,8 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include "alloc-util.h"
+#include "block-ids.h"
 #include "fuzz.h"
 #include "nodemask.h"
 #include "policy.h"
@@ -63,12 +65,6 @@ static sd_bus *get_bus(void)
         return bus;
 }
 
-FUZZ_NO_COVERAGE static int cmp_u32(const void *a, const void *b)
-{
-        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-        return (x > y) - (x < y);
-}
-
 /* The reference answer for a block list: 1..65536 ids, no duplicates. */
 FUZZ_NO_COVERAGE static int list_ok(const uint32_t *ids, size_t n)
 {
@@ -81,7 +77,8 @@ FUZZ_NO_COVERAGE static int list_ok(const uint32_t *ids, size_t n)
         if (!s)
                 return -1;
         memcpy(s, ids, n * sizeof(*s));
-        qsort(s, n, sizeof(*s), cmp_u32);
+        /* The verdict is computed here, not by block_ids_sort_check_unique(): it is the oracle. */
+        block_ids_sort(s, n);
         for (size_t i = 1; i < n && ok; i++)
                 ok = s[i] != s[i - 1];
         free(s);
@@ -109,16 +106,9 @@ FUZZ_NO_COVERAGE static int parse_ids(const char *s, uint32_t **ret, size_t *ret
                 if (a > UINT32_MAX || b > UINT32_MAX || b < a)
                         break;
                 for (unsigned long long v = a; v <= b && n < MAX_IDS; v++) {
-                        if (n == allocated) {
-                                size_t k = allocated ? allocated * 4 : 64;
-                                uint32_t *p = realloc(ids, (k < MAX_IDS ? k : MAX_IDS) * sizeof(*p));
-
-                                if (!p) {
-                                        free(ids);
-                                        return -ENOMEM;
-                                }
-                                ids = p;
-                                allocated = k < MAX_IDS ? k : MAX_IDS;
+                        if (GREEDY_REALLOC(ids, allocated, n + 1) < 0) {
+                                free(ids);
+                                return -ENOMEM;
                         }
                         ids[n++] = (uint32_t)v;
                 }
@@ -245,8 +235,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         r = sd_bus_message_append(m, "s", line[1] ? line + 2 : "");
                 } else if (strncmp(line, "u ", 2) == 0) {
                         r = sd_bus_message_append(m, "u", (uint32_t)strtoull(line + 2, NULL, 10));
-                } else if (strncmp(line, "possible", 8) == 0 &&
-                           (line[8] == ' ' || line[8] == 0)) {
+                } else if (strncmp(line, "possible", 8) == 0 && (line[8] == ' ' || line[8] == 0)) {
                         possible = line[8] ? line + 9 : "";
                         r = 0;
                 } else

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include "block-ids.h"
 #include "fuzz.h"
 #include "intent.h"
 
@@ -47,12 +48,6 @@ FUZZ_NO_COVERAGE static void check_same(const Txn *a, const Txn *b)
         }
 }
 
-FUZZ_NO_COVERAGE static int cmp_u32(const void *a, const void *b)
-{
-        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-        return (x > y) - (x < y);
-}
-
 FUZZ_NO_COVERAGE static void check_unique(const Txn *t)
 {
         uint32_t *ids = malloc((t->n_blocks + 1) * sizeof(uint32_t));
@@ -61,7 +56,7 @@ FUZZ_NO_COVERAGE static void check_unique(const Txn *t)
                 return;
         for (size_t i = 0; i < t->n_blocks; i++)
                 ids[i] = t->blocks[i].id;
-        qsort(ids, t->n_blocks, sizeof(uint32_t), cmp_u32);
+        block_ids_sort(ids, t->n_blocks);
         for (size_t i = 1; i < t->n_blocks; i++)
                 FUZZ_CHECK_MSG(ids[i] != ids[i - 1], "memory%" PRIu32 " twice", ids[i]);
         free(ids);

@@ -7,121 +7,76 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "fuzz.h"
+#include "macro.h"
+#include "strv.h"
 
 /* Optional, as in libFuzzer. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static int replay_file(const char *path, unsigned *count)
 {
-        FILE *f = fopen(path, "re");
-        uint8_t *buf = NULL;
-        size_t size = 0, alloc = 0;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ uint8_t *exact = NULL;
+        size_t size;
+        int r;
 
-        if (!f) {
+        if (fd < 0) {
                 fprintf(stderr, "%s: %s\n", path, strerror(errno));
                 return -1;
         }
-        for (;;) {
-                size_t k;
-
-                if (size == alloc) {
-                        uint8_t *b;
-
-                        alloc = alloc ? alloc * 2 : 4096;
-                        b = realloc(buf, alloc);
-                        if (!b) {
-                                fprintf(stderr, "%s: out of memory\n", path);
-                                free(buf);
-                                fclose(f);
-                                return -1;
-                        }
-                        buf = b;
-                }
-                k = fread(buf + size, 1, alloc - size, f);
-                size += k;
-                if (k == 0)
-                        break;
-        }
-        if (ferror(f)) {
-                fprintf(stderr, "%s: read error\n", path);
-                free(buf);
-                fclose(f);
+        r = read_full_fd(fd, SIZE_MAX, &buf, &size);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", path, strerror(-r));
                 return -1;
         }
-        fclose(f);
 
         /* Exactly the bytes of the file, in a buffer of that size, as libFuzzer passes them. */
-        uint8_t *exact = malloc(size ? size : 1);
-        if (!exact) {
-                free(buf);
+        exact = malloc(size ? size : 1);
+        if (!exact)
                 return -1;
-        }
         if (size)
                 memcpy(exact, buf, size);
-        free(buf);
         printf("replay %s (%zu bytes)\n", path, size);
         fflush(stdout);
         (void)LLVMFuzzerTestOneInput(exact, size);
-        free(exact);
         (*count)++;
         return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int replay_dir(const char *dir, unsigned *count)
 {
-        DIR *d = opendir(dir);
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        _cleanup_strv_free_ char **names = NULL;
         struct dirent *de;
-        char **names = NULL;
-        size_t n = 0;
-        int r = 0;
 
         if (!d) {
                 fprintf(stderr, "%s: %s\n", dir, strerror(errno));
                 return -1;
         }
-        while ((de = readdir(d))) {
-                char **l;
-
-                if (de->d_name[0] == '.')
-                        continue;
-                l = realloc(names, (n + 1) * sizeof(*names));
-                if (!l || !(l[n] = strdup(de->d_name))) {
-                        names = l ? l : names;
-                        r = -1;
-                        break;
-                }
-                names = l;
-                n++;
-        }
-        closedir(d);
-        if (n > 1)
-                qsort(names, n, sizeof(*names), cmp_str);
-        for (size_t i = 0; i < n; i++) {
-                char *path;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.' && strv_extend(&names, de->d_name) < 0)
+                        return -1;
+        strv_sort(names);
+        for (size_t i = 0; names && names[i]; i++) {
+                _cleanup_free_ char *path = NULL;
                 struct stat st;
 
-                if (r == 0 && asprintf(&path, "%s/%s", dir, names[i]) >= 0) {
-                        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-                            replay_file(path, count) < 0)
-                                r = -1;
-                        free(path);
-                }
-                free(names[i]);
+                if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
+                        return -1;
+                if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && replay_file(path, count) < 0)
+                        return -1;
         }
-        free(names);
-        return r;
+        return 0;
 }
 
 int main(int argc, char **argv)

@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "fixture.h"
+#include "macro.h"
 
 #define MEMORY_DIR "sys/devices/system/memory"
 #define NODE_DIR "sys/devices/system/node"
@@ -61,9 +63,11 @@ int fixture_write(Fixture *f, const char *relpath, const char *content)
 
 int fixture_read(Fixture *f, const char *relpath, char *buf, size_t size)
 {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *text = NULL;
         char path[PATH_MAX];
-        size_t len = 0;
-        int fd, r = 0;
+        size_t len;
+        int r;
 
         if (size == 0)
                 return -EINVAL;
@@ -72,23 +76,11 @@ int fixture_read(Fixture *f, const char *relpath, char *buf, size_t size)
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, size - 1 - len);
-                if (n < 0) {
-                        r = -errno;
-                        break;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-                if (len == size - 1) {
-                        r = -EFBIG;
-                        break;
-                }
-        }
-        close(fd);
-        buf[len] = 0;
-        return r < 0 ? r : (int)len;
+        r = read_full_fd(fd, size - 1, &text, &len);
+        if (r < 0)
+                return r;
+        memcpy(buf, text, len + 1);
+        return (int)len;
 }
 
 int fixture_new(Fixture **ret)

@@ -16,6 +16,7 @@
 #include "intent.h"
 #include "macro.h"
 #include "strutil.h"
+#include "strv.h"
 #include "test-util.h"
 #include "txn.h"
 
@@ -526,10 +527,7 @@ static void free_all(Txn **l, size_t n, char **bad)
         for (size_t i = 0; i < n; i++)
                 txn_free(l[i]);
         free(l);
-        if (bad)
-                for (char **s = bad; *s; s++)
-                        free(*s);
-        free(bad);
+        strv_free(bad);
 }
 
 static bool strv_contains(char **l, const char *s)
@@ -538,15 +536,6 @@ static bool strv_contains(char **l, const char *s)
                 if (streq(*l, s))
                         return true;
         return false;
-}
-
-static size_t strv_length(char **l)
-{
-        size_t n = 0;
-
-        for (; l && *l; l++)
-                n++;
-        return n;
 }
 
 static void write_file_at(int dirfd, const char *name, const char *content)
