@@ -15,7 +15,7 @@
 #include "time-util.h"
 #include "manager.h"
 #include "memblock.h"
-#include "zoneinfo.h"
+#include "placement.h"
 
 /*
  * The kernel creates memoryN/nodeX after the add uevents of the whole DIMM: look again after
@@ -169,66 +169,31 @@ void manager_check_startup_done(Manager *m)
         (void)sd_notifyf(false, "READY=1\nSTATUS=Watching %zu memory blocks", m->blocks.n_present);
 }
 
-/* The entry of @node in the zone table, growing it (new nodes start empty); NULL on ENOMEM. */
-static NodeZones *zones_at(Manager *m, unsigned node)
-{
-        if (node >= m->n_zones) {
-                NodeZones *p = realloc(m->zones, ((size_t)node + 1) * sizeof(*p));
-
-                if (!p)
-                        return NULL;
-                memset(p + m->n_zones, 0, ((size_t)node + 1 - m->n_zones) * sizeof(*p));
-                m->zones = p;
-                m->n_zones = (size_t)node + 1;
-        }
-        return &m->zones[node];
-}
-
-/* Zone sizes for the ratio guard: zoneinfo if readable, else what the block table knows. */
-static void load_zones(Manager *m)
+/* Zone sizes for the ratio guard, read at most once per pass (and only if a node needs them). */
+static PlacementLedger *pass_ledger(Manager *m)
 {
         int r;
 
-        free(m->zones);
-        m->zones = NULL;
-        m->n_zones = 0;
-        m->zones_loaded = true;
-        r = zoneinfo_read(m->sysfs, &m->zones, &m->n_zones);
-        if (r >= 0)
-                return;
-        log_debug_errno(r, "Cannot read proc/zoneinfo, counting zones from memory blocks: %m");
-        for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
-                BlockEntry *e = blockmap_peek(&m->blocks, id);
-                NodeZones *z;
-
-                if (e->state != MEM_STATE_ONLINE || e->node < 0)
-                        continue;
-                z = zones_at(m, (unsigned)e->node);
-                if (!z)
-                        return;
-                if (e->zone == MEM_ZONE_MOVABLE)
-                        z->movable_pages += m->block_pages;
-                else if (mem_zone_is_kernel((MemZone)e->zone) || e->zone == MEM_ZONE_NONE)
-                        z->kernel_pages += m->block_pages;
+        if (!m->ledger_loaded) {
+                m->ledger_loaded = true;
+                r = placement_ledger_load(&m->ledger, m->sysfs, &m->blocks, m->block_pages);
+                if (r < 0)
+                        log_oom();
+                else if (r > 0)
+                        log_debug("Cannot read proc/zoneinfo, counted zones from memory blocks.");
         }
-}
-
-static NodeZones *node_zones(Manager *m, int node)
-{
-        if (!m->zones_loaded)
-                load_zones(m);
-        return node < 0 ? NULL : zones_at(m, (unsigned)node);
+        return &m->ledger;
 }
 
 static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
 {
-        NodeZones *z = NULL;
+        PlacementLedger *ledger = NULL;
         MemAction action;
         Policy policy;
         int r, node = 0;
 
         if (m->numa && e->node < 0) {
-                r = memblock_read_node(m->sysfs, block, m->node_hint, &node);
+                r = placement_block_node(m->sysfs, m->numa, block, e, m->node_hint, &node);
                 if (r == -ENODATA) {
                         if (++e->attempts > NODE_LINK_TRIES) {
                                 e->flags |= BLOCK_FAILED;
@@ -267,20 +232,13 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
                                 log_oom();
                         return;
                 }
-                z = node_zones(m, node);
+                ledger = pass_ledger(m);
         }
-        action = policy_decide(policy, m->config->movable_ratio, z, m->block_pages);
+        action = placement_place(m->config, ledger, node, m->block_pages, 0);
         if (action == MEM_ACTION_NONE) {
                 log_debug("memory%u (node %d): policy %s, leaving it offline.", block, node,
                           policy_to_string(policy));
                 return;
-        }
-        if (z) {
-                /* Later decisions of this pass must see this block as already placed. */
-                if (action == MEM_ACTION_ONLINE_MOVABLE)
-                        z->movable_pages += m->block_pages;
-                else
-                        z->kernel_pages += m->block_pages;
         }
         r = writer_submit(m->writer, block, action, 0);
         if (r < 0) {
@@ -351,7 +309,7 @@ static int on_process(sd_event_source *s, void *userdata)
         batch = TAKE_PTR(m->queue);
         n = m->n_queue;
         m->n_queue = m->queue_allocated = 0;
-        m->zones_loaded = false;
+        m->ledger_loaded = false;
         for (size_t i = 0; i < n; i++)
                 process_block(m, batch[i]);
         if (t0 > 0)

@@ -15,6 +15,7 @@
 #include "memhp-api.h"
 #include "nodemask.h"
 #include "operation.h"
+#include "placement.h"
 #include "request.h"
 #include "strutil.h"
 #include "zoneinfo.h"
@@ -99,30 +100,25 @@ static int new_txn(Manager *m, TxnKind kind, const uint32_t *ids, size_t n, Txn 
         return 0;
 }
 
-static int block_node(Manager *m, uint32_t id)
+/* The node of @id, or -1 when it cannot be found now; what the table knows is not changed. */
+static int block_node(Manager *m, uint32_t id, int hint)
 {
-        BlockEntry *e = blockmap_get(&m->blocks, id);
-        int node = 0;
+        int node;
 
-        if (!m->numa)
-                return 0;
-        if (e && e->node >= 0)
-                return e->node;
-        if (memblock_read_node(m->sysfs, id, m->node_hint, &node) < 0)
+        if (placement_block_node(m->sysfs, m->numa, id, blockmap_peek(&m->blocks, id), hint,
+                                 &node) < 0)
                 return -1;
-        if (e)
-                e->node = (int16_t)node;
         return node;
 }
 
 static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error)
 {
         _cleanup_free_ uint32_t *ids = NULL;
-        _cleanup_free_ NodeZones *zones = NULL;
+        _cleanup_(placement_ledger_clear) PlacementLedger ledger = {};
         const char *zone;
-        size_t n, n_zones = 0;
+        size_t n;
         Txn *t;
-        int r;
+        int r, hint = m->node_hint;
 
         r = read_blocks(msg, &ids, &n, error);
         if (r < 0)
@@ -137,12 +133,15 @@ static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error
         r = new_txn(m, TXN_ONLINE, ids, n, &t, error);
         if (r < 0)
                 return r;
-        if (streq(zone, MEMHP_ZONE_AUTO))
-                (void)zoneinfo_read(m->sysfs, &zones, &n_zones);
+        if (streq(zone, MEMHP_ZONE_AUTO) &&
+            placement_ledger_load(&ledger, m->sysfs, &m->blocks, m->block_pages) < 0) {
+                txn_free(t);
+                return -ENOMEM;
+        }
         for (size_t i = 0; i < n; i++) {
                 TxnBlock *b = &t->blocks[i];
+                PlaceFlags flags = PLACE_EXPLICIT;
                 int node;
-                Policy p;
 
                 if (streq(zone, MEMHP_ZONE_MOVABLE)) {
                         b->action = MEM_ACTION_ONLINE_MOVABLE;
@@ -153,19 +152,12 @@ static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error
                         continue;
                 }
                 /* auto: what the node's policy would do; "ignore" means the kernel decides. */
-                node = block_node(m, b->id);
-                p = conf_node_policy(m->config, node < 0 ? 0 : (unsigned)node);
-                b->action = policy_decide(p, m->config->movable_ratio,
-                                          node >= 0 && (size_t)node < n_zones ? &zones[node] : NULL,
-                                          m->block_pages);
-                if (b->action == MEM_ACTION_NONE)
-                        b->action = MEM_ACTION_ONLINE;
-                if (node >= 0 && (size_t)node < n_zones && b->prior_state == MEM_STATE_OFFLINE) {
-                        if (b->action == MEM_ACTION_ONLINE_MOVABLE)
-                                zones[node].movable_pages += m->block_pages;
-                        else
-                                zones[node].kernel_pages += m->block_pages;
-                }
+                node = block_node(m, b->id, hint);
+                if (b->prior_state != MEM_STATE_OFFLINE)
+                        flags |= PLACE_NO_COUNT; /* its pages are in the sizes already */
+                b->action = placement_place(m->config, &ledger, node, m->block_pages, flags);
+                if (node >= 0)
+                        hint = node;
         }
         r = operation_submit(m, t, msg);
         return r < 0 ? r : 0;
@@ -261,7 +253,7 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
-        int r;
+        int r, hint = m->node_hint;
 
         (void)error;
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -272,7 +264,7 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return r;
         for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
                 BlockEntry *e = blockmap_peek(&m->blocks, id);
-                int node = block_node(m, id);
+                int node = block_node(m, id, hint);
                 const char *st =
                         e->state >= 0 ? mem_state_to_string((MemState)e->state) : "offline";
 
@@ -281,6 +273,8 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
                         e->state == MEM_STATE_ONLINE ? mem_zone_to_string((MemZone)e->zone) : "");
                 if (r < 0)
                         return r;
+                if (node >= 0)
+                        hint = node;
         }
         r = sd_bus_message_close_container(reply);
         if (r < 0)

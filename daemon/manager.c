@@ -82,7 +82,7 @@ Manager *manager_free(Manager *m)
         free(m->queue);
         free(m->deferred);
         free(m->delayed);
-        free(m->zones);
+        placement_ledger_clear(&m->ledger);
         free(m->config);
         free(m->config_path);
         free(m);

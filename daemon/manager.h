@@ -9,6 +9,7 @@
 #include "blockmap.h"
 #include "conf.h"
 #include "monitor.h"
+#include "placement.h"
 #include "sysfs.h"
 #include "writer.h"
 
@@ -60,9 +61,8 @@ struct Manager {
         sd_event_source *rescan_timer;
 
         /* Zone sizes read once per pass, plus what this pass has already decided. */
-        NodeZones *zones;
-        size_t n_zones;
-        bool zones_loaded;
+        PlacementLedger ledger;
+        bool ledger_loaded;
 
         int node_hint;
         bool startup_done; /* READY=1 sent */
