@@ -16,15 +16,7 @@
 #include "manager.h"
 #include "memblock.h"
 #include "placement.h"
-
-/*
- * The kernel creates memoryN/nodeX after the add uevents of the whole DIMM: look again after
- * 1, 2, 4, 8 ms, then every 10 ms (a longer backoff overshoots: measured 320 ms outliers in
- * the VM benchmark), for about a second: 15 + 100 * 10 ms.
- */
-#define NODE_LINK_TRIES 104
-#define NODE_LINK_POLL_MSEC 10
-#define WRITE_RETRIES 3
+#include "retry.h"
 
 static int push_u32(uint32_t **v, size_t *n, size_t *allocated, uint32_t x)
 {
@@ -82,7 +74,7 @@ static void update_state(Manager *m, uint32_t block, BlockEntry *e, MemState st,
                 e->flags |= BLOCK_ADMIN_OFFLINE;
         if (st == MEM_STATE_ONLINE) {
                 e->flags |= BLOCK_SEEN_ONLINE;
-                e->flags &= (uint8_t) ~(BLOCK_ADMIN_OFFLINE | BLOCK_FAILED);
+                e->flags &= (uint16_t) ~(BLOCK_ADMIN_OFFLINE | BLOCK_FAILED);
                 e->attempts = 0;
         }
         e->state = (int8_t)st;
@@ -128,7 +120,7 @@ static int on_delay_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 if (d.due_usec <= now) {
                         BlockEntry *e = blockmap_peek(&m->blocks, d.block);
                         if (e && (e->flags & BLOCK_PRESENT)) {
-                                e->flags &= (uint8_t)~BLOCK_AWAIT_NODE;
+                                e->flags &= (uint16_t)~BLOCK_DELAYED;
                                 manager_queue_block(m, d.block);
                         }
                         continue;
@@ -195,19 +187,19 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
         if (m->numa && e->node < 0) {
                 r = placement_block_node(m->sysfs, m->numa, block, e, m->node_hint, &node);
                 if (r == -ENODATA) {
-                        if (++e->attempts > NODE_LINK_TRIES) {
+                        uint64_t delay = retry_node_link_delay_usec(++e->attempts);
+
+                        if (delay == 0) {
                                 e->flags |= BLOCK_FAILED;
                                 log_block(LOG_ERR, SYNTHETIC_ERRNO(ENODATA), block, -1, NULL,
                                           "online",
                                           "memory%u has no node link after %u lookups over ~1 s, "
                                           "leaving it offline.",
-                                          block, NODE_LINK_TRIES);
+                                          block, RETRY_NODE_LINK_TRIES);
                                 return;
                         }
                         e->flags |= BLOCK_AWAIT_NODE;
-                        delay_block(m, block,
-                                    USEC_PER_MSEC * (e->attempts <= 4 ? 1U << (e->attempts - 1)
-                                                                      : NODE_LINK_POLL_MSEC));
+                        delay_block(m, block, delay);
                         return;
                 }
                 if (r == -ENOENT)
@@ -258,7 +250,7 @@ static void process_block(Manager *m, uint32_t block)
 
         if (!e)
                 return;
-        e->flags &= (uint8_t)~BLOCK_QUEUED;
+        e->flags &= (uint16_t)~BLOCK_QUEUED;
         if (!(e->flags & BLOCK_PRESENT) || (e->flags & (BLOCK_WRITING | BLOCK_BUSY)))
                 return;
 
@@ -277,7 +269,7 @@ static void process_block(Manager *m, uint32_t block)
         update_state(m, block, e, st, zone);
 
         if (st == MEM_STATE_OFFLINE &&
-            !(e->flags & (BLOCK_ADMIN_OFFLINE | BLOCK_AWAIT_NODE | BLOCK_FAILED)))
+            !(e->flags & (BLOCK_ADMIN_OFFLINE | BLOCK_DELAYED | BLOCK_FAILED)))
                 apply_policy(m, block, e);
 }
 
@@ -360,23 +352,6 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
         manager_queue_block(m, ev->block);
 }
 
-static bool retryable(int r)
-{
-        switch (-r) {
-        case EINVAL:
-        case ENOENT:
-        case ENODEV:
-        case EHWPOISON:
-        case EPERM:
-        case EACCES:
-        case EROFS:
-        case ECANCELED:
-                return false;
-        default:
-                return true;
-        }
-}
-
 static bool zone_matches(MemAction a, MemZone z)
 {
         if (a == MEM_ACTION_ONLINE_MOVABLE)
@@ -400,7 +375,7 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
                 sd_event_source_set_enabled(m->process_source, SD_EVENT_ONESHOT);
         if (!e)
                 goto out;
-        e->flags &= (uint8_t)~BLOCK_WRITING;
+        e->flags &= (uint16_t)~BLOCK_WRITING;
         if (!(e->flags & BLOCK_PRESENT)) {
                 /* Its remove uevent was handled first; the write's answer still gets said. */
                 if (job->result < 0)
@@ -428,21 +403,23 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
                                   "auto_online_blocks, a udev rule or a tool).",
                                   job->block, e->node, mem_zone_to_string(job->zone), want);
                 update_state(m, job->block, e, MEM_STATE_ONLINE, job->zone);
-        } else if (job->result == -ENOENT || job->result == -ENODEV) {
+        } else if (retry_classify_write(job->result) == WRITE_FAILURE_GONE) {
                 log_block(LOG_INFO, job->result, job->block, e->node, NULL, want,
                           "memory%u was removed before it could be onlined: %m.", job->block);
         } else {
+                uint64_t delay = retry_write_delay_usec(job->result, e->attempts);
+
                 m->n_failed++;
                 e->flags |= BLOCK_FAILED;
                 log_block(LOG_ERR, job->result, job->block, e->node, NULL, want,
                           "Failed to online memory%u (node %d) as %s: %s%m.", job->block, e->node,
                           want, job->result == -ETIMEDOUT ? "timed out, " : "");
-                if (retryable(job->result) && e->attempts < WRITE_RETRIES) {
-                        uint64_t delay = (uint64_t)USEC_PER_SEC << e->attempts++;
+                if (delay > 0) {
+                        e->attempts++;
                         log_info("Will retry memory%u in %" PRIu64 " s (attempt %u of %u).",
-                                 job->block, delay / USEC_PER_SEC, e->attempts, WRITE_RETRIES);
-                        e->flags &= (uint8_t)~BLOCK_FAILED;
-                        e->flags |= BLOCK_AWAIT_NODE; /* keeps the pass away until the timer */
+                                 job->block, delay / USEC_PER_SEC, e->attempts, RETRY_WRITE_MAX);
+                        e->flags &= (uint16_t)~BLOCK_FAILED;
+                        e->flags |= BLOCK_AWAIT_RETRY; /* keeps the pass away until the timer */
                         delay_block(m, job->block, delay);
                 } else {
                         log_warning("Leaving memory%u offline until the next full scan or "

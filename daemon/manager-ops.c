@@ -81,7 +81,7 @@ static void set_busy(Manager *m, const Txn *t, bool busy)
                 if (busy)
                         e->flags |= BLOCK_BUSY;
                 else
-                        e->flags &= (uint8_t)~BLOCK_BUSY;
+                        e->flags &= (uint16_t)~BLOCK_BUSY;
         }
 }
 

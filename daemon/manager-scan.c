@@ -53,7 +53,7 @@ int manager_scan(Manager *m, bool leave_offline_alone)
                         }
                 }
                 /* A rescan is also the retry point for blocks whose policy write failed. */
-                e->flags &= (uint8_t)~BLOCK_FAILED;
+                e->flags &= (uint16_t)~BLOCK_FAILED;
                 manager_queue_block(m, ids[i]);
         }
         return (int)MIN(n, (size_t)INT32_MAX);

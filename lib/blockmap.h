@@ -19,15 +19,17 @@ enum {
         BLOCK_FAILED = 1 << 5,        /* the last policy write failed */
         BLOCK_BUSY = 1 << 6,          /* part of a running operation: policy leaves it be */
         BLOCK_SEEN_ONLINE = 1 << 7,   /* was online at some point since it appeared */
+        BLOCK_AWAIT_RETRY = 1 << 8,   /* its policy write failed, the next try is on a timer */
+        BLOCK_DELAYED = BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY, /* on the delay timer */
 };
 
 typedef struct BlockEntry {
-        uint8_t flags;
+        uint16_t flags;
         int8_t state;     /* MemState, or -1 when not read yet */
         int8_t zone;      /* MemZone */
         uint8_t attempts; /* node-link lookups or write retries so far */
-        int16_t node;     /* MEMBLOCK_NODE_NONE until known */
-        uint16_t _pad;
+        uint8_t _pad;
+        int16_t node; /* MEMBLOCK_NODE_NONE until known */
 } BlockEntry;
 
 typedef struct BlockMap {
