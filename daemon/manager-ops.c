@@ -19,6 +19,7 @@
 #include "manager.h"
 #include "memhp-api.h"
 #include "operation.h"
+#include "recovery.h"
 
 /* Progress rewrites of huge records would be quadratic; recovery only needs prior states. */
 #define PROGRESS_SAVE_MAX_BLOCKS 256
@@ -473,6 +474,25 @@ int manager_ops_setup(Manager *m)
         return 0;
 }
 
+/* Each block's state now, _MEM_STATE_INVALID for a block that is gone; NULL on ENOMEM. */
+static MemState *read_states(Manager *m, const Txn *record)
+{
+        MemState *now = calloc(MAX(record->n_blocks, (size_t)1), sizeof(*now));
+
+        if (!now)
+                return NULL;
+        for (size_t i = 0; i < record->n_blocks; i++) {
+                const TxnBlock *b = &record->blocks[i];
+
+                if (memblock_read_state(m->sysfs, b->id, &now[i]) < 0) {
+                        log_notice("Recovery of operation %" PRIu64 ": memory%u is gone.",
+                                   record->id, b->id);
+                        now[i] = _MEM_STATE_INVALID;
+                }
+        }
+        return now;
+}
+
 int manager_ops_recover(Manager *m)
 {
         Txn **records = NULL;
@@ -494,49 +514,28 @@ int manager_ops_recover(Manager *m)
         free(bad);
 
         for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ MemState *now = NULL;
                 Txn *old = records[i], *rec = NULL;
-                size_t k = 0;
 
                 if (old->id >= m->next_op_id)
                         m->next_op_id = old->id + 1;
-                r = txn_new(old->id, TXN_RECOVER, old->n_blocks, &rec);
+                now = read_states(m, old);
+                r = now ? recovery_txn_new(old, now, &rec) : -ENOMEM;
                 if (r < 0) {
                         log_oom();
                         txn_free(old);
                         continue;
                 }
-                for (size_t j = 0; j < old->n_blocks; j++) {
-                        const TxnBlock *b = &old->blocks[j];
-                        MemState st;
-                        BlockEntry *e;
-
-                        if (memblock_read_state(m->sysfs, b->id, &st) < 0) {
-                                log_notice("Recovery of operation %" PRIu64 ": memory%u is gone.",
-                                           old->id, b->id);
-                                continue;
-                        }
-                        if (st == b->prior_state)
-                                continue;
-                        rec->blocks[k] = (TxnBlock){
-                                .id = b->id,
-                                .action = txn_restore_action(b->prior_state, b->prior_zone),
-                                /* The target to restore; if recovery itself crashes, the
-                                 * record it leaves still names the original prior state. */
-                                .prior_state = b->prior_state,
-                                .prior_zone = b->prior_zone,
-                                .state = st,
-                        };
-                        e = blockmap_get(&m->blocks, b->id);
+                for (size_t k = 0; k < rec->n_blocks; k++) {
+                        BlockEntry *e = blockmap_get(&m->blocks, rec->blocks[k].id);
                         if (e)
                                 blockmap_set_present(&m->blocks, e, true);
-                        k++;
                 }
-                rec->n_blocks = k;
                 log_notice("Operation %" PRIu64 " (%s of %zu blocks) was interrupted by a crash: "
                            "restoring %zu blocks to their prior state.",
-                           old->id, txn_kind_to_string(old->kind), old->n_blocks, k);
+                           old->id, txn_kind_to_string(old->kind), old->n_blocks, rec->n_blocks);
                 txn_free(old);
-                if (k == 0) {
+                if (rec->n_blocks == 0) {
                         (void)intent_remove(m->runtime_fd, rec->id);
                         txn_free(rec);
                         continue;
