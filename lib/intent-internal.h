@@ -14,7 +14,5 @@
 /* 65,536 block lines of at most INTENT_LINE_MAX bytes, plus the header. */
 #define INTENT_FILE_MAX ((size_t)INTENT_BLOCKS_MAX * INTENT_LINE_MAX + 4096)
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(Txn *, txn_free);
-
 /* intent.c: decimal without sign or leading zeros, overflow-checked; -EBADMSG otherwise. */
 int intent_parse_u64(const char *s, uint64_t *ret);

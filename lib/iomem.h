@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 typedef struct IomemRange {
         uint64_t start, end; /* inclusive, as the kernel prints them */
         unsigned depth;      /* 0 for top-level resources; the kernel indents 2 spaces a level */
@@ -30,3 +32,4 @@ int iomem_parse(const char *text, Iomem **ret);
 /* Reads and parses @fd from offset 0 (pread, so one fd opened with privilege serves for ever). */
 int iomem_read_fd(int fd, Iomem **ret);
 Iomem *iomem_free(Iomem *io);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Iomem *, iomem_free);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
 #include "sysfs.h"
 
 typedef enum MemSource {
@@ -79,6 +80,7 @@ typedef struct SourceMap {
  */
 int source_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret);
 SourceMap *source_map_free(SourceMap *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SourceMap *, source_map_free);
 
 typedef enum SourceFlags {
         SOURCE_ONLINE_AT_START = 1 << 0, /* the block was online when memhpd first saw it */

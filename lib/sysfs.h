@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 typedef struct Sysfs {
         int root_fd;      /* the sysroot, "/" in production */
         int memory_fd;    /* sys/devices/system/memory */
@@ -27,6 +29,7 @@ typedef struct Sysfs {
  */
 int sysfs_open(const char *root, Sysfs **ret);
 Sysfs *sysfs_free(Sysfs *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Sysfs *, sysfs_free);
 
 /* @path must be relative and free of "..": anything else is -EINVAL. */
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
 #include "memblock.h"
 
 typedef enum TxnKind {
@@ -74,6 +75,7 @@ typedef struct TxnStep {
  * of each block and may set max_retries / retry_base_usec (defaults: 3, 1 s). */
 int txn_new(uint64_t id, TxnKind kind, size_t n_blocks, Txn **ret);
 Txn *txn_free(Txn *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Txn *, txn_free);
 
 /* The action that puts a block back where it was: offline, or online into its prior zone. */
 MemAction txn_restore_action(MemState prior_state, MemZone prior_zone);

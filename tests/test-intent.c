@@ -20,8 +20,6 @@
 #include "test-util.h"
 #include "txn.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(Txn *, txn_free);
-
 /* An independent CRC-32 (bitwise), to check the record's and to reseal edited ones. */
 static uint32_t ref_crc32(const char *s, size_t len)
 {

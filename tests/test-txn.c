@@ -12,8 +12,6 @@
 #include "test-util.h"
 #include "txn.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(Txn *, txn_free);
-
 #define SIM_MAX 64
 #define LOG_MAX 1024
 
