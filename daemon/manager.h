@@ -86,6 +86,7 @@ struct Manager {
 
 int manager_new(const char *config_path, MemhpConfig *config, const char *sysroot, Manager **ret);
 Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 int manager_reload(Manager *m);

@@ -84,9 +84,9 @@ static int parse_argv(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_free_ MemhpConfig *config = NULL;
         _cleanup_free_ char *error = NULL;
-        MemhpConfig *config = NULL;
-        Manager *m = NULL;
         int r;
 
         r = parse_argv(argc, argv);
@@ -111,22 +111,20 @@ int main(int argc, char *argv[])
 
                 printf("%s", text ? text : "");
                 fprintf(stderr, "memhpd: configuration '%s' is valid.\n", arg_config);
-                free(config);
                 return 0;
         }
         log_set_max_level(arg_log_level >= 0 ? arg_log_level : config->log_level);
 
         r = manager_new(arg_config, config, arg_sysroot, &m);
         if (r < 0) {
-                free(config);
                 log_oom();
                 return 1;
         }
+        config = NULL; /* the manager owns it now */
         m->config_missing_ok = !arg_config_given;
         m->log_level_override = arg_log_level;
         r = manager_start(m);
         if (r >= 0)
                 r = manager_run(m);
-        manager_free(m);
         return r < 0 ? 1 : 0;
 }
