@@ -12,7 +12,6 @@
 #include "log.h"
 #include "manager.h"
 #include "memblock.h"
-#include "memlock.h"
 #include "numa-topology.h"
 
 /* Stopping never leaves an operation half done: cancel, let the rollbacks finish, then exit. */
@@ -154,8 +153,6 @@ int manager_start(Manager *m)
 {
         int r;
 
-        /* Before any thread or buffer exists, so all of them are locked as they are made. */
-        (void)memhpd_lock_memory();
         r = sd_event_default(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate the event loop: %m");

@@ -12,7 +12,6 @@
 #include "log.h"
 #include "time-util.h"
 #include "macro.h"
-#include "memlock.h"
 #include "writer.h"
 
 #define WRITER_SIGNAL SIGUSR2
@@ -160,7 +159,6 @@ int writer_new(sd_event *e, const Sysfs *s, writer_done_t done, void *userdata, 
         struct sigaction sa = {.sa_handler = noop_handler}; /* no SA_RESTART: EINTR is the point */
         _cleanup_free_ Writer *w = NULL;
         struct sigevent sev = {};
-        pthread_attr_t attr;
         sigset_t ss;
         int r;
 
@@ -190,13 +188,7 @@ int writer_new(sd_event *e, const Sysfs *s, writer_done_t done, void *userdata, 
                 return r;
         }
 
-        /* An explicit stack: the default (RLIMIT_STACK, 8 MiB) would all be locked by mlockall. */
-        r = -pthread_attr_init(&attr);
-        if (r >= 0)
-                r = -pthread_attr_setstacksize(&attr, WRITER_STACK_SIZE);
-        if (r >= 0)
-                r = -pthread_create(&w->thread, &attr, writer_thread, w);
-        (void)pthread_attr_destroy(&attr);
+        r = -pthread_create(&w->thread, NULL, writer_thread, w);
         if (r < 0) {
                 sd_event_source_disable_unref(w->source);
                 close(w->efd);

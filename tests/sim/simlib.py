@@ -338,7 +338,7 @@ def _die_with_parent():
 class Daemon:
     """memhpd as a black box: --sysroot at a sim, its log captured to <tmp>/memhpd.log."""
 
-    def __init__(self, tmp, sim, config, *args, wait_ready=True, name='memhpd', wrap=()):
+    def __init__(self, tmp, sim, config, *args, wait_ready=True, name='memhpd'):
         if not MEMHPD or not os.path.exists(MEMHPD):
             skip('memhpd is not built (MEMHPD unset)')
         self.conf_path = os.path.join(tmp, f'{name}.conf')
@@ -353,9 +353,8 @@ class Daemon:
         env.pop('NOTIFY_SOCKET', None)
         env.pop('JOURNAL_STREAM', None)
         self._log = open(self.log_path, 'w')
-        # wrap: a command that execs memhpd (setpriv, prlimit), so self.proc.pid stays memhpd.
-        self.proc = subprocess.Popen([*wrap, MEMHPD, '--sysroot', sim.root,
-                                      '--config', self.conf_path, '--log-level', 'debug', *args],
+        self.proc = subprocess.Popen([MEMHPD, '--sysroot', sim.root, '--config', self.conf_path,
+                                      '--log-level', 'debug', *args],
                                      stdout=self._log, stderr=subprocess.STDOUT, env=env,
                                      preexec_fn=_die_with_parent)
         at_cleanup(self.kill)
@@ -436,17 +435,12 @@ def policy_mismatches(sim, expect, ids):
     return bad
 
 
-def status_kib(pid, field):
-    """A "kB" line of /proc/PID/status (VmRSS, VmLck, ...), in KiB."""
+def rss_kib(pid):
     with open(f'/proc/{pid}/status') as f:
         for line in f:
-            if line.startswith(field + ':'):
+            if line.startswith('VmRSS:'):
                 return int(line.split()[1])
     return 0
-
-
-def rss_kib(pid):
-    return status_kib(pid, 'VmRSS')
 
 
 def run_tests(tests):
