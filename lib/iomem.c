@@ -5,15 +5,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc-util.h"
+#include "fileio.h"
 #include "iomem.h"
 #include "macro.h"
 #include "strutil.h"
+
+/* A machine has a few hundred ranges; a file this large is not /proc/iomem. */
+#define IOMEM_MAX (16U << 20)
 
 /* Parses "start-end : name" after the indentation; the name runs to the end of the line. */
 static int parse_line(const char *line, size_t len, IomemRange *ret)
 {
         char buf[256];
-        char *dash, *sep, *end;
+        char *dash, *sep;
         unsigned spaces = 0;
 
         while (spaces < len && line[spaces] == ' ')
@@ -27,13 +32,10 @@ static int parse_line(const char *line, size_t len, IomemRange *ret)
         sep = strstr(buf, " : ");
         if (!dash || !sep || dash > sep || sep[3] == 0)
                 return -EINVAL;
-        *dash = *sep = 0;
-        errno = 0;
-        ret->start = strtoull(buf, &end, 16);
-        if (errno || end == buf || *end)
-                return -EINVAL;
-        ret->end = strtoull(dash + 1, &end, 16);
-        if (errno || end == dash + 1 || *end || ret->end < ret->start)
+        if (parse_uint(buf, (size_t)(dash - buf), PARSE_UINT_HEX, UINT64_MAX, &ret->start) < 0 ||
+            parse_uint(dash + 1, (size_t)(sep - dash - 1), PARSE_UINT_HEX, UINT64_MAX, &ret->end) <
+                    0 ||
+            ret->end < ret->start)
                 return -EINVAL;
         ret->name = strdup(sep + 3);
         if (!ret->name)
@@ -72,16 +74,10 @@ int iomem_parse(const char *text, Iomem **ret)
                 }
                 if (range.depth > 0)
                         range.parent = stack[range.depth - 1];
-                if (io->n == allocated) {
-                        size_t a = allocated ? allocated * 2 : 64;
-                        IomemRange *n = reallocarray(io->ranges, a, sizeof(*n));
-                        if (!n) {
-                                free(range.name);
-                                r = -ENOMEM;
-                                break;
-                        }
-                        io->ranges = n;
-                        allocated = a;
+                if (GREEDY_REALLOC(io->ranges, allocated, io->n + 1) < 0) {
+                        free(range.name);
+                        r = -ENOMEM;
+                        break;
                 }
                 if (range.start || range.end)
                         io->hidden = false;
@@ -100,31 +96,14 @@ int iomem_parse(const char *text, Iomem **ret)
 int iomem_read_fd(int fd, Iomem **ret)
 {
         _cleanup_free_ char *buf = NULL;
-        size_t size = 16384, len = 0;
+        int r;
 
-        buf = malloc(size);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n;
-
-                if (len + 1 >= size) {
-                        char *b = realloc(buf, size * 2);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                        size *= 2;
-                }
-                n = pread(fd, buf + len, size - len - 1, (off_t)len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        buf[len] = 0;
+        /* From offset 0 each time: the fd keeps the credentials it was opened with. */
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        r = read_full_fd(fd, IOMEM_MAX, &buf, NULL);
+        if (r < 0)
+                return r;
         return iomem_parse(buf, ret);
 }
 

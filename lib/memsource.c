@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc-util.h"
 #include "iomem.h"
 #include "macro.h"
 #include "memblock.h"
@@ -90,16 +91,19 @@ static int read_link(int dirfd, const char *path, char *buf, size_t size)
         return 0;
 }
 
+/* "0x140000000", as the dax bus prints addresses. */
 static int read_hex(int dirfd, const char *path, uint64_t *ret)
 {
-        char buf[64], *end;
+        char buf[64];
+        const char *digits;
         int r = sysfs_read_at(dirfd, path, buf, sizeof(buf));
 
         if (r < 0)
                 return r;
-        errno = 0;
-        *ret = strtoull(buf, &end, 16);
-        return errno || end == buf || *end ? -EINVAL : 0;
+        digits = startswith(buf, "0x");
+        if (!digits)
+                return -EINVAL;
+        return parse_uint(digits, strlen(digits), PARSE_UINT_HEX, UINT64_MAX, ret);
 }
 
 static DaxBacking dax_backing_of(const char *devpath)
@@ -115,14 +119,8 @@ static DaxBacking dax_backing_of(const char *devpath)
 
 static int add_range(SourceMap *m, size_t *allocated, const SourceRange *r)
 {
-        if (m->n == *allocated) {
-                size_t a = *allocated ? *allocated * 2 : 16;
-                SourceRange *n = reallocarray(m->ranges, a, sizeof(*n));
-                if (!n)
-                        return -ENOMEM;
-                m->ranges = n;
-                *allocated = a;
-        }
+        if (GREEDY_REALLOC(m->ranges, *allocated, m->n + 1) < 0)
+                return -ENOMEM;
         m->ranges[m->n++] = *r;
         return 0;
 }
