@@ -4,6 +4,7 @@
 
   vmtest.py test  --memhpd PATH [--only c,a,...]   the scenarios; exit 1 on any FAIL
   vmtest.py bench --memhpd PATH [--reps N]         device_add -> online latency
+  vmtest.py trace --memhpd PATH [--reps N]         where that latency goes (guest tracefs)
   vmtest.py demo  --memhpd PATH [--conf FILE]      the README demo
   vmtest.py shell [--memhpd PATH]                  boot and drive the VM by hand
 
@@ -836,7 +837,7 @@ def cmd_shell(args, kit, work):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("command", choices=["test", "bench", "demo", "shell", "build"])
+    p.add_argument("command", choices=["test", "bench", "trace", "demo", "shell", "build"])
     p.add_argument("--memhpd", help="memhpd binary to put into the guest")
     p.add_argument("--memhpctl", help="memhpctl binary: the guest then also gets a system bus "
                    "(default: ctl/memhpctl of memhpd's build dir, if there)")
@@ -855,7 +856,7 @@ def main():
         if not os.access(args.memhpd, os.X_OK):
             print("memhpd binary %s not found or not executable" % args.memhpd, file=sys.stderr)
             return 1
-    elif args.command in ("test", "demo"):
+    elif args.command in ("test", "demo", "trace"):
         print("--memhpd PATH is required for '%s'" % args.command, file=sys.stderr)
         return 1
     if args.memhpd and not args.memhpctl and args.command != "bench":
@@ -880,6 +881,9 @@ def main():
         if args.command == "bench":
             import bench
             return bench.run(args, kit, work)
+        if args.command == "trace":
+            import trace as hptrace
+            return hptrace.run(args, kit, work)
         import demo
         return demo.run(args, kit, work)
     except VMError as e:

@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""vm-trace-1g: where the time of one 1 GiB pc-dimm hot-add goes, from the
+guest kernel's own tracing, for the kernel's auto-online, the minimal C loop
+and memhpd.
+
+  vmtest.py trace --memhpd PATH [--reps N]
+
+kprobes in the guest (tracefs, trace_clock=boot, the same CLOCK_BOOTTIME that
+hpmon stamps uevents with):
+
+  add_memory_resource         entry/return: the ACPI add of the DIMM's range;
+                              the kernel holds device_hotplug_lock around it
+  lock_device_hotplug_sysfs   entry/return: every write to memoryN/state takes
+                              it; a non-zero return is a "bounce": the lock was
+                              busy, the kernel slept 5 ms and restarts the write
+  online_pages                entry/return: the work of onlining one block
+
+Per hot-add it derives, on the guest clock:
+
+  add_ms                  add_memory_resource's duration
+  first_write_after_add_uevent_ms
+                          first add uevent received -> the onliner's first
+                          state write (userspace variants)
+  bounces                 state writes refused because the add held the lock
+  idle_after_add_ms       add_memory_resource returned -> first userspace
+                          online_pages begins: what the bounce sleeps cost
+  online_block_ms         one online_pages call (median over the blocks)
+  online_span_ms          first online_pages start -> last one's end
+  total_ms                device_add -> the 8th online uevent
+  rest_ms                 total minus (device_add -> add start), add_ms,
+                          idle_after_add_ms and online_span_ms: uevent
+                          delivery and the onliner's own work
+
+and prints BENCH lines with the median of each (and p10/p90 of total_ms).
+The variants take turns per hot-add, as in bench.py.
+"""
+
+import re
+import statistics
+
+import vmlib
+from vmlib import GiB, BLOCK, VMError, log
+from bench import BENCH_CONF, NODE, Variant, percentile
+
+T = "/sys/kernel/tracing"
+PROBES = [
+    "p:hp/add add_memory_resource",
+    "r:hp/add_ret add_memory_resource ret=$retval",
+    "p:hp/lock lock_device_hotplug_sysfs",
+    "r:hp/lock_ret lock_device_hotplug_sysfs ret=$retval",
+    "p:hp/online online_pages",
+    "r:hp/online_ret online_pages ret=$retval",
+]
+# "  memhpd-95  [000] d....  123.456789: lock_ret: (state_store+0x1b/0x80 <- ...) ret=0x0"
+LINE = re.compile(r"^\s*(?P<comm>.+)-(?P<pid>\d+)\s+\[\d+\]\s+\S+\s+(?P<t>\d+\.\d+):\s+"
+                  r"(?P<ev>\w+):.*?(?:ret=(?P<ret>0x[0-9a-f]+|-?\d+))?\s*$")
+KERNEL_COMMS = ("kworker", "kacpi", "swapper")
+
+
+def setup_tracing(vm):
+    vm.must("[ -e %s/trace ] || mount -t tracefs nodev %s" % (T, T))
+    vm.must("echo 0 > %s/tracing_on; echo boot > %s/trace_clock; echo 8192 > %s/buffer_size_kb"
+            % (T, T, T))
+    vm.must("echo > %s/kprobe_events" % T)
+    for p in PROBES:
+        vm.must("echo '%s' >> %s/kprobe_events" % (p, T))
+    vm.must("echo 1 > %s/events/hp/enable; echo > %s/trace; echo 1 > %s/tracing_on" % (T, T, T))
+
+
+def read_trace(vm):
+    out = vm.must("cat %s/trace; echo > %s/trace" % (T, T), timeout=60)
+    events = []
+    for line in out.splitlines():
+        m = LINE.match(line)
+        if not m or line.lstrip().startswith("#"):
+            continue
+        ret = m.group("ret")
+        events.append((float(m.group("t")), m.group("ev"), m.group("comm").strip(),
+                       int(m.group("pid")), int(ret, 0) if ret else None))
+    return events
+
+
+def is_user(comm):
+    return not comm.startswith(KERNEL_COMMS)
+
+
+def pairs(events, name):
+    """(start, end, task) of each call of probe @name, matched per task."""
+    open_calls, out = {}, []
+    for t, ev, comm, pid, ret in events:
+        if ev == name:
+            open_calls[pid] = t
+        elif ev == name + "_ret" and pid in open_calls:
+            out.append((open_calls.pop(pid), t, comm, ret))
+    return out
+
+
+def analyse(t_go, uevents, events):
+    adds = [t for t, action, _ in uevents if action == "add"]
+    onlines = [t for t, action, _ in uevents if action == "online"]
+    add_calls = pairs(events, "add")
+    if not add_calls or not adds or not onlines:
+        raise VMError("trace: %d add calls, %d add and %d online uevents" % (
+            len(add_calls), len(adds), len(onlines)))
+    add_start, add_end = add_calls[0][0], add_calls[-1][1]
+    locks = [c for c in pairs(events, "lock") if is_user(c[2])]
+    online_calls = pairs(events, "online")
+    user_online = [c for c in online_calls if is_user(c[2])]
+    r = {
+        "add_ms": (add_end - add_start) * 1000,
+        "bounces": sum(1 for c in locks if c[3]),
+        "online_block_ms": statistics.median((e - s) * 1000 for s, e, _, _ in online_calls)
+        if online_calls else 0.0,
+        "online_span_ms": (online_calls[-1][1] - online_calls[0][0]) * 1000
+        if online_calls else 0.0,
+        "total_ms": (onlines[-1] - t_go) * 1000,
+    }
+    r["idle_after_add_ms"] = max(0.0, (user_online[0][0] - add_end) * 1000) if user_online else 0.0
+    if locks:
+        r["first_write_after_add_uevent_ms"] = (locks[0][0] - adds[0]) * 1000
+    # For the kernel variant the onlining happens inside the add: count it once.
+    inside = user_online == [] and online_calls != []
+    r["rest_ms"] = r["total_ms"] - (add_start - t_go) * 1000 - r["add_ms"] - (
+        0 if inside else r["idle_after_add_ms"] + r["online_span_ms"])
+    r["device_add_to_add_start_ms"] = (add_start - t_go) * 1000
+    return r
+
+
+def hotadd_traced(vm, dimm, process):
+    n = GiB // BLOCK
+    vm.dimm_backend(dimm, GiB)
+    vm.must("gt idle " + process)
+    vm.must("echo > %s/trace" % T)
+    out, rc = vm.sh("hpmon wait --go online %d 30000" % n, timeout=45,
+                    on_go=lambda: vm.plug_dimm(dimm, NODE))
+    t_go, uevents = vmlib.parse_wait(out, rc, "online of %s" % dimm)
+    result = analyse(t_go, uevents, read_trace(vm))
+    if not vm.del_dimm(dimm):
+        raise VMError("device_del %s: no DEVICE_DELETED (blocks not movable?)" % dimm)
+    vm.must("echo > %s/trace" % T)
+    return result
+
+
+def run(args, kit, work):
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd)
+    auto = "/sys/devices/system/memory/auto_online_blocks"
+    variants = [
+        Variant("kernel", lambda vm: vm.must("echo online_movable > %s" % auto),
+                lambda vm: vm.must("echo offline > %s" % auto), "init"),
+        Variant("loop", lambda vm: vm.must("gt start loop /bin/online-loop"),
+                lambda vm: vm.must("gt stop loop"), "loop"),
+        Variant("memhpd",
+                lambda vm: vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"),
+                lambda vm: vm.must("gt stop memhpd"), "memhpd"),
+    ]
+    results = {v.name: [] for v in variants}
+    with vmlib.VM(kit, initrd, work, slots=4) as vm:
+        log("guest %s booted in %.2fs; %d traced hot-adds of 1 GiB per variant" % (
+            kit.release, vm.boot_seconds, args.reps))
+        vm.must("kill $(cat /tmp/hpmon.pid)")
+        vm.put("/etc/memhpd.conf", BENCH_CONF)
+        setup_tracing(vm)
+        seq = 0
+        for rep in range(args.reps + 1):
+            order = variants[rep % len(variants):] + variants[:rep % len(variants)]
+            for v in order:
+                v.setup(vm)
+                seq += 1
+                r = hotadd_traced(vm, "t%d" % seq, v.process)
+                if rep:                     # rep 0 warms every variant up
+                    results[v.name].append(r)
+                v.teardown(vm)
+    for name, rs in results.items():
+        keys = sorted({k for r in rs for k in r})
+        for k in keys:
+            xs = [r[k] for r in rs if k in r]
+            unit = "count" if k == "bounces" else "ms"
+            print("BENCH trace_%s_%s %.1f %s" % (name, k[:-3] if unit == "ms" else k,
+                                                statistics.median(xs), unit))
+        totals = [r["total_ms"] for r in rs]
+        print("BENCH trace_%s_total_p10 %.1f ms" % (name, percentile(totals, 10)))
+        print("BENCH trace_%s_total_p90 %.1f ms" % (name, percentile(totals, 90)))
+    med = {n: statistics.median(r["total_ms"] for r in rs) for n, rs in results.items()}
+    print("BENCH trace_ratio_memhpd_kernel %.2f ratio" % (med["memhpd"] / med["kernel"]))
+    print("BENCH trace_ratio_loop_kernel %.2f ratio" % (med["loop"] / med["kernel"]))
+    return 0
