@@ -249,14 +249,3 @@ TEST(many)
         ASSERT_EQ(n, 65536);
         blockmap_done(&m);
 }
-
-int main(void)
-{
-        RUN(empty);
-        RUN(get_peek);
-        RUN(sparse);
-        RUN(present_counting);
-        RUN(iteration);
-        RUN(many);
-        return 0;
-}

@@ -961,29 +961,3 @@ TEST(garbage)
         fprintf(stderr, "%u valid, %u invalid\n", n_ok, n_bad);
         ASSERT_TRUE(n_ok > 0 && n_bad > 0);
 }
-
-int main(void)
-{
-        RUN(defaults);
-        RUN(event_source_strings);
-        RUN(full_fixture);
-        RUN(shipped_config_is_defaults);
-        RUN(good_values);
-        RUN(bad_values);
-        RUN(empty_value_restores_default);
-        RUN(comments);
-        RUN(no_continuation_lines);
-        RUN(syntax_errors);
-        RUN(unknown_sections_and_keys);
-        RUN(node_bounds);
-        RUN(long_lines);
-        RUN(all_errors_collected);
-        RUN(errors_fixture);
-        RUN(missing_main_file);
-        RUN(dropins);
-        RUN(dropin_symlinks);
-        RUN(load_failures);
-        RUN(format_round_trip);
-        RUN(garbage);
-        return 0;
-}

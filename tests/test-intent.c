@@ -733,20 +733,3 @@ TEST(save_failure_cleans_up)
         free_all(l, n, NULL);
         rm_rf(dir);
 }
-
-int main(void)
-{
-        RUN(crc_reference);
-        RUN(format_exact);
-        RUN(round_trip);
-        RUN(format_refuses);
-        RUN(checksum);
-        RUN(truncated);
-        RUN(bad_fields);
-        RUN(garbage);
-        RUN(too_many_blocks);
-        RUN(save_load_remove);
-        RUN(atomic_replace);
-        RUN(save_failure_cleans_up);
-        return 0;
-}

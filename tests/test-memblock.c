@@ -643,20 +643,3 @@ TEST(apply_already_in_state)
                      EINVAL);
         teardown();
 }
-
-int main(void)
-{
-        RUN(parse_name);
-        RUN(parse_devpath);
-        RUN(strings);
-        RUN(read_block_size);
-        RUN(read_state);
-        RUN(read_zone);
-        RUN(read_phys_index);
-        RUN(read_node);
-        RUN(enumerate);
-        RUN(enumerate_many);
-        RUN(apply);
-        RUN(apply_already_in_state);
-        return 0;
-}

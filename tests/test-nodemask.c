@@ -33,9 +33,3 @@ TEST(parse)
         ASSERT_ERROR(nodemask_parse("1-", &m), EINVAL);
         ASSERT_ERROR(nodemask_parse("0x1", &m), EINVAL);
 }
-
-int main(void)
-{
-        RUN(parse);
-        return 0;
-}

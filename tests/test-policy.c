@@ -213,17 +213,3 @@ TEST(action_strings)
                 ASSERT_EQ(mem_action_from_string(bad[i]), _MEM_ACTION_INVALID);
         ASSERT_EQ(mem_action_from_string(NULL), _MEM_ACTION_INVALID);
 }
-
-int main(void)
-{
-        RUN(fixed_policies);
-        RUN(invalid_policy);
-        RUN(auto_movable_no_kernel_memory);
-        RUN(auto_movable_boundary);
-        RUN(auto_movable_ratio_zero);
-        RUN(auto_movable_huge_numbers);
-        RUN(policy_strings);
-        RUN(policy_choices);
-        RUN(action_strings);
-        return 0;
-}

@@ -55,11 +55,3 @@ TEST(limit)
         ASSERT_STREQ(err, "Too many blocks: 65537 (at most 65536 per call).");
         free(ids);
 }
-
-int main(void)
-{
-        RUN(zones);
-        RUN(blocks);
-        RUN(limit);
-        return 0;
-}

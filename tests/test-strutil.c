@@ -316,19 +316,3 @@ TEST(string_table_lookup)
         ASSERT_ERROR(string_table_lookup(table, 3, "Zero"), EINVAL);
         ASSERT_ERROR(string_table_lookup(table, 3, NULL), EINVAL);
 }
-
-int main(void)
-{
-        RUN(string_table_lookup);
-        RUN(parse_uint);
-        RUN(quote_untrusted);
-        RUN(safe_atou64);
-        RUN(safe_atou);
-        RUN(safe_atoux64);
-        RUN(parse_boolean);
-        RUN(parse_size);
-        RUN(parse_sec);
-        RUN(strstrip);
-        RUN(streq_startswith);
-        return 0;
-}

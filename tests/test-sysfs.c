@@ -409,18 +409,3 @@ TEST(paths_are_rooted)
         fixture_free(g);
         fixture_free(f);
 }
-
-int main(void)
-{
-        RUN(open_fixture);
-        RUN(open_errors);
-        RUN(testing_guard);
-        RUN(read_at);
-        RUN(read_at_buffer_limits);
-        RUN(read_file_at);
-        RUN(write_at);
-        RUN(write_stays_in_root);
-        RUN(symlinks_stay_in_root);
-        RUN(paths_are_rooted);
-        return 0;
-}

@@ -435,26 +435,3 @@ TEST(format_size)
         ASSERT_STREQ(target_format_size((UINT64_C(1) << 30) + (UINT64_C(1) << 20), buf), "1G");
         ASSERT_STREQ(target_format_size((UINT64_C(1) << 30) + (UINT64_C(100) << 20), buf), "1.1G");
 }
-
-int main(void)
-{
-        RUN(single_ids);
-        RUN(ranges);
-        RUN(lists_are_sorted);
-        RUN(address_ranges);
-        RUN(address_errors);
-        RUN(id_errors);
-        RUN(empty_items);
-        RUN(duplicates);
-        RUN(limits);
-        RUN(item_count_is_bounded);
-        RUN(long_and_binary_input_is_quoted_safely);
-        RUN(check_syntax);
-        RUN(sizes);
-        RUN(nodes);
-        RUN(select);
-        RUN(select_errors);
-        RUN(select_all_is_bounded);
-        RUN(format_size);
-        return 0;
-}

@@ -1013,24 +1013,3 @@ TEST(recover)
                 ASSERT_TRUE(t->blocks[1].restored && !t->blocks[2].restored);
         }
 }
-
-int main(void)
-{
-        RUN(kind_strings);
-        RUN(new_defaults);
-        RUN(restore_action);
-        RUN(all_succeed);
-        RUN(rollback_matrix);
-        RUN(rollback_failures);
-        RUN(rollback_busy);
-        RUN(skip_already_there);
-        RUN(concurrent_agent_not_rolled_back);
-        RUN(offline_busy_retries);
-        RUN(no_retry);
-        RUN(action_kind_mismatch);
-        RUN(cancel);
-        RUN(stale_reports_ignored);
-        RUN(rollback_zones);
-        RUN(recover);
-        return 0;
-}

@@ -204,16 +204,3 @@ TEST(messages)
         buf[3] = '#';
         ASSERT_ERROR(uevent_parse_message(buf, n, &ev), EINVAL);
 }
-
-int main(void)
-{
-        RUN(messages);
-        RUN(actions);
-        RUN(unknown_actions_are_change);
-        RUN(wrong_subsystem);
-        RUN(not_a_block);
-        RUN(missing_fields);
-        RUN(garbage);
-        RUN(action_strings);
-        return 0;
-}

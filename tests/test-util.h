@@ -61,9 +61,33 @@
                 }                                                                                  \
         } while (0)
 
-#define TEST(name) static void test_##name(void)
-#define RUN(name)                                                                                  \
-        do {                                                                                       \
-                fprintf(stderr, "== %s\n", #name);                                                 \
-                test_##name();                                                                     \
-        } while (0)
+/*
+ * Tests register themselves: TEST(name) { ... } defines test_name() and, from a constructor, adds
+ * it to the list that test-main.c runs in source order (file name, then line). A module's test
+ * binary is its test-<module>*.c files plus test-main.c, so a new test is just a new TEST(); there
+ * is no hand-kept list that could forget one. Constructors rather than an ELF section: ASan pads
+ * instrumented globals, which would break walking a section of descriptors.
+ */
+typedef struct TestCase {
+        const char *name;
+        const char *file;
+        int line;
+        void (*func)(void);
+        struct TestCase *next;
+} TestCase;
+
+void test_register(TestCase *t);
+
+#define TEST(n)                                                                                    \
+        static void test_##n(void);                                                                \
+        static TestCase test_case_##n = {                                                          \
+                .name = #n,                                                                        \
+                .file = __FILE__,                                                                  \
+                .line = __LINE__,                                                                  \
+                .func = test_##n,                                                                  \
+        };                                                                                         \
+        __attribute__((constructor)) static void test_register_##n(void)                           \
+        {                                                                                          \
+                test_register(&test_case_##n);                                                     \
+        }                                                                                          \
+        static void test_##n(void)

@@ -257,15 +257,3 @@ TEST(host)
                 kernel += z[i].kernel_pages;
         ASSERT_TRUE(kernel > 0);
 }
-
-int main(void)
-{
-        RUN(three_nodes);
-        RUN(sparse_nodes);
-        RUN(read_from_sysroot);
-        RUN(zone_kinds);
-        RUN(edge_nodes);
-        RUN(garbage);
-        RUN(host);
-        return 0;
-}
