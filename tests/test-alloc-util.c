@@ -85,12 +85,3 @@ TEST(realloc0_zeroes_the_new_room)
         ASSERT_ERROR(GREEDY_REALLOC0(a, allocated, SIZE_MAX), ENOMEM);
         ASSERT_EQ(allocated, 32);
 }
-
-int main(void)
-{
-        RUN(grows_and_keeps_contents);
-        RUN(enough_room_is_a_no_op);
-        RUN(overflow_fails_and_keeps_the_array);
-        RUN(realloc0_zeroes_the_new_room);
-        return 0;
-}

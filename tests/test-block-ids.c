@@ -54,11 +54,3 @@ TEST(sort_unique)
         ASSERT_EQ(one[0], 8);
         ASSERT_EQ(block_ids_sort_unique(NULL, 0), 0);
 }
-
-int main(void)
-{
-        RUN(sort_covers_the_whole_range);
-        RUN(check_unique);
-        RUN(sort_unique);
-        return 0;
-}

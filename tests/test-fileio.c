@@ -122,13 +122,3 @@ TEST(read_error)
         ASSERT_ERROR(read_full_fd(fd, 10, &b, NULL), EISDIR);
         ASSERT_TRUE(b == NULL);
 }
-
-int main(void)
-{
-        RUN(sizes);
-        RUN(cap);
-        RUN(nul_bytes_and_offset);
-        RUN(pipe_in_small_writes);
-        RUN(read_error);
-        return 0;
-}

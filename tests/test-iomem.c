@@ -96,12 +96,3 @@ TEST(read_fd_rereads)
         iomem_free(io);
         close(fd);
 }
-
-int main(void)
-{
-        RUN(parse_tree);
-        RUN(hidden);
-        RUN(malformed);
-        RUN(read_fd_rereads);
-        return 0;
-}

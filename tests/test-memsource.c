@@ -260,15 +260,3 @@ TEST(block_gone)
         sysfs_free(s);
         fixture_free(f);
 }
-
-int main(void)
-{
-        RUN(names);
-        RUN(dimm);
-        RUN(dax_backings);
-        RUN(iomem_sources);
-        RUN(iomem_hidden_or_missing);
-        RUN(balloons);
-        RUN(block_gone);
-        return 0;
-}

@@ -233,16 +233,3 @@ TEST(block_node)
         sysfs_free(s);
         fixture_free(f);
 }
-
-int main(void)
-{
-        RUN(fixed_policies_leave_the_ledger_alone);
-        RUN(explicit_request_onlines_ignored_nodes);
-        RUN(auto_movable_burst_splits_by_ratio);
-        RUN(auto_movable_new_node_counts_from_zero);
-        RUN(no_count_and_unknown_node);
-        RUN(ledger_at);
-        RUN(ledger_load);
-        RUN(block_node);
-        return 0;
-}

@@ -114,12 +114,3 @@ TEST(recovery_of_a_recovery)
         txn_free(rec);
         txn_free(old);
 }
-
-int main(void)
-{
-        RUN(offline_interrupted);
-        RUN(online_interrupted);
-        RUN(nothing_to_restore);
-        RUN(recovery_of_a_recovery);
-        return 0;
-}

@@ -66,11 +66,3 @@ TEST(node_link_poll)
         /* BlockEntry.attempts is a uint8_t. */
         ASSERT_TRUE(RETRY_NODE_LINK_TRIES < 255 && RETRY_WRITE_MAX < 255);
 }
-
-int main(void)
-{
-        RUN(classify_write);
-        RUN(write_backoff);
-        RUN(node_link_poll);
-        return 0;
-}

@@ -52,11 +52,3 @@ TEST(sort_is_byte_order)
         l = strv_free(l);
         ASSERT_TRUE(l == NULL);
 }
-
-int main(void)
-{
-        RUN(empty);
-        RUN(extend_copies);
-        RUN(sort_is_byte_order);
-        return 0;
-}

@@ -134,10 +134,3 @@ TEST(scan)
         free(long_line);
         fixture_free(fx);
 }
-
-int main(void)
-{
-        RUN(lines);
-        RUN(scan);
-        return 0;
-}
