@@ -20,6 +20,117 @@
 #include "strutil.h"
 #include "zoneinfo.h"
 
+/* An OnlineBlocks()/OfflineBlocks() call waiting for its operation to end. */
+typedef struct BusCall {
+        Manager *manager;
+        sd_bus_message *request;
+        sd_bus_track *track; /* the caller leaving cancels the operation */
+        Operation *op;
+} BusCall;
+
+static BusCall *bus_call_free(BusCall *c)
+{
+        if (!c)
+                return NULL;
+        sd_bus_track_unref(c->track);
+        sd_bus_message_unref(c->request);
+        free(c);
+        return NULL;
+}
+
+static int reply_success(BusCall *c, const Txn *t)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(c->request, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(uss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < t->n_blocks; i++) {
+                uint32_t id = t->blocks[i].id;
+                MemState st = MEM_STATE_OFFLINE;
+                MemZone zone = MEM_ZONE_UNKNOWN;
+
+                /* The reply reports sysfs, not what the machine believes. */
+                if (memblock_read_state(c->manager->sysfs, id, &st) >= 0 && st == MEM_STATE_ONLINE)
+                        (void)memblock_read_zone(c->manager->sysfs, id, &zone);
+                r = sd_bus_message_append(reply, "(uss)", id, mem_state_to_string(st),
+                                          mem_zone_to_string(zone));
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static void on_operation_done(const OperationResult *res, void *userdata)
+{
+        BusCall *c = userdata;
+        int r;
+
+        /* NULL: memhpd is exiting; the caller gets NoReply from the bus. */
+        if (res) {
+                if (res->outcome == TXN_OK)
+                        r = reply_success(c, res->txn);
+                else if (res->outcome == TXN_ROLLED_BACK)
+                        r = sd_bus_reply_method_errorf(
+                                c->request, MEMHP_ERROR_OPERATION_FAILED, "%s. Rolled back: %s.",
+                                res->what, *res->restored ? res->restored : "nothing had changed");
+                else
+                        r = sd_bus_reply_method_errorf(
+                                c->request, MEMHP_ERROR_ROLLBACK_INCOMPLETE,
+                                "%s. Rollback incomplete; blocks left changed: %s. Restored: %s.",
+                                *res->what ? res->what : "Restore failed", res->left_changed,
+                                *res->restored ? res->restored : "none");
+                if (r < 0)
+                        log_debug_errno(r, "Failed to reply to operation %" PRIu64 ": %m", res->id);
+        }
+        bus_call_free(c);
+}
+
+static int on_caller_gone(sd_bus_track *track, void *userdata)
+{
+        BusCall *c = userdata;
+
+        (void)track;
+        if (operation_cancel(c->op))
+                log_notice("Caller of operation %" PRIu64 " disconnected, cancelling it.",
+                           operation_id(c->op));
+        return 0;
+}
+
+/* Runs @t (taken over) as an operation that replies to @msg when it ends. */
+static int submit_call(Manager *m, Txn *t, sd_bus_message *msg)
+{
+        BusCall *c = calloc(1, sizeof(*c));
+        int r;
+
+        if (!c) {
+                txn_free(t);
+                return -ENOMEM;
+        }
+        c->manager = m;
+        c->request = sd_bus_message_ref(msg);
+        r = operation_submit(m, t, sd_bus_message_get_sender(msg) ?: "", on_operation_done, c,
+                             &c->op);
+        if (r < 0) {
+                bus_call_free(c);
+                return r;
+        }
+        r = sd_bus_track_new(sd_bus_message_get_bus(msg), &c->track, on_caller_gone, c);
+        if (r >= 0)
+                r = sd_bus_track_add_sender(c->track, msg);
+        if (r < 0)
+                log_debug_errno(r, "Cannot track the caller of operation %" PRIu64 ": %m",
+                                operation_id(c->op));
+        return 0;
+}
+
 static int read_blocks(sd_bus_message *msg, uint32_t **ret, size_t *ret_n, sd_bus_error *error)
 {
         const void *p;
@@ -159,8 +270,7 @@ static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error
                 if (node >= 0)
                         hint = node;
         }
-        r = operation_submit(m, t, msg);
-        return r < 0 ? r : 0;
+        return submit_call(m, t, msg);
 }
 
 static int do_offline_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error)
@@ -176,8 +286,7 @@ static int do_offline_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *erro
         r = new_txn(m, TXN_OFFLINE, ids, n, &t, error);
         if (r < 0)
                 return r;
-        r = operation_submit(m, t, msg);
-        return r < 0 ? r : 0;
+        return submit_call(m, t, msg);
 }
 
 static int do_set_node_policy(Manager *m, sd_bus_message *msg, sd_bus_error *error)
@@ -233,7 +342,7 @@ static int do_cancel(Manager *m, sd_bus_message *msg, sd_bus_error *error)
 {
         (void)error;
         return sd_bus_reply_method_return(
-                msg, "u", operation_cancel_sender(m, sd_bus_message_get_sender(msg)));
+                msg, "u", operation_cancel_owner(m, sd_bus_message_get_sender(msg)));
 }
 
 #define PRIVILEGED_METHOD(name, fn)                                               \

@@ -2,8 +2,12 @@
 /*
  * Operations: OnlineBlocks/OfflineBlocks transactions and crash recovery. Each one claims its
  * blocks (the policy leaves them alone), writes an intent record before the first write, runs
- * its steps one by one on the writer thread, rolls back on failure, and replies when done.
- * Operations on overlapping blocks run one after the other.
+ * its steps one by one on the writer thread, rolls back on failure, and reports its outcome to
+ * whoever submitted it. Operations on overlapping blocks run one after the other.
+ *
+ * Events (a submit, a finished write, a backoff expiring, a cancel, a block becoming free) only
+ * record what happened and schedule one defer source; its handler, dispatch(), is the only place
+ * operations start, step and finish, so no handler ever re-enters another.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,12 +21,33 @@
 #include "intent.h"
 #include "log.h"
 #include "manager.h"
-#include "memhp-api.h"
 #include "operation.h"
 #include "recovery.h"
+#include "strutil.h"
 
 /* Progress rewrites of huge records would be quadratic; recovery only needs prior states. */
 #define PROGRESS_SAVE_MAX_BLOCKS 256
+
+typedef enum OperationPhase {
+        OPERATION_QUEUED,  /* waiting for its blocks to be free */
+        OPERATION_READY,   /* its next step can be taken */
+        OPERATION_WRITING, /* a write of it is on the writer thread */
+        OPERATION_BACKOFF, /* waiting out an EBUSY backoff */
+} OperationPhase;
+
+struct Operation {
+        Manager *manager;
+        uint64_t id;
+        Txn *txn;
+        char *owner; /* NULL for crash recovery */
+        operation_done_fn done;
+        void *userdata;
+        sd_event_source *timer; /* EBUSY backoff */
+        OperationPhase phase;
+        bool cancel_requested;
+        TxnStep step;
+        Operation *next;
+};
 
 static void save_intent(Operation *op, bool progress)
 {
@@ -41,15 +66,27 @@ static void save_intent(Operation *op, bool progress)
                                   op->id);
 }
 
+static void forget_intent(Operation *op)
+{
+        Manager *m = op->manager;
+        int r;
+
+        if (m->runtime_fd < 0)
+                return;
+        r = intent_remove(m->runtime_fd, op->id);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r,
+                                  "Failed to remove the intent record of operation %" PRIu64 ": %m",
+                                  op->id);
+}
+
 static Operation *operation_free(Operation *op)
 {
         if (!op)
                 return NULL;
         sd_event_source_disable_unref(op->timer);
-        sd_bus_track_unref(op->track);
-        sd_bus_message_unref(op->request);
         txn_free(op->txn);
-        free(op->sender);
+        free(op->owner);
         free(op);
         return NULL;
 }
@@ -61,6 +98,12 @@ static void unlink_op(Manager *m, Operation *op)
                         *p = op->next;
                         return;
                 }
+}
+
+void manager_ops_schedule(Manager *m)
+{
+        if (m->ops && m->ops_dispatch)
+                (void)sd_event_source_set_enabled(m->ops_dispatch, SD_EVENT_ONESHOT);
 }
 
 static bool blocks_free(Manager *m, const Txn *t)
@@ -120,57 +163,11 @@ static bool pick_left_changed(const Txn *t, const TxnBlock *b)
         return (b->changed || t->kind == TXN_RECOVER) && !b->restored;
 }
 
-static int reply_success(Operation *op)
+static void log_outcome(const Operation *op, const OperationResult *res)
 {
-        Manager *m = op->manager;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r;
+        const Txn *t = op->txn;
 
-        r = sd_bus_message_new_method_return(op->request, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(uss)");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < op->txn->n_blocks; i++) {
-                uint32_t id = op->txn->blocks[i].id;
-                MemState st = MEM_STATE_OFFLINE;
-                MemZone zone = MEM_ZONE_UNKNOWN;
-
-                /* The reply reports sysfs, not what the machine believes. */
-                if (memblock_read_state(m->sysfs, id, &st) >= 0 && st == MEM_STATE_ONLINE)
-                        (void)memblock_read_zone(m->sysfs, id, &zone);
-                r = sd_bus_message_append(reply, "(uss)", id, mem_state_to_string(st),
-                                          mem_zone_to_string(zone));
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
-}
-
-static void finish(Operation *op)
-{
-        Manager *m = op->manager;
-        Txn *t = op->txn;
-        TxnOutcome outcome = txn_outcome(t);
-        _cleanup_free_ char *restored = block_list(t, pick_restored);
-        _cleanup_free_ char *left = block_list(t, pick_left_changed);
-        char what[256];
-        int r;
-
-        if (t->failed_index >= 0)
-                snprintf(what, sizeof(what), "%s memory%u: %s",
-                         t->failed_error == -ECANCELED ? "Cancelled at" : "Failed to change",
-                         t->blocks[t->failed_index].id, strerror(-t->failed_error));
-        else if (t->cancelled)
-                snprintf(what, sizeof(what), "Cancelled");
-        else
-                what[0] = 0;
-
-        switch (outcome) {
+        switch (res->outcome) {
         case TXN_OK:
                 log_info("Operation %" PRIu64 " (%s of %zu blocks) %s.", op->id,
                          txn_kind_to_string(t->kind), t->n_blocks,
@@ -178,18 +175,21 @@ static void finish(Operation *op)
                 break;
         case TXN_ROLLED_BACK:
                 log_warning("Operation %" PRIu64 " (%s of %zu blocks): %s. Rolled back: %s.",
-                            op->id, txn_kind_to_string(t->kind), t->n_blocks, what,
-                            restored && *restored ? restored : "nothing had changed");
+                            op->id, txn_kind_to_string(t->kind), t->n_blocks, res->what,
+                            *res->restored ? res->restored : "nothing had changed");
                 break;
         case TXN_ROLLBACK_INCOMPLETE:
                 log_error("Operation %" PRIu64 " (%s of %zu blocks): %s. Rollback incomplete, "
                           "left changed: %s.",
                           op->id, txn_kind_to_string(t->kind), t->n_blocks,
-                          what[0] ? what : "restore failed", left ? left : "?");
+                          *res->what ? res->what : "restore failed", res->left_changed);
                 break;
         }
+}
 
-        /* Blocks an operation leaves offline are the admin's decision: policy keeps off them. */
+/* Blocks an operation leaves offline are the admin's decision: policy keeps off them. */
+static void release_blocks(Manager *m, const Txn *t)
+{
         set_busy(m, t, false);
         for (size_t i = 0; i < t->n_blocks; i++) {
                 BlockEntry *e = blockmap_peek(&m->blocks, t->blocks[i].id);
@@ -198,108 +198,39 @@ static void finish(Operation *op)
                         manager_queue_block(m, t->blocks[i].id);
                 }
         }
-
-        if (m->runtime_fd >= 0) {
-                r = intent_remove(m->runtime_fd, op->id);
-                if (r < 0 && r != -ENOENT)
-                        log_warning_errno(r,
-                                          "Failed to remove the intent record of operation "
-                                          "%" PRIu64 ": %m",
-                                          op->id);
-        }
-
-        if (op->request) {
-                if (outcome == TXN_OK)
-                        r = reply_success(op);
-                else if (outcome == TXN_ROLLED_BACK)
-                        r = sd_bus_reply_method_errorf(
-                                op->request, MEMHP_ERROR_OPERATION_FAILED, "%s. Rolled back: %s.",
-                                what, restored && *restored ? restored : "nothing had changed");
-                else
-                        r = sd_bus_reply_method_errorf(
-                                op->request, MEMHP_ERROR_ROLLBACK_INCOMPLETE,
-                                "%s. Rollback incomplete; blocks left changed: %s. Restored: %s.",
-                                what[0] ? what : "Restore failed", left ? left : "?",
-                                restored && *restored ? restored : "none");
-                if (r < 0)
-                        log_debug_errno(r, "Failed to reply to operation %" PRIu64 ": %m", op->id);
-        }
-
-        unlink_op(m, op);
-        operation_free(op);
-        if (m->stopping && !m->ops) {
-                (void)sd_event_exit(m->event, 0);
-                return;
-        }
-        manager_ops_kick(m);
-        manager_check_startup_done(m);
 }
 
-static void advance(Operation *op);
-
-static int on_backoff(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        (void)s;
-        (void)usec;
-        advance(userdata);
-        return 0;
-}
-
-static void advance(Operation *op)
+/* Ends @op: log, release its blocks, drop its record, tell its submitter, and free it. */
+static void finish(Operation *op)
 {
         Manager *m = op->manager;
-        int r;
+        Txn *t = op->txn;
+        _cleanup_free_ char *restored = block_list(t, pick_restored);
+        _cleanup_free_ char *left = block_list(t, pick_left_changed);
+        OperationResult res = {
+                .id = op->id,
+                .txn = t,
+                .outcome = txn_outcome(t),
+                .restored = restored ?: "",
+                .left_changed = left ?: "?",
+        };
+        char what[256] = "";
 
-        if (op->in_flight)
-                return;
-        r = txn_next(op->txn, &op->step);
-        if (r == 0)
-                return finish(op);
-        r = writer_submit(m->writer, op->step.block, op->step.action, op->id);
-        if (r < 0) {
-                log_oom();
-                txn_step_done(op->txn, &op->step, r, MEM_ZONE_UNKNOWN);
-                return advance(op);
-        }
-        op->in_flight = true;
-}
+        if (t->failed_index >= 0)
+                snprintf(what, sizeof(what), "%s memory%u: %s",
+                         t->failed_error == -ECANCELED ? "Cancelled at" : "Failed to change",
+                         t->blocks[t->failed_index].id, strerror(-t->failed_error));
+        else if (t->cancelled)
+                snprintf(what, sizeof(what), "Cancelled");
+        res.what = what;
 
-void manager_ops_on_write_done(Manager *m, const WriteJob *job)
-{
-        Operation *op;
-        uint64_t delay;
-
-        for (op = m->ops; op; op = op->next)
-                if (op->id == job->cookie)
-                        break;
-        if (!op || !op->in_flight)
-                return;
-        op->in_flight = false;
-
-        if (job->result >= 0)
-                manager_block_observed(m, job->block, mem_action_target_state(job->action),
-                                       job->zone);
-        if (job->result < 0)
-                log_block(LOG_WARNING, job->result, job->block, -1, NULL,
-                          op->step.rollback ? "rollback" : mem_action_to_string(job->action),
-                          "Operation %" PRIu64 ": memory%u %s%s failed: %m.", op->id, job->block,
-                          op->step.rollback ? "rollback " : "", mem_action_to_string(job->action));
-        else
-                log_block(LOG_INFO, 0, job->block, -1, mem_zone_to_string(job->zone),
-                          op->step.rollback ? "rollback" : mem_action_to_string(job->action),
-                          "Operation %" PRIu64 ": memory%u %s%s %s.", op->id, job->block,
-                          op->step.rollback ? "rollback " : "", mem_action_to_string(job->action),
-                          job->result == 1 ? "(already)" : "done");
-
-        delay = txn_step_done(op->txn, &op->step, job->result, job->zone);
-        save_intent(op, true);
-        if (delay > 0) {
-                op->timer = sd_event_source_disable_unref(op->timer);
-                if (sd_event_add_time_relative(m->event, &op->timer, CLOCK_MONOTONIC, delay, 0,
-                                               on_backoff, op) >= 0)
-                        return;
-        }
-        advance(op);
+        log_outcome(op, &res);
+        release_blocks(m, t);
+        forget_intent(op);
+        if (op->done)
+                op->done(&res, op->userdata);
+        unlink_op(m, op);
+        operation_free(op);
 }
 
 /* An operation may have waited behind another: its prior states are the ones at its start. */
@@ -325,64 +256,150 @@ static void start(Operation *op)
 {
         Manager *m = op->manager;
 
-        op->running = true;
         set_busy(m, op->txn, true);
         refresh_prior_states(m, op->txn);
         save_intent(op, false);
         log_info("Operation %" PRIu64 ": %s of %zu blocks started%s%s.", op->id,
-                 txn_kind_to_string(op->txn->kind), op->txn->n_blocks, op->sender ? " for " : "",
-                 op->sender ? op->sender : "");
-        advance(op);
+                 txn_kind_to_string(op->txn->kind), op->txn->n_blocks, op->owner ? " for " : "",
+                 op->owner ? op->owner : "");
+        op->phase = OPERATION_READY;
 }
 
-void manager_ops_kick(Manager *m)
+/* Hands @op's next write to the writer; returns false when @op has no step left. */
+static bool step(Operation *op)
 {
-        /* start() may finish an operation at once and recurse here; restart the walk after it. */
-        for (Operation *op = m->ops; op; op = op->next)
-                if (!op->running && blocks_free(m, op->txn)) {
-                        start(op);
-                        return manager_ops_kick(m);
+        for (;;) {
+                int r = txn_next(op->txn, &op->step);
+
+                if (r == 0)
+                        return false;
+                r = writer_submit(op->manager->writer, op->step.block, op->step.action, op->id);
+                if (r >= 0) {
+                        op->phase = OPERATION_WRITING;
+                        return true;
                 }
+                log_oom();
+                (void)txn_step_done(op->txn, &op->step, r, MEM_ZONE_UNKNOWN);
+        }
 }
 
-/* Cancels @op: interrupts its running write, or cuts an EBUSY backoff short. */
-static void cancel(Operation *op)
+/*
+ * Starts queued operations whose blocks are free, oldest first, and takes the next step of each
+ * ready one. A finished operation frees its blocks for an older queued one: walk again then.
+ */
+static int dispatch(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+        bool again = true;
+
+        (void)s;
+        while (again) {
+                again = false;
+                for (Operation *op = m->ops, *next; op; op = next) {
+                        next = op->next;
+                        if (op->phase == OPERATION_QUEUED && blocks_free(m, op->txn))
+                                start(op);
+                        if (op->phase == OPERATION_READY && !step(op)) {
+                                finish(op);
+                                again = true;
+                        }
+                }
+        }
+        if (m->stopping && !m->ops)
+                return sd_event_exit(m->event, 0);
+        manager_check_startup_done(m);
+        return 0;
+}
+
+static void make_ready(Operation *op)
+{
+        op->phase = OPERATION_READY;
+        manager_ops_schedule(op->manager);
+}
+
+static int on_backoff(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void)s;
+        (void)usec;
+        make_ready(userdata);
+        return 0;
+}
+
+void manager_ops_on_write_done(Manager *m, const WriteJob *job)
+{
+        Operation *op;
+        uint64_t delay;
+
+        for (op = m->ops; op; op = op->next)
+                if (op->id == job->cookie)
+                        break;
+        if (!op || op->phase != OPERATION_WRITING)
+                return;
+
+        if (job->result >= 0)
+                manager_block_observed(m, job->block, mem_action_target_state(job->action),
+                                       job->zone);
+        if (job->result < 0)
+                log_block(LOG_WARNING, job->result, job->block, -1, NULL,
+                          op->step.rollback ? "rollback" : mem_action_to_string(job->action),
+                          "Operation %" PRIu64 ": memory%u %s%s failed: %m.", op->id, job->block,
+                          op->step.rollback ? "rollback " : "", mem_action_to_string(job->action));
+        else
+                log_block(LOG_INFO, 0, job->block, -1, mem_zone_to_string(job->zone),
+                          op->step.rollback ? "rollback" : mem_action_to_string(job->action),
+                          "Operation %" PRIu64 ": memory%u %s%s %s.", op->id, job->block,
+                          op->step.rollback ? "rollback " : "", mem_action_to_string(job->action),
+                          job->result == 1 ? "(already)" : "done");
+
+        delay = txn_step_done(op->txn, &op->step, job->result, job->zone);
+        save_intent(op, true);
+        if (delay > 0) {
+                op->timer = sd_event_source_disable_unref(op->timer);
+                if (sd_event_add_time_relative(m->event, &op->timer, CLOCK_MONOTONIC, delay, 0,
+                                               on_backoff, op) >= 0) {
+                        op->phase = OPERATION_BACKOFF;
+                        return;
+                }
+        }
+        make_ready(op);
+}
+
+bool operation_cancel(Operation *op)
 {
         /*
          * Once only (sd-bus reports a vanished caller more than once), and never into a rollback:
          * interrupting a restore would leave the block changed.
          */
         if (op->cancel_requested)
-                return;
+                return false;
         op->cancel_requested = true;
         txn_cancel(op->txn);
-        if (op->in_flight && !op->step.rollback)
+        if (op->step.rollback)
+                return true;
+        if (op->phase == OPERATION_WRITING)
                 writer_cancel(op->manager->writer, op->id);
-        if (!op->step.rollback && op->timer &&
-            sd_event_source_get_enabled(op->timer, NULL) > 0) {
+        else if (op->phase == OPERATION_BACKOFF) {
                 op->timer = sd_event_source_disable_unref(op->timer);
-                advance(op);
+                make_ready(op);
         }
+        return true;
 }
 
-/* Cancels every operation of @sender (all when NULL); returns how many. */
-static unsigned cancel_matching(Manager *m, const char *sender)
+uint64_t operation_id(const Operation *op)
+{
+        return op->id;
+}
+
+/* Cancels every operation of @owner (all when NULL); returns how many. */
+static unsigned cancel_matching(Manager *m, const char *owner)
 {
         unsigned n = 0;
-        bool again = true;
 
-        /* Restart after each cancel: it may finish an operation and change the list. */
-        while (again) {
-                again = false;
-                for (Operation *op = m->ops; op; op = op->next)
-                        if (!op->cancel_requested &&
-                            (!sender || (op->sender && strcmp(op->sender, sender) == 0))) {
-                                cancel(op);
-                                n++;
-                                again = true;
-                                break;
-                        }
-        }
+        for (Operation *op = m->ops; op; op = op->next)
+                if (!op->cancel_requested && (!owner || (op->owner && streq(op->owner, owner)))) {
+                        (void)operation_cancel(op);
+                        n++;
+                }
         return n;
 }
 
@@ -391,51 +408,42 @@ unsigned manager_ops_cancel_all(Manager *m)
         return cancel_matching(m, NULL);
 }
 
-unsigned operation_cancel_sender(Manager *m, const char *sender)
+unsigned operation_cancel_owner(Manager *m, const char *owner)
 {
-        return cancel_matching(m, sender);
+        return cancel_matching(m, owner);
 }
 
-static int on_caller_gone(sd_bus_track *track, void *userdata)
-{
-        Operation *op = userdata;
-
-        (void)track;
-        if (op->cancel_requested)
-                return 0;
-        log_notice("Caller of operation %" PRIu64 " disconnected, cancelling it.", op->id);
-        cancel(op);
-        return 0;
-}
-
-int operation_submit(Manager *m, Txn *txn, sd_bus_message *request)
+int operation_submit(Manager *m, Txn *txn, const char *owner, operation_done_fn done,
+                     void *userdata, Operation **ret)
 {
         Operation *op, **tail;
-        int r;
 
         op = calloc(1, sizeof(*op));
         if (!op) {
                 txn_free(txn);
                 return -ENOMEM;
         }
-        op->manager = m;
-        op->txn = txn;
-        op->id = txn->id;
-        if (request) {
-                op->request = sd_bus_message_ref(request);
-                op->sender = strdup(sd_bus_message_get_sender(request) ?: "");
-                r = sd_bus_track_new(sd_bus_message_get_bus(request), &op->track, on_caller_gone,
-                                     op);
-                if (r >= 0)
-                        r = sd_bus_track_add_sender(op->track, request);
-                if (r < 0)
-                        log_debug_errno(r, "Cannot track the caller of operation %" PRIu64 ": %m",
-                                        op->id);
+        *op = (Operation){
+                .manager = m,
+                .txn = txn,
+                .id = txn->id,
+                .done = done,
+                .userdata = userdata,
+                .phase = OPERATION_QUEUED,
+        };
+        if (owner) {
+                op->owner = strdup(owner);
+                if (!op->owner) {
+                        operation_free(op);
+                        return -ENOMEM;
+                }
         }
         for (tail = &m->ops; *tail; tail = &(*tail)->next)
                 ;
         *tail = op;
-        manager_ops_kick(m);
+        manager_ops_schedule(m);
+        if (ret)
+                *ret = op;
         return 0;
 }
 
@@ -443,9 +451,17 @@ int manager_ops_setup(Manager *m)
 {
         const char *dir = getenv("RUNTIME_DIRECTORY");
         char path[4096];
+        int r;
 
         m->runtime_fd = -EBADF;
         m->next_op_id = 1; /* recovery moves it past every id still on disk */
+
+        r = sd_event_add_defer(m->event, &m->ops_dispatch, dispatch, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up operations: %m");
+        /* Ahead of the policy pass: recovered operations claim their blocks before it runs. */
+        (void)sd_event_source_set_priority(m->ops_dispatch, SD_EVENT_PRIORITY_NORMAL - 1);
+        (void)sd_event_source_set_enabled(m->ops_dispatch, SD_EVENT_OFF);
 
         /*
          * Records of a test sysroot must never be replayed against the real one: without
@@ -540,7 +556,7 @@ int manager_ops_recover(Manager *m)
                         txn_free(rec);
                         continue;
                 }
-                r = operation_submit(m, rec, NULL);
+                r = operation_submit(m, rec, NULL, NULL, NULL, NULL);
                 if (r < 0)
                         log_oom();
         }
@@ -553,8 +569,11 @@ void manager_ops_free(Manager *m)
         while (m->ops) {
                 Operation *op = m->ops;
                 m->ops = op->next;
+                if (op->done)
+                        op->done(NULL, op->userdata);
                 operation_free(op);
         }
+        m->ops_dispatch = sd_event_source_disable_unref(m->ops_dispatch);
         if (m->runtime_fd >= 0)
                 close(m->runtime_fd);
         m->runtime_fd = -EBADF;

@@ -192,7 +192,9 @@ int manager_start(Manager *m)
         if (r < 0)
                 return r;
         /* Operations a crash interrupted claim their blocks before coldplug can touch them. */
-        (void)manager_ops_setup(m);
+        r = manager_ops_setup(m);
+        if (r < 0)
+                return r;
         (void)manager_ops_recover(m);
         r = manager_rescan_now(m, m->config->coldplug);
         if (r < 0)

@@ -71,8 +71,9 @@ struct Manager {
         sd_bus *bus;
         sd_event_source *bus_retry;
 
-        /* Multi-block operations (manager-ops.c), oldest first. */
+        /* Multi-block operations (manager-ops.c), oldest first, run from ops_dispatch. */
         Operation *ops;
+        sd_event_source *ops_dispatch;
         uint64_t next_op_id;
         int runtime_fd; /* intent records; -1 when there is no runtime directory */
         bool stopping;  /* SIGTERM: exit once cancelled operations have rolled back */
@@ -115,6 +116,8 @@ void manager_check_startup_done(Manager *m);
 int manager_ops_setup(Manager *m);
 int manager_ops_recover(Manager *m);
 void manager_ops_on_write_done(Manager *m, const WriteJob *job);
+/* Operations may be able to move on (a block became free): look at them from the event loop. */
+void manager_ops_schedule(Manager *m);
 void manager_ops_free(Manager *m);
 /* Cancels every operation (they roll back and reply); returns how many there were. */
 unsigned manager_ops_cancel_all(Manager *m);
