@@ -376,6 +376,7 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
         if (!e)
                 goto out;
         e->flags &= (uint16_t)~BLOCK_WRITING;
+        manager_ops_schedule(m); /* an operation may be waiting for this block */
         if (!(e->flags & BLOCK_PRESENT)) {
                 /* Its remove uevent was handled first; the write's answer still gets said. */
                 if (job->result < 0)

@@ -5,7 +5,8 @@ holds the third block's offline until memhpd interrupts it: meanwhile ListBlocks
 answer within 1 s and the watchdog (WATCHDOG_USEC=1 s, NOTIFY_SOCKET read here) keeps getting
 WATCHDOG=1; after the deadline the call fails with OperationFailed (timed out, not retried) and
 the blocks before it are back online in their zone, by the sim's truth. Onlines, and rollback
-writes, are bounded by the same deadline."""
+writes, are bounded by the same deadline. An operation on a block whose policy online is still
+running waits for that write, then runs."""
 
 import os
 import socket
@@ -174,6 +175,30 @@ def test_hang(tmp):
     check(notify.times('STOPPING=1'), 'STOPPING=1 was sent')
 
 
+def test_waits_for_policy_write(tmp):
+    """OfflineBlocks of a block the policy is onlining: the operation waits for that write (it
+    must not race it), and starts as soon as the write is done, without any other event."""
+    sim = Sim(tmp, *BOOT)
+    bus = Bus(tmp)
+    d = Memhpd(tmp, sim, bus,
+               quiet_config(timeout=30).replace('Default=ignore', 'Default=online_movable'))
+    c = bus.conn()
+    sim.ctl('reset-counters')
+    sim.ctl('hang', 300)
+    sim.ctl('add-dimm', 0, 1, 300)
+    sim.ctl('wait-hung', 300, 5000)
+    serial = c.send('OfflineBlocks', 'au', ([300],))
+    time.sleep(0.5)
+    check_eq(d.count(r'Operation \d+: offline of 1 blocks started'), 0,
+             'the operation started while the policy write was in flight')
+    sim.ctl('release', 300)
+    check_eq(c.reply(serial, timeout=10)[0], [(300, 'offline', '')], 'OfflineBlocks reply')
+    check_eq(states(sim, [300]), {300: ('offline', '-')}, 'memory300 in the sim')
+    check_eq(wlog_since_reset(sim), [(300, 'online_movable', 'ok'), (300, 'offline', 'ok')],
+             'writes, in order')
+
+
 run_tests([
     test_hang,
+    test_waits_for_policy_write,
 ])
