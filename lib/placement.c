@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdlib.h>
-#include <string.h>
 
+#include "alloc-util.h"
 #include "memblock.h"
 #include "placement.h"
 #include "zoneinfo.h"
@@ -9,15 +9,12 @@
 NodeZones *placement_ledger_at(PlacementLedger *l, unsigned node)
 {
         if (node >= l->n_nodes) {
-                NodeZones *p;
+                /* zoneinfo_read() may have filled the table: only nodes past n_nodes are new. */
+                size_t zeroed_from = l->n_nodes;
 
-                if (node >= MEMHP_MAX_NODES)
+                if (node >= MEMHP_MAX_NODES ||
+                    GREEDY_REALLOC0(l->nodes, zeroed_from, (size_t)node + 1) < 0)
                         return NULL;
-                p = realloc(l->nodes, ((size_t)node + 1) * sizeof(*p));
-                if (!p)
-                        return NULL;
-                memset(p + l->n_nodes, 0, ((size_t)node + 1 - l->n_nodes) * sizeof(*p));
-                l->nodes = p;
                 l->n_nodes = (size_t)node + 1;
         }
         return &l->nodes[node];
