@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "alloc-util.h"
 #include "blocklog.h"
 #include "log.h"
 #include "time-util.h"
@@ -17,20 +18,6 @@
 #include "memblock.h"
 #include "placement.h"
 #include "retry.h"
-
-static int push_u32(uint32_t **v, size_t *n, size_t *allocated, uint32_t x)
-{
-        if (*n == *allocated) {
-                size_t a = *allocated ? *allocated * 2 : 1024;
-                uint32_t *p = realloc(*v, a * sizeof(*p));
-                if (!p)
-                        return -ENOMEM;
-                *v = p;
-                *allocated = a;
-        }
-        (*v)[(*n)++] = x;
-        return 0;
-}
 
 void manager_queue_block(Manager *m, uint32_t block)
 {
@@ -42,10 +29,11 @@ void manager_queue_block(Manager *m, uint32_t block)
         }
         if (e->flags & BLOCK_QUEUED)
                 return;
-        if (push_u32(&m->queue, &m->n_queue, &m->queue_allocated, block) < 0) {
+        if (GREEDY_REALLOC(m->queue, m->queue_allocated, m->n_queue + 1) < 0) {
                 log_oom();
                 return;
         }
+        m->queue[m->n_queue++] = block;
         e->flags |= BLOCK_QUEUED;
         sd_event_source_set_enabled(m->process_source, SD_EVENT_ONESHOT);
 }
@@ -88,15 +76,9 @@ static void delay_block(Manager *m, uint32_t block, uint64_t delay_usec)
         uint64_t due = now_usec() + delay_usec, armed = UINT64_MAX;
         int enabled = 0;
 
-        if (m->n_delayed == m->delayed_allocated) {
-                size_t a = m->delayed_allocated ? m->delayed_allocated * 2 : 64;
-                Delayed *p = realloc(m->delayed, a * sizeof(*p));
-                if (!p) {
-                        log_oom();
-                        return;
-                }
-                m->delayed = p;
-                m->delayed_allocated = a;
+        if (GREEDY_REALLOC(m->delayed, m->delayed_allocated, m->n_delayed + 1) < 0) {
+                log_oom();
+                return;
         }
         m->delayed[m->n_delayed++] = (Delayed){.block = block, .due_usec = due};
         /* Only move the timer earlier: no walk over every waiting block per insertion. */
@@ -219,9 +201,12 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
         if (policy == POLICY_AUTO_MOVABLE) {
                 /* Exact sizes need every earlier online to have landed in zoneinfo. */
                 if (writer_pending(m->writer) > 0) {
-                        if (push_u32(&m->deferred, &m->n_deferred, &m->deferred_allocated, block) <
-                            0)
+                        if (GREEDY_REALLOC(m->deferred, m->deferred_allocated, m->n_deferred + 1) <
+                            0) {
                                 log_oom();
+                                return;
+                        }
+                        m->deferred[m->n_deferred++] = block;
                         return;
                 }
                 ledger = pass_ledger(m);
