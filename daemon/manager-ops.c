@@ -24,6 +24,7 @@
 #include "operation.h"
 #include "recovery.h"
 #include "strutil.h"
+#include "strv.h"
 
 /* Progress rewrites of huge records would be quadratic; recovery only needs prior states. */
 #define PROGRESS_SAVE_MAX_BLOCKS 256
@@ -511,8 +512,8 @@ static MemState *read_states(Manager *m, const Txn *record)
 
 int manager_ops_recover(Manager *m)
 {
+        _cleanup_strv_free_ char **bad = NULL;
         Txn **records = NULL;
-        char **bad = NULL;
         size_t n = 0;
         int r;
 
@@ -521,13 +522,10 @@ int manager_ops_recover(Manager *m)
         r = intent_load_all(m->runtime_fd, &records, &n, &bad);
         if (r < 0)
                 return log_warning_errno(r, "Failed to read intent records, skipping recovery: %m");
-        for (char **b = bad; b && *b; b++) {
+        for (char **b = bad; b && *b; b++)
                 log_error("Intent record '%s' is damaged; the operation it describes cannot be "
                           "recovered. Check its blocks with 'memhpctl list'.",
                           *b);
-                free(*b);
-        }
-        free(bad);
 
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ MemState *now = NULL;
