@@ -2,6 +2,7 @@
 /* Log sink for the journal: structured fields when stderr is journald's stream. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ static void journal_sink(int level, const char *const *fields, const char *msg)
         free(message);
 }
 
-bool journal_stream_is_stderr(void)
+static bool journal_stream_is_stderr(void)
 {
         const char *e = getenv("JOURNAL_STREAM");
         unsigned long long dev, ino;

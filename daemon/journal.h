@@ -2,8 +2,5 @@
 /* Routes log messages to the journal with fields when stderr is connected to journald. */
 #pragma once
 
-#include <stdbool.h>
-
-bool journal_stream_is_stderr(void);
 /* Installs the journal sink when running under journald; otherwise stderr stays the target. */
 void journal_setup(void);

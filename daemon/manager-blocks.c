@@ -126,11 +126,6 @@ void manager_block_observed(Manager *m, uint32_t block, MemState st, MemZone zon
                 update_state(m, block, e, st, zone);
 }
 
-bool manager_startup_pending(const Manager *m)
-{
-        return !m->startup_done;
-}
-
 void manager_check_startup_done(Manager *m)
 {
         if (m->startup_done || m->rescan_pending || m->n_queue > 0 ||
@@ -276,7 +271,7 @@ static int on_process(sd_event_source *s, void *userdata)
                 m->n_rescans++;
                 log_notice("Rescanning all memory blocks: %s.", m->rescan_reason);
                 t0 = now_usec();
-                (void)manager_scan(m, false);
+                (void)manager_scan(m, 0);
         } else if (m->scan_started_usec > 0) {
                 t0 = m->scan_started_usec;
         }

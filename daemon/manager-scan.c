@@ -21,7 +21,7 @@ void manager_request_rescan(Manager *m, const char *reason)
         sd_event_source_set_enabled(m->process_source, SD_EVENT_ONESHOT);
 }
 
-int manager_scan(Manager *m, bool leave_offline_alone)
+int manager_scan(Manager *m, ScanFlags flags)
 {
         _cleanup_free_ uint32_t *ids = NULL;
         size_t n = 0, k = 0;
@@ -45,7 +45,7 @@ int manager_scan(Manager *m, bool leave_offline_alone)
                         return log_oom();
                 if (!(e->flags & BLOCK_PRESENT)) {
                         blockmap_set_present(&m->blocks, e, true);
-                        if (leave_offline_alone) {
+                        if (flags & SCAN_LEAVE_OFFLINE_ALONE) {
                                 MemState st;
                                 if (memblock_read_state(m->sysfs, ids[i], &st) >= 0 &&
                                     st == MEM_STATE_OFFLINE)
@@ -59,13 +59,13 @@ int manager_scan(Manager *m, bool leave_offline_alone)
         return (int)MIN(n, (size_t)INT32_MAX);
 }
 
-int manager_rescan_now(Manager *m, bool coldplug)
+int manager_coldplug(Manager *m)
 {
+        bool coldplug = m->config->coldplug;
         int r;
 
         m->scan_started_usec = now_usec();
-        r = manager_scan(m, !coldplug);
-
+        r = manager_scan(m, coldplug ? 0 : SCAN_LEAVE_OFFLINE_ALONE);
         if (r >= 0)
                 log_info("Coldplug: found %d memory blocks%s.", r,
                          coldplug ? "" : " (Coldplug=no: offline blocks are left alone)");

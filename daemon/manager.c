@@ -184,7 +184,7 @@ int manager_start(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Failed to set up block processing: %m");
 
-        numa_log_topology(m);
+        manager_log_numa_topology(m);
         manager_check_other_onliners(m);
 
         /* Listen first, then scan: a block added in between shows up in one or the other. */
@@ -196,7 +196,7 @@ int manager_start(Manager *m)
         if (r < 0)
                 return r;
         (void)manager_ops_recover(m);
-        r = manager_rescan_now(m, m->config->coldplug);
+        r = manager_coldplug(m);
         if (r < 0)
                 return r;
         /* Optional: without a bus memhpd still onlines memory. */

@@ -101,15 +101,21 @@ int manager_setup_blocks(Manager *m);
 
 /* manager-scan.c */
 void manager_request_rescan(Manager *m, const char *reason);
-/* Enumerates blocks and queues them all; @leave_offline_alone marks offline ones as off-limits. */
-int manager_scan(Manager *m, bool leave_offline_alone);
-int manager_rescan_now(Manager *m, bool coldplug);
+typedef enum ScanFlags {
+        /* Blocks this scan finds for the first time and that are offline are the admin's:
+         * the policy leaves them be (Coldplug=no). */
+        SCAN_LEAVE_OFFLINE_ALONE = 1 << 0,
+} ScanFlags;
+
+/* Enumerates blocks, forgets the gone ones and queues them all for the next pass. */
+int manager_scan(Manager *m, ScanFlags flags);
+/* The scan at start, with Coldplug= deciding about blocks found offline. */
+int manager_coldplug(Manager *m);
 void manager_on_overflow(void *userdata);
 void manager_arm_rescan_timer(Manager *m);
 
 /* Records a state observed by someone other than the pass (an operation's write). */
 void manager_block_observed(Manager *m, uint32_t block, MemState st, MemZone zone);
-bool manager_startup_pending(const Manager *m);
 void manager_check_startup_done(Manager *m);
 
 /* manager-ops.c */

@@ -53,7 +53,7 @@ static void log_cpus_per_node(Manager *m)
 }
 #endif
 
-void numa_log_topology(Manager *m)
+void manager_log_numa_topology(Manager *m)
 {
         char text[256];
         NodeMask possible;

@@ -9,4 +9,4 @@
 typedef struct Manager Manager;
 
 /* Logs the nodes, which have CPUs, and config sections naming nodes that are not possible. */
-void numa_log_topology(Manager *m);
+void manager_log_numa_topology(Manager *m);
