@@ -9,10 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nodemask.h"
 #include "policy.h"
-
-/* CONFIG_NODES_SHIFT=10 on Debian and most distributions: node numbers are below 1024. */
-#define MEMHP_MAX_NODES 1024U
 
 #define MEMHP_DEFAULT_MOVABLE_RATIO 301U
 #define MEMHP_DEFAULT_RCVBUF (128U * 1024 * 1024)

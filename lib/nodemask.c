@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Our own node-list parser: libnuma's validates against the running host, not the sysroot. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conf.h"
 #include "sysfs.h"
+
+/* CONFIG_NODES_SHIFT=10 on Debian and most distributions: node numbers are below 1024. */
+#define MEMHP_MAX_NODES 1024U
 
 typedef struct NodeMask {
         uint64_t bits[MEMHP_MAX_NODES / 64];

@@ -3,6 +3,7 @@
 
 #include "alloc-util.h"
 #include "memblock.h"
+#include "nodemask.h"
 #include "placement.h"
 #include "zoneinfo.h"
 

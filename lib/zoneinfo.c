@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "alloc-util.h"
-#include "conf.h"
 #include "macro.h"
+#include "nodemask.h"
 #include "strutil.h"
 #include "zoneinfo.h"
 
