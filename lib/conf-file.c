@@ -89,7 +89,7 @@ static char *conf_reader(char *str, int num, void *stream)
                 goto blank;
 
         if (s[0] == '[') {
-                parse_section_header(p, s, n);
+                conf_parse_section_header(p, s, n);
                 if (p->section == SECTION_BAD)
                         str[0] = 0;
                 else
@@ -121,7 +121,7 @@ static char *conf_reader(char *str, int num, void *stream)
                 goto blank;
         if (strchr(key, ':')) {
                 /* inih would split "A:B=c" at the ':'; no key of ours has one anyway. */
-                unknown_key(p, key, strlen(key));
+                conf_unknown_key(p, key, strlen(key));
                 goto blank;
         }
 
@@ -175,10 +175,16 @@ static int load_error(Parser *p, int r, const char *what)
         return r;
 }
 
+typedef enum ConfFileKind {
+        CONF_FILE_MAIN,    /* the configured path: read whatever type of file it is */
+        CONF_FILE_DROP_IN, /* a directory entry: only regular files count */
+} ConfFileKind;
+
 /* Parses one file; -ENOENT is returned silently so the caller decides whether it matters. */
 static int parse_file_at(Parser *p, int dir_fd, const char *name, const char *display,
-                         bool regular_only)
+                         ConfFileKind kind)
 {
+        bool regular_only = kind == CONF_FILE_DROP_IN;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *text = NULL;
         struct stat st;
@@ -249,7 +255,7 @@ static int parse_dropins(Parser *p, const char *dir)
 
                 if (asprintf(&display, "%s/%s", dir, names[i]) < 0)
                         return -ENOMEM;
-                r = parse_file_at(p, dirfd(d), names[i], display, true);
+                r = parse_file_at(p, dirfd(d), names[i], display, CONF_FILE_DROP_IN);
                 if (r == -ENOENT)
                         continue; /* removed while we were reading the directory */
                 if (r < 0)
@@ -296,7 +302,7 @@ int conf_load(const char *path, bool missing_ok, MemhpConfig **ret, char **ret_e
         conf_init_defaults(c);
         p.config = c;
 
-        r = parse_file_at(&p, AT_FDCWD, path, path, false);
+        r = parse_file_at(&p, AT_FDCWD, path, path, CONF_FILE_MAIN);
         if (r == -ENOENT) {
                 if (!missing_ok)
                         r = load_error(&p, r, path);

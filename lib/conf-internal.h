@@ -46,6 +46,6 @@ typedef struct Parser {
 void conf_strbuf_done(StrBuf *b);
 _printf_(2, 3) void conf_strbuf_appendf(StrBuf *b, const char *format, ...);
 _printf_(2, 3) void conf_parser_error(Parser *p, const char *format, ...);
-void unknown_key(Parser *p, const char *name, size_t n);
+void conf_unknown_key(Parser *p, const char *name, size_t n);
 int conf_handler(void *user, const char *section, const char *name, const char *value);
-void parse_section_header(Parser *p, const char *s, size_t n);
+void conf_parse_section_header(Parser *p, const char *s, size_t n);

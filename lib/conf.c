@@ -272,7 +272,7 @@ static const struct ConfKey {
         {SECTION_NODE, "Policy", set_node_policy, MEMHP_POLICY_CHOICES},
 };
 
-void unknown_key(Parser *p, const char *name, size_t n)
+void conf_unknown_key(Parser *p, const char *name, size_t n)
 {
         char q[QUOTE_BUF_SIZE];
 
@@ -301,7 +301,7 @@ int conf_handler(void *user, const char *section, const char *name, const char *
                 return 1;
         }
 
-        unknown_key(p, name, strlen(name));
+        conf_unknown_key(p, name, strlen(name));
         return 1;
 }
 
@@ -320,7 +320,7 @@ static int parse_node_section(const char *name, size_t n, unsigned *ret)
         return 0;
 }
 
-void parse_section_header(Parser *p, const char *s, size_t n)
+void conf_parse_section_header(Parser *p, const char *s, size_t n)
 {
         char q[QUOTE_BUF_SIZE];
         const char *name = s + 1;

@@ -151,13 +151,16 @@ static int parse_item(const char *s, size_t len, uint64_t block_size, bool resol
         return parse_block_range(s, len, dash, ret, e);
 }
 
-/*
- * Splits @spec at commas and parses each item. With @resolve false only the syntax is checked
- * and @ret may be NULL.
- */
-static int parse_items(const char *spec, uint64_t block_size, bool resolve, Interval **ret,
+typedef enum ItemsMode {
+        ITEMS_CHECK_SYNTAX, /* no block size needed, nothing returned */
+        ITEMS_RESOLVE,      /* addresses become block ranges in *ret */
+} ItemsMode;
+
+/* Splits @spec at commas and parses each item; @ret may be NULL with ITEMS_CHECK_SYNTAX. */
+static int parse_items(const char *spec, uint64_t block_size, ItemsMode mode, Interval **ret,
                        size_t *ret_n, TargetError *e)
 {
+        bool resolve = mode == ITEMS_RESOLVE;
         _cleanup_free_ Interval *items = NULL;
         char q[QUOTE_BUF_SIZE];
         size_t n_items = 1, n = 0;
@@ -206,7 +209,7 @@ static int parse_items(const char *spec, uint64_t block_size, bool resolve, Inte
 
 int target_check_syntax(const char *spec, TargetError *reterr)
 {
-        return parse_items(spec, 0, false, NULL, NULL, reterr);
+        return parse_items(spec, 0, ITEMS_CHECK_SYNTAX, NULL, NULL, reterr);
 }
 
 static int interval_compare(const void *a, const void *b)
@@ -230,7 +233,7 @@ int target_parse_blocks(const char *spec, uint64_t block_size, uint32_t **ret_bl
         uint64_t total = 0;
         int r;
 
-        r = parse_items(spec, block_size, true, &items, &n_items, reterr);
+        r = parse_items(spec, block_size, ITEMS_RESOLVE, &items, &n_items, reterr);
         if (r < 0)
                 return r;
 
