@@ -298,8 +298,14 @@ static int call_and_wait(sd_bus *bus, const uint32_t *ids, size_t n, bool online
         return ret;
 }
 
-static int online_or_offline(char **args, size_t n_args, const CtlArgs *arg, bool online)
+typedef enum Change {
+        CHANGE_ONLINE,
+        CHANGE_OFFLINE,
+} Change;
+
+static int change_blocks(char **args, size_t n_args, const CtlArgs *arg, Change change)
 {
+        bool online = change == CHANGE_ONLINE;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(block_list_done) BlockList blocks = {};
         _cleanup_free_ uint32_t *ids = NULL;
@@ -335,10 +341,10 @@ static int online_or_offline(char **args, size_t n_args, const CtlArgs *arg, boo
 
 int verb_online(char **args, size_t n_args, const CtlArgs *arg)
 {
-        return online_or_offline(args, n_args, arg, true);
+        return change_blocks(args, n_args, arg, CHANGE_ONLINE);
 }
 
 int verb_offline(char **args, size_t n_args, const CtlArgs *arg)
 {
-        return online_or_offline(args, n_args, arg, false);
+        return change_blocks(args, n_args, arg, CHANGE_OFFLINE);
 }

@@ -50,14 +50,19 @@ struct Operation {
         Operation *next;
 };
 
-static void save_intent(Operation *op, bool progress)
+typedef enum IntentSave {
+        INTENT_AT_START, /* before the first write: recovery needs it */
+        INTENT_PROGRESS, /* after a step: only saves recovery writes that are not needed */
+} IntentSave;
+
+static void save_intent(Operation *op, IntentSave when)
 {
         Manager *m = op->manager;
         int r;
 
         if (m->runtime_fd < 0)
                 return;
-        if (progress && op->txn->n_blocks > PROGRESS_SAVE_MAX_BLOCKS)
+        if (when == INTENT_PROGRESS && op->txn->n_blocks > PROGRESS_SAVE_MAX_BLOCKS)
                 return;
         r = intent_save(m->runtime_fd, op->txn);
         if (r < 0)
@@ -117,15 +122,21 @@ static bool blocks_free(Manager *m, const Txn *t)
         return true;
 }
 
-static void set_busy(Manager *m, const Txn *t, bool busy)
+/* Marks the blocks of @t busy: the policy leaves them alone while the operation runs. */
+static void claim_blocks(Manager *m, const Txn *t)
 {
         for (size_t i = 0; i < t->n_blocks; i++) {
                 BlockEntry *e = blockmap_get(&m->blocks, t->blocks[i].id);
-                if (!e)
-                        continue;
-                if (busy)
+                if (e)
                         e->flags |= BLOCK_BUSY;
-                else
+        }
+}
+
+static void unclaim_blocks(Manager *m, const Txn *t)
+{
+        for (size_t i = 0; i < t->n_blocks; i++) {
+                BlockEntry *e = blockmap_peek(&m->blocks, t->blocks[i].id);
+                if (e)
                         e->flags &= (uint16_t)~BLOCK_BUSY;
         }
 }
@@ -191,7 +202,7 @@ static void log_outcome(const Operation *op, const OperationResult *res)
 /* Blocks an operation leaves offline are the admin's decision: policy keeps off them. */
 static void release_blocks(Manager *m, const Txn *t)
 {
-        set_busy(m, t, false);
+        unclaim_blocks(m, t);
         for (size_t i = 0; i < t->n_blocks; i++) {
                 BlockEntry *e = blockmap_peek(&m->blocks, t->blocks[i].id);
                 if (e && (e->flags & BLOCK_PRESENT)) {
@@ -257,9 +268,9 @@ static void start(Operation *op)
 {
         Manager *m = op->manager;
 
-        set_busy(m, op->txn, true);
+        claim_blocks(m, op->txn);
         refresh_prior_states(m, op->txn);
-        save_intent(op, false);
+        save_intent(op, INTENT_AT_START);
         log_info("Operation %" PRIu64 ": %s of %zu blocks started%s%s.", op->id,
                  txn_kind_to_string(op->txn->kind), op->txn->n_blocks, op->owner ? " for " : "",
                  op->owner ? op->owner : "");
@@ -353,7 +364,7 @@ void manager_ops_on_write_done(Manager *m, const WriteJob *job)
                           job->result == 1 ? "(already)" : "done");
 
         delay = txn_step_done(op->txn, &op->step, job->result, job->zone);
-        save_intent(op, true);
+        save_intent(op, INTENT_PROGRESS);
         if (delay > 0) {
                 op->timer = sd_event_source_disable_unref(op->timer);
                 if (sd_event_add_time_relative(m->event, &op->timer, CLOCK_MONOTONIC, delay, 0,
