@@ -5,7 +5,8 @@
  *   ctl SOCK COMMAND...               send one command to a running sim
  *   write [--timeout MS] [--hold MS] PATH VALUE
  *                                     write VALUE like memhpd does (one write(2) on an
- *                                     O_WRONLY|O_TRUNC fd) and print "ok" or the errno name
+ *                                     O_WRONLY|O_TRUNC fd) and print "ok" or the errno name;
+ *                                     with --hold, "opened" goes to stderr once the fd is open
  *   bench ROOT FIRST N                time the least I/O any onliner needs for N offline
  *                                     node-0 blocks from FIRST (list them, read state, read
  *                                     the node link, write online_movable); prints seconds
@@ -298,8 +299,11 @@ static int write_mode(int argc, char **argv)
                 printf("%s\n", errno_name(errno));
                 return 1;
         }
-        if (hold)
+        if (hold) {
+                /* Tells a caller that runs this in the background that the fd now exists. */
+                fprintf(stderr, "opened\n");
                 usleep((useconds_t)hold * 1000);
+        }
         if (timeout) {
                 /* No SA_RESTART: the signal ends the write with EINTR, like a daemon's timer. */
                 struct sigaction sa = {.sa_handler = on_alarm};

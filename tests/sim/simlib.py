@@ -252,26 +252,37 @@ class Sim:
         return r.stdout.strip()
 
     def write_async(self, rel, value, timeout_ms=None, hold_ms=None):
-        """Starts write() in the background; .result() waits for 'ok'/errno name."""
-        box = {}
+        """Starts write() in the background; .result() waits for 'ok'/errno name.
 
-        def run():
-            box['r'] = self.write(rel, value, timeout_ms, hold_ms)
-
-        t = threading.Thread(target=run, daemon=True)
-        t.start()
+        With hold_ms it returns only once the writer has its fd open, however slow the
+        machine (ASan, load), so a test can act between the open and the write."""
+        cmd = [SIM, 'write']
+        if timeout_ms:
+            cmd += ['--timeout', str(timeout_ms)]
+        if hold_ms:
+            cmd += ['--hold', str(hold_ms)]
+        proc = subprocess.Popen(cmd + [self.path(rel), value], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        if hold_ms:
+            line = proc.stderr.readline()
+            if line.strip() != 'opened' and proc.poll() is None:
+                proc.kill()
+                raise AssertionError(f'write {value} to {rel}: no "opened" but {line!r}')
 
         class Pending:
             @staticmethod
             def done():
-                return not t.is_alive()
+                return proc.poll() is not None
 
             @staticmethod
             def result(timeout=30):
-                t.join(timeout)
-                if t.is_alive():
+                try:
+                    out, _ = proc.communicate(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.communicate()
                     raise AssertionError(f'write {value} to {rel} still blocked')
-                return box['r']
+                return out.strip()
         return Pending()
 
     def stop(self):
