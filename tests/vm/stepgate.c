@@ -11,6 +11,9 @@
  * that open go on. At that moment every earlier step has returned from the kernel and nothing
  * of the step on BLOCK has reached it: the refusal lands exactly on BLOCK, whatever the timing.
  *
+ * FILE "kill" sends signal VALUE to PID instead, with the writer held at that open: the system
+ * tier's "kill -9 in the middle of an offline transaction", after exactly the earlier steps.
+ *
  * Prints "@@GATE armed" once every thread is traced (the host starts the operation only then),
  * "@@GATE fired BLOCK" when it acted. Exit status: 0 fired, 1 timeout or memhpd gone, 2 refused
  * or usage. Only runs inside the test VM (guest marker file and kernel command line word).
@@ -218,7 +221,8 @@ int main(int argc, char **argv)
                                                                 : info.entry.args[1]),
                                         path, sizeof(path)) == 0 &&
                             is_state_of(path, block)) {
-                                int r = write_file(file, value);
+                                int r = strcmp(file, "kill") ? write_file(file, value)
+                                        : kill(pid, atoi(value)) < 0 ? -errno : 0;
 
                                 if (r < 0)
                                         printf("@@GATE write %s: %s\n", file, strerror(-r));
