@@ -14,6 +14,8 @@ PACKAGES=(
     libudev-dev libsystemd-dev libnuma-dev libinih-dev libsmartcols-dev scdoc
     # tests: VM tier (the guest kernel and busybox-static are downloaded, not installed)
     qemu-system-x86 xz-utils python3 ca-certificates
+    # tests: system tier (the guest root; the .deb is built with what debian/ needs)
+    mmdebstrap e2fsprogs
     # tests: simulator tier, D-Bus, unit checks
     libfuse3-dev fuse3 dbus-daemon dbus-bin systemd util-linux procps passwd valgrind strace
     # the Debian package (tools/build-deb.sh) and its lint
