@@ -226,7 +226,7 @@ int memblock_apply(const Sysfs *s, uint32_t id, MemAction a, MemZone *ret_zone)
         if (!value || target < 0)
                 return -EINVAL;
         snprintf(path, sizeof(path), "memory%u/state", id);
-        r = sysfs_write_at(s, s->memory_fd, path, value);
+        r = sysfs_write_at(s->memory_fd, path, value);
         if (r == -EINVAL) {
                 /* The kernel's answer for "already in that state": only the state tells. */
                 if (memblock_read_state(s, id, &now) < 0 || now != target)

@@ -16,10 +16,6 @@
 #include "macro.h"
 #include "sysfs.h"
 
-#ifndef FUSE_SUPER_MAGIC
-#define FUSE_SUPER_MAGIC 0x65735546
-#endif
-
 /* Paths are always relative to a root fd: an absolute or ".." path would escape the sysroot. */
 static bool path_ok(const char *path)
 {
@@ -89,7 +85,6 @@ int sysfs_open(const char *root, Sysfs **ret)
         *s = (Sysfs){
                 .root_fd = TAKE_FD(root_fd),
                 .memory_fd = TAKE_FD(memory_fd),
-                .plain_files = sfs.f_type != SYSFS_MAGIC && sfs.f_type != FUSE_SUPER_MAGIC,
         };
         *ret = s;
         return 0;
@@ -155,16 +150,13 @@ int sysfs_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len)
         return read_full_fd(fd, SIZE_MAX, ret, ret_len);
 }
 
-int sysfs_write_at(const Sysfs *s, int dirfd, const char *path, const char *value)
+int sysfs_write_at(int dirfd, const char *path, const char *value)
 {
         _cleanup_close_ int fd = -EBADF;
         size_t len = strlen(value);
         ssize_t n;
 
-        /*
-         * No O_TRUNC: sysfs ignores it, and the simulator would see a spurious truncate. A fixture
-         * tree on a plain filesystem must hold exactly the last value, hence the ftruncate().
-         */
+        /* No O_TRUNC: sysfs ignores it, and the simulator would see a spurious truncate. */
         if (!path_ok(path))
                 return -EINVAL;
         fd = open_beneath(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
@@ -175,7 +167,5 @@ int sysfs_write_at(const Sysfs *s, int dirfd, const char *path, const char *valu
                 return -errno;
         if ((size_t)n != len)
                 return -EIO;
-        if (s->plain_files && ftruncate(fd, (off_t)len) < 0)
-                return -errno;
         return 0;
 }

@@ -13,9 +13,8 @@
 #include "macro.h"
 
 typedef struct Sysfs {
-        int root_fd;      /* the sysroot, "/" in production */
-        int memory_fd;    /* sys/devices/system/memory */
-        bool plain_files; /* a fixture tree on a regular filesystem, not sysfs or the simulator */
+        int root_fd;   /* the sysroot, "/" in production */
+        int memory_fd; /* sys/devices/system/memory */
 } Sysfs;
 
 /**
@@ -46,4 +45,4 @@ int sysfs_read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len)
  * Writes @value with one write() on a fd opened O_WRONLY without O_TRUNC, as sysfs expects.
  * Returns 0 or the -errno the kernel answered (EINVAL, EBUSY, EINTR, ...).
  */
-int sysfs_write_at(const Sysfs *s, int dirfd, const char *path, const char *value);
+int sysfs_write_at(int dirfd, const char *path, const char *value);

@@ -12,7 +12,6 @@ void setup(void)
 {
         ASSERT_OK(fixture_new(&fixture));
         ASSERT_OK(sysfs_open(fixture->root, &sysfs));
-        ASSERT_TRUE(sysfs->plain_files);
 }
 
 void teardown(void)

@@ -341,6 +341,7 @@ if $is_root; then
         sleep 0.5
         expect_rc 0 offline 38-39
         [ "$out" = "memory38-memory39: offline" ] || fail "offline 38-39 printed '$out' ($err)"
+        # A plain file, not sysfs: "offline" lands over "online\n" (same length, nothing left over).
         [ "$(cat "$mem/memory38/state")" = offline ] || fail "memory38/state was not written"
         expect_rc 0 list --node 1 --no-legend
         s=$(squeezed)
