@@ -38,6 +38,7 @@
 #include "alloc-util.h"
 #include "block-ids.h"
 #include "fuzz.h"
+#include "memhp-api.h"
 #include "nodemask.h"
 #include "policy.h"
 #include "request.h"
@@ -213,8 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else
                 goto out;
 
-        r = sd_bus_message_new_method_call(bus, &m, "org.memhpd1", "/org/memhpd1",
-                                           "org.memhpd1.Manager", member);
+        r = sd_bus_message_new_method_call(bus, &m, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
+                                           MEMHP_BUS_INTERFACE, member);
         FUZZ_CHECK_MSG(r >= 0, "new_method_call: %d", r);
 
         for (line = next; line; line = next) {

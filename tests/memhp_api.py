@@ -6,6 +6,10 @@ written: the tests and the docs checker compare against it instead of keeping th
     api = memhp_api.load()          # {'MEMHP_BUS_NAME': 'org.memhpd1', ...}
     api['MEMHP_MAX_BLOCKS_PER_CALL']  # 65536
 
+Run as a script it prints the values as shell assignments, for shell tests:
+
+    eval "$(python3 tests/memhp_api.py)"   # MEMHP_BUS_NAME=org.memhpd1 ...
+
 The header holds only '#define NAME value' where value is integer literals or string literals
 and earlier names, concatenated; anything else is an error here, so the header stays readable
 by this parser (and by people).
@@ -58,3 +62,9 @@ def load(path=HEADER):
 def with_prefix(api, prefix):
     """The values of every define named PREFIX*, in header order (e.g. 'MEMHP_ERROR_')."""
     return [v for k, v in api.items() if k.startswith(prefix) and not k.endswith('_CHOICES')]
+
+
+if __name__ == '__main__':
+    import shlex
+    for key, value in load().items():
+        print(f'{key}={shlex.quote(str(value))}')

@@ -202,7 +202,7 @@ def check_contract_written_once(src, api):
     header = os.path.join("lib", "memhp-api.h")
     names = (api["MEMHP_BUS_NAME"], api["MEMHP_BUS_PATH"])
     prefix = "(?:" + "|".join(re.escape(n) for n in names) + ")"
-    for d in ("daemon", "ctl", "lib"):
+    for d in ("daemon", "ctl", "lib", "fuzz", "tests"):
         for f in sorted(os.listdir(os.path.join(src, d))):
             path = os.path.join(d, f)
             if not f.endswith((".c", ".h")) or path == header:

@@ -18,6 +18,9 @@ src=$1
 memhpd=$2
 update=${3:-}
 expected=$src/conf/org.memhpd1.xml
+# MEMHP_BUS_NAME, MEMHP_BUS_PATH, ...: the contract as lib/memhp-api.h writes it.
+api=$(python3 "$src/tests/memhp_api.py") || exit 1
+eval "$api"
 
 if ! command -v dbus-daemon >/dev/null; then
         echo "dbus-daemon is not installed, skipping."
@@ -57,8 +60,8 @@ if [[ $(id -u) != 0 ]]; then
 <busconfig>
         <include>$policy</include>
         <policy user="$(id -un)">
-                <allow own="org.memhpd1"/>
-                <allow send_destination="org.memhpd1"/>
+                <allow own="$MEMHP_BUS_NAME"/>
+                <allow send_destination="$MEMHP_BUS_NAME"/>
         </policy>
 </busconfig>
 EOF
@@ -84,7 +87,7 @@ daemon_pid=$!
 # Wait (up to 10 s) until memhpd owns its name and answers.
 ok=
 for _ in $(seq 100); do
-        if busctl --address="$address" introspect --xml-interface org.memhpd1 /org/memhpd1 \
+        if busctl --address="$address" introspect --xml-interface "$MEMHP_BUS_NAME" "$MEMHP_BUS_PATH" \
                 >"$t/live.xml" 2>"$t/busctl.log"; then
                 ok=1
                 break
@@ -93,7 +96,7 @@ for _ in $(seq 100); do
         sleep 0.1
 done
 if [[ -z $ok ]]; then
-        echo "Could not introspect org.memhpd1 /org/memhpd1:" >&2
+        echo "Could not introspect $MEMHP_BUS_NAME $MEMHP_BUS_PATH:" >&2
         cat "$t/busctl.log" >&2
         echo "--- memhpd log:" >&2
         cat "$t/memhpd.log" >&2

@@ -20,6 +20,10 @@ import sys
 import tempfile
 import time
 
+import memhp_api
+
+API = memhp_api.load()
+
 SKIP = 77
 
 
@@ -139,14 +143,12 @@ def traced_syscalls(memhpd, src):
                 time.sleep(0.05)
         for _ in range(500):
             log.seek(0)
-            if "Serving org.memhpd1" in log.read():
+            if f"Serving {API['MEMHP_BUS_NAME']}" in log.read():
                 break
             time.sleep(0.02)
         busctl = ["busctl", "--address=" + address]
-        calls = [["call", "org.memhpd1", "/org/memhpd1", "org.memhpd1.Manager", "ListBlocks"],
-                 ["call", "org.memhpd1", "/org/memhpd1", "org.memhpd1.Manager", "ListNodes"],
-                 ["call", "org.memhpd1", "/org/memhpd1", "org.memhpd1.Manager",
-                  "OfflineBlocks", "au", "1", "1"]]
+        obj = ["call", API["MEMHP_BUS_NAME"], API["MEMHP_BUS_PATH"], API["MEMHP_BUS_INTERFACE"]]
+        calls = [obj + ["ListBlocks"], obj + ["ListNodes"], obj + ["OfflineBlocks", "au", "1", "1"]]
         for c in calls:
             r = subprocess.run(busctl + c, capture_output=True, text=True, timeout=30)
             if r.returncode != 0 and "OfflineBlocks" not in c:

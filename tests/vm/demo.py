@@ -10,18 +10,24 @@ blocks and, last, memory0, which the kernel refuses: memhpd puts the new blocks 
 
 import os
 import re
+import sys
 import time
 
 import vmlib
 from vmlib import MiB, GiB, log
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import memhp_api  # noqa: E402
 
 DROPIN = "/etc/memhpd.conf.d/50-demo.conf"
 DROPIN_TEXT = ("# memhpd demo: the CPU-less node 2 gets kernel memory first, then movable\n"
                "# memory up to MovableRatio percent of it.\n"
                "[Node 2]\nPolicy=auto-movable\n")
 DIMMS = (("dimm1", 1, 512 * MiB), ("dimm2", 2, GiB))
-OFFLINE_CALL = ("dbus-send --system --print-reply --dest=org.memhpd1 /org/memhpd1 "
-                "org.memhpd1.Manager.OfflineBlocks array:uint32:%s")
+API = memhp_api.load()
+OFFLINE_CALL = ("dbus-send --system --print-reply --dest=%s %s %s.OfflineBlocks " % (
+    API["MEMHP_BUS_NAME"], API["MEMHP_BUS_PATH"], API["MEMHP_BUS_INTERFACE"])
+    + "array:uint32:%s")
 
 
 def shell(vm, command, show=None):
