@@ -11,6 +11,7 @@
 #include "block-ids.h"
 #include "macro.h"
 #include "memblock.h"
+#include "memhp-api.h"
 #include "strutil.h"
 
 static const char *const state_table[_MEM_STATE_MAX] = {
@@ -66,9 +67,9 @@ int memblock_parse_name(const char *name, uint32_t *ret_id)
 
         /*
          * Leading zeros would alias another block's directory name. UINT32_MAX stays free so
-         * "id + 1" loops over the block map cannot wrap.
+         * "id + 1" loops over the block map cannot wrap (MEMHP_BLOCK_ID_MAX).
          */
-        if (!n || parse_uint(n, strlen(n), PARSE_UINT_NO_LEADING_ZERO, UINT32_MAX - 1, &v) < 0)
+        if (!n || parse_uint(n, strlen(n), PARSE_UINT_NO_LEADING_ZERO, MEMHP_BLOCK_ID_MAX, &v) < 0)
                 return -EINVAL;
         *ret_id = (uint32_t)v;
         return 0;
