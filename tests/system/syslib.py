@@ -31,8 +31,8 @@ PAGES_PER_BLOCK = BLOCK // 4096
 def build_package(src, out, version=None):
     """This tree's package, built by tools/build-deb.sh (dpkg-buildpackage in a scratch copy
     of the tree's tracked and untracked-not-ignored files: uncommitted edits count) into
-    `out`; `version`: the same tree rebuilt as that version. No lintian and no test run inside
-    the package build: CI runs both on their own. Returns the .deb's path."""
+    `out`; `version`: the same tree rebuilt as that version. No lintian (the deb-lintian test of
+    this suite runs it) and no test run inside the package build (CI runs the tiers). Returns the .deb's path."""
     need_tool("dpkg-buildpackage", "dpkg-dev")
     os.makedirs(out, exist_ok=True)
     for old in glob.glob(os.path.join(out, "memhpd_*.deb")):
