@@ -157,7 +157,7 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 int writer_new(sd_event *e, const Sysfs *s, writer_done_t done, void *userdata, Writer **ret)
 {
         struct sigaction sa = {.sa_handler = noop_handler}; /* no SA_RESTART: EINTR is the point */
-        _cleanup_free_ Writer *w = NULL;
+        _cleanup_(writer_freep) Writer *w = NULL;
         struct sigevent sev = {};
         sigset_t ss;
         int r;
@@ -165,6 +165,8 @@ int writer_new(sd_event *e, const Sysfs *s, writer_done_t done, void *userdata, 
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
+        /* writer_free() copes with every step below having failed: no fd, source or thread. */
+        w->efd = -EBADF;
         w->sysfs = s;
         w->done = done;
         w->userdata = userdata;
@@ -183,17 +185,12 @@ int writer_new(sd_event *e, const Sysfs *s, writer_done_t done, void *userdata, 
         if (w->efd < 0)
                 return -errno;
         r = sd_event_add_io(e, &w->source, w->efd, EPOLLIN, on_done, w);
-        if (r < 0) {
-                close(w->efd);
+        if (r < 0)
                 return r;
-        }
 
         r = -pthread_create(&w->thread, NULL, writer_thread, w);
-        if (r < 0) {
-                sd_event_source_disable_unref(w->source);
-                close(w->efd);
+        if (r < 0)
                 return r;
-        }
         w->thread_started = true;
         while (__atomic_load_n(&w->tid, __ATOMIC_ACQUIRE) == 0)
                 sched_yield();
@@ -201,11 +198,8 @@ int writer_new(sd_event *e, const Sysfs *s, writer_done_t done, void *userdata, 
         sev.sigev_notify = SIGEV_THREAD_ID;
         sev.sigev_signo = WRITER_SIGNAL;
         sev._sigev_un._tid = w->tid;
-        if (timer_create(CLOCK_MONOTONIC, &sev, &w->timer) < 0) {
-                r = -errno;
-                writer_free(TAKE_PTR(w));
-                return r;
-        }
+        if (timer_create(CLOCK_MONOTONIC, &sev, &w->timer) < 0)
+                return -errno;
         w->timer_created = true;
         *ret = TAKE_PTR(w);
         return 0;

@@ -31,6 +31,7 @@ typedef void (*writer_done_t)(const WriteJob *job, void *userdata);
 
 int writer_new(sd_event *e, const Sysfs *s, writer_done_t done, void *userdata, Writer **ret);
 Writer *writer_free(Writer *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Writer *, writer_free);
 
 void writer_set_timeout(Writer *w, uint64_t usec);
 int writer_submit(Writer *w, uint32_t block, MemAction action, uint64_t cookie);
