@@ -52,22 +52,9 @@ void manager_block_gone(Manager *m, uint32_t block, BlockEntry *e)
         notify_changed(m, block, e);
 }
 
-/* Records what sysfs says; an online block that turns offline without us was offlined on purpose.
- */
 static void update_state(Manager *m, uint32_t block, BlockEntry *e, MemState st, MemZone zone)
 {
-        bool changed = e->state != (int8_t)st || e->zone != (int8_t)zone;
-
-        if (e->state == MEM_STATE_ONLINE && st != MEM_STATE_ONLINE)
-                e->flags |= BLOCK_ADMIN_OFFLINE;
-        if (st == MEM_STATE_ONLINE) {
-                e->flags |= BLOCK_SEEN_ONLINE;
-                e->flags &= (uint16_t) ~(BLOCK_ADMIN_OFFLINE | BLOCK_FAILED);
-                e->attempts = 0;
-        }
-        e->state = (int8_t)st;
-        e->zone = (int8_t)zone;
-        if (changed)
+        if (blockmap_observe(e, st, zone))
                 notify_changed(m, block, e);
 }
 
@@ -332,15 +319,6 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
         manager_queue_block(m, ev->block);
 }
 
-static bool zone_matches(MemAction a, MemZone z)
-{
-        if (a == MEM_ACTION_ONLINE_MOVABLE)
-                return z == MEM_ZONE_MOVABLE;
-        if (a == MEM_ACTION_ONLINE_KERNEL)
-                return mem_zone_is_kernel(z);
-        return true;
-}
-
 void manager_on_write_done(const WriteJob *job, void *userdata)
 {
         Manager *m = userdata;
@@ -371,7 +349,7 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
                           e->node, mem_zone_to_string(job->zone), want, job->usec / 1000);
                 update_state(m, job->block, e, MEM_STATE_ONLINE, job->zone);
         } else if (job->result == 1) {
-                if (zone_matches(job->action, job->zone))
+                if (mem_action_zone_matches(job->action, job->zone))
                         log_block(LOG_INFO, 0, job->block, e->node, mem_zone_to_string(job->zone),
                                   "already-online",
                                   "memory%u (node %d): already online in zone %s.", job->block,

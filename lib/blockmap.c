@@ -73,6 +73,22 @@ bool blockmap_next(const BlockMap *m, uint32_t *id)
         return false;
 }
 
+bool blockmap_observe(BlockEntry *e, MemState st, MemZone zone)
+{
+        bool changed = e->state != (int8_t)st || e->zone != (int8_t)zone;
+
+        if (e->state == MEM_STATE_ONLINE && st != MEM_STATE_ONLINE)
+                e->flags |= BLOCK_ADMIN_OFFLINE;
+        if (st == MEM_STATE_ONLINE) {
+                e->flags |= BLOCK_SEEN_ONLINE;
+                e->flags &= (uint16_t) ~(BLOCK_ADMIN_OFFLINE | BLOCK_FAILED);
+                e->attempts = 0;
+        }
+        e->state = (int8_t)st;
+        e->zone = (int8_t)zone;
+        return changed;
+}
+
 void blockmap_done(BlockMap *m)
 {
         for (size_t i = 0; i < m->n_chunks; i++)

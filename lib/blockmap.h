@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memblock.h"
+
 enum {
         BLOCK_PRESENT = 1 << 0,       /* the memoryN directory exists */
         BLOCK_QUEUED = 1 << 1,        /* on the work queue */
@@ -43,6 +45,16 @@ BlockEntry *blockmap_get(BlockMap *m, uint32_t id);
 /* The entry for @id if its chunk exists (it may be an absent block), else NULL. */
 BlockEntry *blockmap_peek(const BlockMap *m, uint32_t id);
 void blockmap_set_present(BlockMap *m, BlockEntry *e, bool present);
+
+/**
+ * blockmap_observe() - record the state and zone sysfs shows for a block.
+ *
+ * An online block that turns offline was offlined on purpose (by an administrator or an
+ * operation, since memhpd's policy never offlines): it gets BLOCK_ADMIN_OFFLINE and the policy
+ * leaves it be. A block seen online forgets that, its failed write and its retry count.
+ * Return: true when the state or the zone differ from what @e held.
+ */
+bool blockmap_observe(BlockEntry *e, MemState st, MemZone zone);
 void blockmap_done(BlockMap *m);
 
 /* Iterates present blocks in id order: for (uint32_t id = 0; blockmap_next(m, &id); id++) */

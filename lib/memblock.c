@@ -46,6 +46,15 @@ MemZone mem_zone_from_string(const char *s)
         return (MemZone)string_table_lookup(zone_table, ELEMENTSOF(zone_table), s);
 }
 
+bool mem_action_zone_matches(MemAction a, MemZone zone)
+{
+        if (a == MEM_ACTION_ONLINE_MOVABLE)
+                return zone == MEM_ZONE_MOVABLE;
+        if (a == MEM_ACTION_ONLINE_KERNEL)
+                return mem_zone_is_kernel(zone);
+        return true;
+}
+
 MemState mem_action_target_state(MemAction a)
 {
         switch (a) {

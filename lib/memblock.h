@@ -7,6 +7,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,8 @@ static inline int mem_zone_is_kernel(MemZone z)
 
 /* The state an action leads to: online for every online_* action. */
 MemState mem_action_target_state(MemAction a);
+/* Whether a block online in @zone is where @a puts blocks (plain online: anywhere). */
+bool mem_action_zone_matches(MemAction a, MemZone zone);
 
 /* "memory123" -> 123. Rejects "memory_tiers", signs, leading zeros and ids >= UINT32_MAX. */
 int memblock_parse_name(const char *name, uint32_t *ret_id);

@@ -249,3 +249,59 @@ TEST(many)
         ASSERT_EQ(n, 65536);
         blockmap_done(&m);
 }
+
+TEST(entry_stays_small)
+{
+        /* 65,536 blocks in about 0.5 MiB: the flags grew to 16 bits inside the same 8 bytes. */
+        ASSERT_EQ(sizeof(BlockEntry), 8);
+        ASSERT_TRUE(BLOCK_AWAIT_RETRY <= UINT16_MAX && BLOCK_DELAYED <= UINT16_MAX);
+        ASSERT_TRUE((BLOCK_AWAIT_NODE & BLOCK_AWAIT_RETRY) == 0);
+}
+
+TEST(observe)
+{
+        BlockMap m = {};
+        BlockEntry *e = blockmap_get(&m, 3);
+
+        ASSERT_TRUE(e);
+        blockmap_set_present(&m, e, true);
+        /* First read: offline, found so. Nothing is the admin's yet. */
+        ASSERT_TRUE(blockmap_observe(e, MEM_STATE_OFFLINE, MEM_ZONE_UNKNOWN));
+        ASSERT_EQ(e->flags, BLOCK_PRESENT);
+        ASSERT_TRUE(!blockmap_observe(e, MEM_STATE_OFFLINE, MEM_ZONE_UNKNOWN));
+
+        /* Online after a failed try and two retries: the failure and the count are forgotten. */
+        e->flags |= BLOCK_FAILED;
+        e->attempts = 2;
+        ASSERT_TRUE(blockmap_observe(e, MEM_STATE_ONLINE, MEM_ZONE_MOVABLE));
+        ASSERT_EQ(e->flags, BLOCK_PRESENT | BLOCK_SEEN_ONLINE);
+        ASSERT_EQ(e->attempts, 0);
+        ASSERT_EQ(e->state, MEM_STATE_ONLINE);
+        ASSERT_EQ(e->zone, MEM_ZONE_MOVABLE);
+        ASSERT_TRUE(!blockmap_observe(e, MEM_STATE_ONLINE, MEM_ZONE_MOVABLE));
+        /* Same state, another zone is a change too. */
+        ASSERT_TRUE(blockmap_observe(e, MEM_STATE_ONLINE, MEM_ZONE_NORMAL));
+
+        /* Online, then going offline or offline: someone offlined it, policy keeps off. */
+        ASSERT_TRUE(blockmap_observe(e, MEM_STATE_GOING_OFFLINE, MEM_ZONE_UNKNOWN));
+        ASSERT_TRUE(e->flags & BLOCK_ADMIN_OFFLINE);
+        ASSERT_TRUE(blockmap_observe(e, MEM_STATE_OFFLINE, MEM_ZONE_UNKNOWN));
+        ASSERT_TRUE(e->flags & BLOCK_ADMIN_OFFLINE);
+        ASSERT_TRUE(e->flags & BLOCK_SEEN_ONLINE);
+        /* Onlined again (by anyone): the policy may act on it once it goes offline anew... */
+        ASSERT_TRUE(blockmap_observe(e, MEM_STATE_ONLINE, MEM_ZONE_NORMAL));
+        ASSERT_TRUE(!(e->flags & BLOCK_ADMIN_OFFLINE));
+        /* ...but an offline after that is the admin's again. */
+        ASSERT_TRUE(blockmap_observe(e, MEM_STATE_OFFLINE, MEM_ZONE_UNKNOWN));
+        ASSERT_TRUE(e->flags & BLOCK_ADMIN_OFFLINE);
+
+        /* A block never seen online that stays offline is not the admin's. */
+        e = blockmap_get(&m, 4);
+        ASSERT_TRUE(e);
+        blockmap_set_present(&m, e, true);
+        ASSERT_TRUE(blockmap_observe(e, MEM_STATE_GOING_OFFLINE, MEM_ZONE_UNKNOWN));
+        ASSERT_TRUE(!blockmap_observe(e, MEM_STATE_GOING_OFFLINE, MEM_ZONE_UNKNOWN));
+        ASSERT_TRUE(blockmap_observe(e, MEM_STATE_OFFLINE, MEM_ZONE_UNKNOWN));
+        ASSERT_EQ(e->flags, BLOCK_PRESENT);
+        blockmap_done(&m);
+}

@@ -156,4 +156,16 @@ TEST(strings)
         ASSERT_EQ(mem_action_target_state(MEM_ACTION_OFFLINE), MEM_STATE_OFFLINE);
         ASSERT_EQ(mem_action_target_state(MEM_ACTION_NONE), _MEM_STATE_INVALID);
         ASSERT_EQ(mem_action_target_state(_MEM_ACTION_MAX), _MEM_STATE_INVALID);
+
+        /* Where each action puts a block; "already online" elsewhere means another onliner. */
+        ASSERT_TRUE(mem_action_zone_matches(MEM_ACTION_ONLINE_MOVABLE, MEM_ZONE_MOVABLE));
+        ASSERT_TRUE(!mem_action_zone_matches(MEM_ACTION_ONLINE_MOVABLE, MEM_ZONE_NORMAL));
+        ASSERT_TRUE(!mem_action_zone_matches(MEM_ACTION_ONLINE_MOVABLE, MEM_ZONE_NONE));
+        ASSERT_TRUE(mem_action_zone_matches(MEM_ACTION_ONLINE_KERNEL, MEM_ZONE_NORMAL));
+        ASSERT_TRUE(mem_action_zone_matches(MEM_ACTION_ONLINE_KERNEL, MEM_ZONE_DMA32));
+        ASSERT_TRUE(mem_action_zone_matches(MEM_ACTION_ONLINE_KERNEL, MEM_ZONE_DMA));
+        ASSERT_TRUE(!mem_action_zone_matches(MEM_ACTION_ONLINE_KERNEL, MEM_ZONE_MOVABLE));
+        ASSERT_TRUE(!mem_action_zone_matches(MEM_ACTION_ONLINE_KERNEL, MEM_ZONE_DEVICE));
+        ASSERT_TRUE(mem_action_zone_matches(MEM_ACTION_ONLINE, MEM_ZONE_MOVABLE));
+        ASSERT_TRUE(mem_action_zone_matches(MEM_ACTION_ONLINE, MEM_ZONE_NORMAL));
 }
