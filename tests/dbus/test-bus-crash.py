@@ -11,6 +11,8 @@ keep their new state and there is nothing to recover). The same for a failing op
 crash points run on through its rollback, and for crashes during the recovery itself."""
 
 import os
+import re
+import subprocess
 import time
 
 from buslib import (E_NOREPLY, Bus, Memhpd, Sim, check, check_eq, expect_error, log,
@@ -21,6 +23,14 @@ BASE = {32: ('offline', '-'), 33: ('offline', '-'), 34: ('offline', '-'),
         128: ('online', 'Movable'), 129: ('online', 'Movable'), 130: ('online', 'Movable')}
 CONFIG = quiet_config(timeout=10, retries=0)
 CRASHPOINT = os.environ.get('MEMHP_CRASHPOINT', '')
+
+
+def preload():
+    """LD_PRELOAD for the shim. A memhpd built with ASan needs its runtime first in the list."""
+    libs = subprocess.run(['ldd', os.environ.get('MEMHPD', '')], capture_output=True,
+                          text=True).stdout
+    m = re.search(r'libasan\.so\S* => (\S+)', libs)
+    return f'{m.group(1)} {CRASHPOINT}' if m else CRASHPOINT
 
 # name, method, args, blocks, state of a block after its forward write
 OPS = [
@@ -45,7 +55,7 @@ class Run:
         env = {}
         if crash_at:
             check(os.path.exists(CRASHPOINT), f'crash-point shim {CRASHPOINT!r} is built')
-            env = {'LD_PRELOAD': CRASHPOINT, 'MEMHP_CRASH_AT': str(crash_at)}
+            env = {'LD_PRELOAD': preload(), 'MEMHP_CRASH_AT': str(crash_at)}
         return Memhpd(self.tmp, self.sim, self.bus, CONFIG, name=f'memhpd-{self.n:03d}',
                       env=env, runtime=self.runtime, wait=wait)
 
