@@ -42,7 +42,7 @@ int ctl_log_bus_error(const sd_bus_error *error, int r, const char *what)
                 /* The bus daemon's own refusals are a dump of match rules: not for humans. */
                 if (startswith(msg, "Rejected send message"))
                         log_error("Permission denied by the system bus policy: %s needs root "
-                                  "or membership in group 'memhp'.",
+                                  "or membership in group '" MEMHP_BUS_GROUP "'.",
                                   what);
                 else
                         log_error("Permission denied: %s", msg);

@@ -11,9 +11,8 @@
 
 #include "bus-auth.h"
 #include "log.h"
+#include "memhp-api.h"
 #include "strutil.h"
-
-#define MEMHP_GROUP "memhp"
 
 typedef struct AuthRequest {
         Manager *manager;
@@ -53,7 +52,7 @@ static int on_credentials(sd_bus_message *reply, void *userdata, sd_bus_error *r
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         AuthRequest *a = userdata;
-        struct group *grp = getgrnam(MEMHP_GROUP);
+        struct group *grp = getgrnam(MEMHP_BUS_GROUP);
         const char *member = sd_bus_message_get_member(a->msg);
         uint32_t uid = UINT32_MAX;
         bool in_group = false;
@@ -89,10 +88,10 @@ static int on_credentials(sd_bus_message *reply, void *userdata, sd_bus_error *r
 
         if (uid != 0 && !in_group) {
                 log_notice("Denied %s to uid %" PRIu32 " (not root, not in group '%s').", member,
-                           uid, MEMHP_GROUP);
+                           uid, MEMHP_BUS_GROUP);
                 (void)sd_bus_reply_method_errorf(a->msg, SD_BUS_ERROR_ACCESS_DENIED,
                                                  "%s needs root or membership in group '%s'.",
-                                                 member, MEMHP_GROUP);
+                                                 member, MEMHP_BUS_GROUP);
                 goto out;
         }
         (void)sd_bus_message_rewind(a->msg, true);

@@ -18,6 +18,12 @@
 #define MEMHP_BUS_INTERFACE "org.memhpd1.Manager"
 
 /*
+ * Besides root, members of this group may call the methods that change memory or the daemon.
+ * conf/org.memhpd1.conf (the bus policy) and conf/memhpd.sysusers (which creates it) name it too.
+ */
+#define MEMHP_BUS_GROUP "memhp"
+
+/*
  * Errors of our own. Bad input fails with org.freedesktop.DBus.Error.InvalidArgs, a refused
  * caller with AccessDenied, an unreadable block with IOError.
  */

@@ -9,7 +9,9 @@ Checks that the man pages document what the code has:
   org.memhpd1(5)   every method, property and signal of conf/org.memhpd1.xml with the argument
                    types the XML gives, and the contract in lib/memhp-api.h: the bus name,
                    path and interface, every error name, the block limit and the unknown node
-  lib/memhp-api.h  is the only source file that spells out an org.memhpd1 name
+  lib/memhp-api.h  is the only source file that spells out an org.memhpd1 name; the bus policy
+                   (conf/org.memhpd1.conf) and conf/memhpd.sysusers use its name, interface
+                   and group
   memhpctl(8)      every command and option of ctl/memhpctl.c and every exit code in ctl/ctl.h
   memhpd(8)        every option of daemon/memhpd.c
   completion       every memhpctl command and long option in completion/memhpctl
@@ -189,12 +191,33 @@ def check_dbus(src, api, page):
     for e in errors:
         if f"*{e}*" not in page:
             fail(f"{name}: error {e} is not documented (expected *{e}*)")
+    group = api["MEMHP_BUS_GROUP"]
+    if f"*{group}*" not in page:
+        fail(f"{name}: group {group} is not named (expected *{group}*)")
     for key in ("MEMHP_BUS_NAME", "MEMHP_BUS_PATH", "MEMHP_BUS_INTERFACE"):
         if api[key] not in page:
             fail(f"{name}: {key} {api[key]} is not mentioned")
     for key in ("MEMHP_MAX_BLOCKS_PER_CALL", "MEMHP_NODE_UNKNOWN"):
         if not re.search(r"\b" + str(api[key]) + r"\b", page):
             fail(f"{name}: {key} ({api[key]}) is not mentioned")
+
+
+def check_bus_policy(src, api):
+    """The shipped bus policy and the sysusers file name what lib/memhp-api.h says."""
+    name, iface, group = api["MEMHP_BUS_NAME"], api["MEMHP_BUS_INTERFACE"], api["MEMHP_BUS_GROUP"]
+    path = "conf/org.memhpd1.conf"
+    root = ET.parse(os.path.join(src, path)).getroot()
+    if root.find(f"policy[@user='root']/allow[@own='{name}']") is None:
+        fail(f"{path}: root may not own {name}")
+    if root.find(f"policy[@group='{group}']/allow[@send_interface='{iface}']") is None:
+        fail(f"{path}: group {group} may not call {iface}")
+    for allow in root.iter("allow"):
+        dest = allow.get("send_destination")
+        if dest is not None and dest != name:
+            fail(f"{path}: send_destination={dest}, the bus name is {name}")
+    sysusers = read(os.path.join(src, "conf/memhpd.sysusers"))
+    if not re.search(r"^g\s+" + re.escape(group) + r"\s", sysusers, re.M):
+        fail(f"conf/memhpd.sysusers: does not create group {group}")
 
 
 def check_contract_written_once(src, api):
@@ -257,6 +280,7 @@ def main():
     api = memhp_api.load(os.path.join(src, "lib", "memhp-api.h"))
     check_conf(src, api, memhpd, page("memhpd.conf.5.scd"))
     check_dbus(src, api, page("org.memhpd1.5.scd"))
+    check_bus_policy(src, api)
     check_contract_written_once(src, api)
     # memhpctl is checked as soon as its directory is in the tree (it may land after the pages).
     if os.path.exists(os.path.join(src, "ctl/meson.build")):
@@ -272,7 +296,8 @@ def main():
             fail(f"man/meson.build: {f} is not built")
 
     if failures:
-        print(f"{len(failures)} problems: the man pages (or lib/memhp-api.h) do not match the code.")
+        print(f"{len(failures)} problems: the man pages (or lib/memhp-api.h) do not match the "
+              "code.")
         return 1
     print("The man pages cover every config key, D-Bus member, error, command and option.")
     return 0

@@ -57,6 +57,7 @@ E_INVALID_CONFIG = API.get('MEMHP_ERROR_INVALID_CONFIG')
 MAX_BLOCKS = API.get('MEMHP_MAX_BLOCKS_PER_CALL')
 BLOCK_ID_MAX = API.get('MEMHP_BLOCK_ID_MAX')
 NODE_UNKNOWN = API.get('MEMHP_NODE_UNKNOWN')
+GROUP = API.get('MEMHP_BUS_GROUP')
 E_ACCESS = 'org.freedesktop.DBus.Error.AccessDenied'
 E_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs'
 E_NOREPLY = 'org.freedesktop.DBus.Error.NoReply'

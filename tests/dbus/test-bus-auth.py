@@ -9,7 +9,7 @@ import grp
 import os
 import subprocess
 
-from buslib import (E_ACCESS, IFACE, NAME, PATH, Bus, Memhpd, Sim, check, check_eq, log,
+from buslib import (E_ACCESS, GROUP, IFACE, NAME, PATH, Bus, Memhpd, Sim, check, check_eq, log,
                     quiet_config, run_as, run_tests, skip, states)
 
 BOOT = ['--nodes', '0-1', '--boot', 'node0:0-7,node0:32-39/offline,node1:128-135/Movable']
@@ -29,13 +29,13 @@ MUTATING = [
 def memhp_gid():
     """The memhp group, created (as sysusers would) when this test machine lacks it."""
     try:
-        return grp.getgrnam('memhp').gr_gid
+        return grp.getgrnam(GROUP).gr_gid
     except KeyError:
         pass
-    r = subprocess.run(['groupadd', '--system', 'memhp'], capture_output=True, text=True)
+    r = subprocess.run(['groupadd', '--system', GROUP], capture_output=True, text=True)
     if r.returncode not in (0, 9):  # 9: created meanwhile by someone else
-        skip(f'cannot create group memhp: {r.stderr.strip()}')
-    return grp.getgrnam('memhp').gr_gid
+        skip(f'cannot create group {GROUP}: {r.stderr.strip()}')
+    return grp.getgrnam(GROUP).gr_gid
 
 
 def as_user(bus, who, member, sig='', args=(), iface=IFACE):
@@ -141,12 +141,12 @@ def test_daemon_check(tmp):
                        'nobody in another group')):
         for member, sig, args in MUTATING:
             msg = expect_denied(bus, who, member, sig, args, f'{what}, allow-all bus')
-            check_eq(msg, f"{member} needs root or membership in group 'memhp'.",
+            check_eq(msg, f"{member} needs root or membership in group '{GROUP}'.",
                      f'{what}: {member} message')
         # Authorization comes before argument checks.
         expect_denied(bus, who, 'OnlineBlocks', 'aus', [[], 'sideways'], f'{what}, bad args')
     for member, _, _ in MUTATING:
-        check_eq(d.count(rf"Denied {member} to uid 65534 \(not root, not in group 'memhp'\)"),
+        check_eq(d.count(rf"Denied {member} to uid 65534 \(not root, not in group '{GROUP}'\)"),
                  4 if member == 'OnlineBlocks' else 2, f'memhpd logs each refused {member}')
     check_eq(sim.writes(), ({}, 0), 'sim writes after refused calls')
     check_eq(states(sim), prior, 'sim state after refused calls')
