@@ -375,8 +375,7 @@ def add_program(cpio, guest_path, host_path):
 
 def add_dbus(cpio, memhpctl):
     """dbus-daemon (started by the guest init when BUS_CONF exists), dbus-send for raw calls,
-    memhpctl, util-linux setpriv (busybox's cannot set the bounding set), and the users and
-    groups the bus policy names."""
+    memhpctl, and the users and groups the bus policy names."""
     with open(os.path.join(SRC, "tests", "dbus", "system-bus.conf.in")) as f:
         conf = f.read().replace("@LISTEN@", "unix:path=" + SYSTEM_BUS_SOCKET)
     cpio.file(BUS_CONF, data=conf.replace("@POLICY@", BUS_POLICY).encode(), mode=0o644)
@@ -384,8 +383,7 @@ def add_dbus(cpio, memhpctl):
     cpio.file("etc/passwd", data=b"root:x:0:0:root:/root:/bin/sh\n", mode=0o644)
     cpio.file("etc/group", data=b"root:x:0:\nmemhp:x:990:\n", mode=0o644)
     cpio.file("etc/machine-id", data=b"6d656d6870642d766d2d677565737400\n", mode=0o444)
-    for name, package in (("dbus-daemon", "dbus-daemon"), ("dbus-send", "dbus-bin"),
-                          ("setpriv", "util-linux")):
+    for name, package in (("dbus-daemon", "dbus-daemon"), ("dbus-send", "dbus-bin")):
         add_program(cpio, "usr/bin/" + name, need_tool(name, package))
     add_program(cpio, "usr/bin/memhpctl", memhpctl)
 
