@@ -31,7 +31,16 @@ ROOT_PACKAGES = [
 ]
 
 SUITE = "bookworm"
-SOURCES = "/etc/apt/sources.list.d/debian.sources"
+# The machine's own Debian mirror: deb822 (Debian 12's default), else the one-line format.
+SOURCES_FILES = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]
+
+
+def sources_file():
+    for f in SOURCES_FILES:
+        if os.path.exists(f) and os.path.getsize(f) > 0:
+            return f
+    raise VMError("no apt sources in %s: the guest root is built from the machine's configured "
+                  "Debian mirror" % " or ".join(SOURCES_FILES))
 
 # A small initramfs: the root is a virtio disk with ext4, nothing else is needed to mount it.
 ESSENTIAL_HOOK = (
@@ -101,12 +110,8 @@ def default_cache_dir(fallback):
 
 def root_key():
     """A digest of everything the cached tree is made from."""
-    try:
-        with open(SOURCES) as f:
-            sources = f.read()
-    except OSError as e:
-        raise VMError("the apt sources %s: %s (the guest root is built from the machine's "
-                      "configured Debian mirror)" % (SOURCES, e.strerror))
+    with open(sources_file()) as f:
+        sources = f.read()
     spec = {"format": FORMAT, "packages": sorted(ROOT_PACKAGES), "suite": SUITE,
             "sources": sources, "opts": MMDEBSTRAP_OPTS, "essential": ESSENTIAL_HOOK,
             "customize": CUSTOMIZE_HOOKS, "prune": PRUNE_MODULES}
@@ -156,7 +161,7 @@ class RootCache:
                 "--include=" + ",".join(ROOT_PACKAGES),
                 "--essential-hook=" + ESSENTIAL_HOOK]
             argv += ["--customize-hook=" + h for h in CUSTOMIZE_HOOKS]
-            argv += [SUITE, tree, SOURCES]
+            argv += [SUITE, tree, sources_file()]
             run(argv, stdout=subprocess.DEVNULL)
             t_debootstrap = time.monotonic() - t0
             boot = os.path.join(tree, "boot")
