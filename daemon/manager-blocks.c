@@ -289,30 +289,16 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
                 return;
         }
         log_debug("uevent %s memory%u", uevent_action_to_string(ev->action), ev->block);
-        switch (ev->action) {
-        case UEVENT_REMOVE:
+        switch (blockmap_classify_uevent(e, ev->action)) {
+        case BLOCK_EVENT_GONE:
                 manager_block_gone(m, ev->block, e);
                 return;
-        case UEVENT_ADD:
-                /* A new block under an old id (remove lost, or unplug and replug): start over. */
-                if ((e->flags & BLOCK_PRESENT) && !(e->flags & (BLOCK_WRITING | BLOCK_BUSY)))
-                        blockmap_set_present(&m->blocks, e, false);
+        case BLOCK_EVENT_IGNORE:
+                return;
+        case BLOCK_EVENT_NEW:
+                blockmap_set_present(&m->blocks, e, false);
                 break;
-        case UEVENT_ONLINE:
-        case UEVENT_OFFLINE:
-                /*
-                 * Our own writes come back as online/offline events: confirmations, not work.
-                 * A write still in flight reports through its completion, and an event that
-                 * says what we already know needs no sysfs read.
-                 */
-                if ((e->flags & BLOCK_PRESENT) &&
-                    ((e->flags & (BLOCK_WRITING | BLOCK_BUSY)) ||
-                     e->state ==
-                             (ev->action == UEVENT_ONLINE ? MEM_STATE_ONLINE : MEM_STATE_OFFLINE)))
-                        return;
-                break;
-        default:
-                /* change and anything else: re-read the block, never act on the event alone. */
+        case BLOCK_EVENT_READ:
                 break;
         }
         blockmap_set_present(&m->blocks, e, true);

@@ -89,6 +89,32 @@ bool blockmap_observe(BlockEntry *e, MemState st, MemZone zone)
         return changed;
 }
 
+BlockEventVerdict blockmap_classify_uevent(const BlockEntry *e, UeventAction action)
+{
+        bool present = e->flags & BLOCK_PRESENT, ours = e->flags & (BLOCK_WRITING | BLOCK_BUSY);
+        MemState said;
+
+        switch (action) {
+        case UEVENT_REMOVE:
+                return BLOCK_EVENT_GONE;
+        case UEVENT_ADD:
+                /* Remove lost, or unplug and replug: start over, unless our write is on it. */
+                return present && !ours ? BLOCK_EVENT_NEW : BLOCK_EVENT_READ;
+        case UEVENT_ONLINE:
+        case UEVENT_OFFLINE:
+                /*
+                 * Our own writes come back as online/offline events: confirmations, not work.
+                 * A write still in flight reports through its completion, and an event that
+                 * says what is already known needs no sysfs read.
+                 */
+                said = action == UEVENT_ONLINE ? MEM_STATE_ONLINE : MEM_STATE_OFFLINE;
+                return present && (ours || e->state == (int8_t)said) ? BLOCK_EVENT_IGNORE
+                                                                     : BLOCK_EVENT_READ;
+        default:
+                return BLOCK_EVENT_READ;
+        }
+}
+
 void blockmap_done(BlockMap *m)
 {
         for (size_t i = 0; i < m->n_chunks; i++)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "memblock.h"
+#include "uevent.h"
 
 enum {
         BLOCK_PRESENT = 1 << 0,       /* the memoryN directory exists */
@@ -55,6 +56,16 @@ void blockmap_set_present(BlockMap *m, BlockEntry *e, bool present);
  * Return: true when the state or the zone differ from what @e held.
  */
 bool blockmap_observe(BlockEntry *e, MemState st, MemZone zone);
+
+/* What a uevent asks of the daemon, given what it knows of the block. */
+typedef enum BlockEventVerdict {
+        BLOCK_EVENT_READ,   /* re-read the block from sysfs (never act on the event alone) */
+        BLOCK_EVENT_NEW,    /* a new block under a known id: forget the old one, then read */
+        BLOCK_EVENT_GONE,   /* the block was removed */
+        BLOCK_EVENT_IGNORE, /* a confirmation: of a write in flight, or of the known state */
+} BlockEventVerdict;
+
+BlockEventVerdict blockmap_classify_uevent(const BlockEntry *e, UeventAction action);
 void blockmap_done(BlockMap *m);
 
 /* Iterates present blocks in id order: for (uint32_t id = 0; blockmap_next(m, &id); id++) */

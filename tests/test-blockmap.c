@@ -305,3 +305,52 @@ TEST(observe)
         ASSERT_EQ(e->flags, BLOCK_PRESENT);
         blockmap_done(&m);
 }
+
+static BlockEventVerdict classify(uint16_t flags, int state, UeventAction action)
+{
+        BlockEntry e = {.flags = flags, .state = (int8_t)state, .node = MEMBLOCK_NODE_NONE};
+
+        return blockmap_classify_uevent(&e, action);
+}
+
+TEST(classify_uevent)
+{
+        /* remove: gone, whatever is known or in flight. */
+        ASSERT_EQ(classify(0, -1, UEVENT_REMOVE), BLOCK_EVENT_GONE);
+        ASSERT_EQ(classify(BLOCK_PRESENT | BLOCK_WRITING, MEM_STATE_OFFLINE, UEVENT_REMOVE),
+                  BLOCK_EVENT_GONE);
+
+        /* add: a block not known is read; a known one under the same id starts over... */
+        ASSERT_EQ(classify(0, -1, UEVENT_ADD), BLOCK_EVENT_READ);
+        ASSERT_EQ(classify(BLOCK_PRESENT, MEM_STATE_ONLINE, UEVENT_ADD), BLOCK_EVENT_NEW);
+        ASSERT_EQ(classify(BLOCK_PRESENT | BLOCK_ADMIN_OFFLINE, MEM_STATE_OFFLINE, UEVENT_ADD),
+                  BLOCK_EVENT_NEW);
+        /* ...unless a write of ours or an operation is on it: its completion tells. */
+        ASSERT_EQ(classify(BLOCK_PRESENT | BLOCK_WRITING, MEM_STATE_OFFLINE, UEVENT_ADD),
+                  BLOCK_EVENT_READ);
+        ASSERT_EQ(classify(BLOCK_PRESENT | BLOCK_BUSY, MEM_STATE_OFFLINE, UEVENT_ADD),
+                  BLOCK_EVENT_READ);
+
+        /* online/offline: confirmations of what is known or in flight need no read. */
+        ASSERT_EQ(classify(BLOCK_PRESENT, MEM_STATE_ONLINE, UEVENT_ONLINE), BLOCK_EVENT_IGNORE);
+        ASSERT_EQ(classify(BLOCK_PRESENT, MEM_STATE_OFFLINE, UEVENT_OFFLINE), BLOCK_EVENT_IGNORE);
+        ASSERT_EQ(classify(BLOCK_PRESENT | BLOCK_WRITING, MEM_STATE_OFFLINE, UEVENT_ONLINE),
+                  BLOCK_EVENT_IGNORE);
+        ASSERT_EQ(classify(BLOCK_PRESENT | BLOCK_BUSY, MEM_STATE_ONLINE, UEVENT_OFFLINE),
+                  BLOCK_EVENT_IGNORE);
+        /* News: someone else changed the block, or it was never read. */
+        ASSERT_EQ(classify(BLOCK_PRESENT, MEM_STATE_OFFLINE, UEVENT_ONLINE), BLOCK_EVENT_READ);
+        ASSERT_EQ(classify(BLOCK_PRESENT, MEM_STATE_ONLINE, UEVENT_OFFLINE), BLOCK_EVENT_READ);
+        ASSERT_EQ(classify(BLOCK_PRESENT, -1, UEVENT_ONLINE), BLOCK_EVENT_READ);
+        ASSERT_EQ(classify(BLOCK_PRESENT, MEM_STATE_GOING_OFFLINE, UEVENT_OFFLINE),
+                  BLOCK_EVENT_READ);
+        /* A block not known to be present is read even if the stale state matches. */
+        ASSERT_EQ(classify(0, MEM_STATE_ONLINE, UEVENT_ONLINE), BLOCK_EVENT_READ);
+        ASSERT_EQ(classify(BLOCK_WRITING, MEM_STATE_OFFLINE, UEVENT_OFFLINE), BLOCK_EVENT_READ);
+
+        /* change (udevadm trigger) and anything else: read, never act on the event alone. */
+        ASSERT_EQ(classify(BLOCK_PRESENT, MEM_STATE_ONLINE, UEVENT_CHANGE), BLOCK_EVENT_READ);
+        ASSERT_EQ(classify(BLOCK_PRESENT | BLOCK_WRITING, MEM_STATE_ONLINE, UEVENT_CHANGE),
+                  BLOCK_EVENT_READ);
+        ASSERT_EQ(classify(BLOCK_PRESENT, MEM_STATE_ONLINE, _UEVENT_ACTION_MAX), BLOCK_EVENT_READ);
+}
