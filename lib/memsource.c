@@ -280,7 +280,7 @@ static int range_cmp(const void *a, const void *b)
         return x->start < y->start ? -1 : x->start > y->start;
 }
 
-int source_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret)
+int memsource_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret)
 {
         SourceMap *m = calloc(1, sizeof(*m));
         size_t allocated = 0;
@@ -292,7 +292,7 @@ int source_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret)
         if (r >= 0)
                 r = scan_iomem(m, &allocated, s, iomem_fd);
         if (r < 0) {
-                source_map_free(m);
+                memsource_map_free(m);
                 return r;
         }
         if (m->n > 1)
@@ -303,7 +303,7 @@ int source_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret)
         return 0;
 }
 
-SourceMap *source_map_free(SourceMap *m)
+SourceMap *memsource_map_free(SourceMap *m)
 {
         if (m) {
                 free(m->ranges);
@@ -329,8 +329,8 @@ static const SourceRange *map_lookup(const SourceMap *m, uint64_t addr)
         return &m->ranges[lo - 1];
 }
 
-int source_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t block_size,
-                   SourceFlags flags, MemSourceInfo *ret)
+int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t block_size,
+                      SourceFlags flags, MemSourceInfo *ret)
 {
         MemSourceInfo info = {};
         char path[64], target[PATH_MAX];

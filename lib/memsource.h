@@ -71,26 +71,26 @@ typedef struct SourceMap {
 } SourceMap;
 
 /**
- * source_map_build() - snapshot the dax devices, /proc/iomem and the balloon drivers.
+ * memsource_map_build() - snapshot the dax devices, /proc/iomem and the balloon drivers.
  * @iomem_fd: an fd of proc/iomem opened while the opener had CAP_SYS_ADMIN (the kernel shows
  *            addresses by the opener's credentials), or -1 to open <sysroot>/proc/iomem now.
  *
  * Return: 0 (a missing dax bus, iomem or driver is not an error), -ENOMEM, -EINVAL when
  * proc/iomem cannot be parsed.
  */
-int source_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret);
-SourceMap *source_map_free(SourceMap *m);
-DEFINE_TRIVIAL_CLEANUP_FUNC(SourceMap *, source_map_free);
+int memsource_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret);
+SourceMap *memsource_map_free(SourceMap *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SourceMap *, memsource_map_free);
 
 typedef enum SourceFlags {
         SOURCE_ONLINE_AT_START = 1 << 0, /* the block was online when memhpd first saw it */
 } SourceFlags;
 
 /**
- * source_resolve() - the source and device of block @id.
+ * memsource_resolve() - the source and device of block @id.
  *
  * Return: 0 with @ret filled (source MEM_SOURCE_UNKNOWN when no evidence explains the block),
  * -ENOENT when the block is gone, other -errno from reading its attributes.
  */
-int source_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t block_size,
-                   SourceFlags flags, MemSourceInfo *ret);
+int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t block_size,
+                      SourceFlags flags, MemSourceInfo *ret);

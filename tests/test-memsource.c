@@ -24,9 +24,9 @@ static MemSourceInfo resolve(Fixture *f, uint32_t id, SourceFlags flags)
         MemSourceInfo info;
 
         ASSERT_OK(sysfs_open(f->root, &s));
-        ASSERT_OK(source_map_build(s, -1, &m));
-        ASSERT_OK(source_resolve(m, s, id, FIXTURE_BLOCK_SIZE, flags, &info));
-        source_map_free(m);
+        ASSERT_OK(memsource_map_build(s, -1, &m));
+        ASSERT_OK(memsource_resolve(m, s, id, FIXTURE_BLOCK_SIZE, flags, &info));
+        memsource_map_free(m);
         sysfs_free(s);
         return info;
 }
@@ -194,21 +194,21 @@ TEST(iomem_hidden_or_missing)
 
         ASSERT_OK(fixture_add_block(f, 48, 0, "offline", "Normal Movable"));
         ASSERT_OK(sysfs_open(f->root, &s));
-        ASSERT_OK(source_map_build(s, -1, &m));
+        ASSERT_OK(memsource_map_build(s, -1, &m));
         ASSERT_TRUE(m->iomem_missing && !m->iomem_hidden);
-        source_map_free(m);
+        memsource_map_free(m);
 
         ASSERT_OK(fixture_write(f, "proc/iomem",
                                 "00000000-00000000 : virtio5\n"
                                 "  00000000-00000000 : System RAM (virtio_mem)\n"));
-        ASSERT_OK(source_map_build(s, -1, &m));
+        ASSERT_OK(memsource_map_build(s, -1, &m));
         ASSERT_TRUE(m->iomem_hidden && !m->iomem_missing);
-        ASSERT_OK(source_resolve(m, s, 48, FIXTURE_BLOCK_SIZE, 0, &info));
+        ASSERT_OK(memsource_resolve(m, s, 48, FIXTURE_BLOCK_SIZE, 0, &info));
         ASSERT_EQ(info.source, MEM_SOURCE_UNKNOWN);
-        source_map_free(m);
+        memsource_map_free(m);
 
         ASSERT_OK(fixture_write(f, "proc/iomem", "garbage\n"));
-        ASSERT_ERROR(source_map_build(s, -1, &m), EINVAL);
+        ASSERT_ERROR(memsource_map_build(s, -1, &m), EINVAL);
         sysfs_free(s);
         fixture_free(f);
 }
@@ -254,9 +254,9 @@ TEST(block_gone)
         MemSourceInfo info;
 
         ASSERT_OK(sysfs_open(f->root, &s));
-        ASSERT_OK(source_map_build(s, -1, &m));
-        ASSERT_ERROR(source_resolve(m, s, 99, FIXTURE_BLOCK_SIZE, 0, &info), ENOENT);
-        source_map_free(m);
+        ASSERT_OK(memsource_map_build(s, -1, &m));
+        ASSERT_ERROR(memsource_resolve(m, s, 99, FIXTURE_BLOCK_SIZE, 0, &info), ENOENT);
+        memsource_map_free(m);
         sysfs_free(s);
         fixture_free(f);
 }
