@@ -166,7 +166,7 @@ static int read_blocks(sd_bus_message *msg, uint32_t **ret, size_t *ret_n, sd_bu
 static int new_txn(Manager *m, TxnKind kind, const uint32_t *ids, size_t n, Txn **ret,
                    sd_bus_error *error)
 {
-        Txn *t;
+        _cleanup_(txn_freep) Txn *t = NULL;
         int r = txn_new(0, kind, n, &t);
 
         if (r < 0)
@@ -189,10 +189,8 @@ static int new_txn(Manager *m, TxnKind kind, const uint32_t *ids, size_t n, Txn 
                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                               "memory%" PRIu32 " is being offlined already.",
                                               ids[i]);
-                if (r < 0) {
-                        txn_free(t);
+                if (r < 0)
                         return r;
-                }
                 *b = (TxnBlock){
                         .id = ids[i],
                         .action = MEM_ACTION_OFFLINE,
@@ -207,7 +205,7 @@ static int new_txn(Manager *m, TxnKind kind, const uint32_t *ids, size_t n, Txn 
         }
         /* Only accepted requests take an operation id. */
         t->id = m->next_op_id++;
-        *ret = t;
+        *ret = TAKE_PTR(t);
         return 0;
 }
 
@@ -226,9 +224,9 @@ static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error
 {
         _cleanup_free_ uint32_t *ids = NULL;
         _cleanup_(placement_ledger_clear) PlacementLedger ledger = {};
+        _cleanup_(txn_freep) Txn *t = NULL;
         const char *zone;
         size_t n;
-        Txn *t;
         int r, hint = m->node_hint;
 
         r = read_blocks(msg, &ids, &n, error);
@@ -245,10 +243,8 @@ static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error
         if (r < 0)
                 return r;
         if (streq(zone, MEMHP_ZONE_AUTO) &&
-            placement_ledger_load(&ledger, m->sysfs, &m->blocks, m->block_pages) < 0) {
-                txn_free(t);
+            placement_ledger_load(&ledger, m->sysfs, &m->blocks, m->block_pages) < 0)
                 return -ENOMEM;
-        }
         for (size_t i = 0; i < n; i++) {
                 TxnBlock *b = &t->blocks[i];
                 PlaceFlags flags = PLACE_EXPLICIT;
@@ -270,7 +266,7 @@ static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error
                 if (node >= 0)
                         hint = node;
         }
-        return submit_call(m, t, msg);
+        return submit_call(m, TAKE_PTR(t), msg);
 }
 
 static int do_offline_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error)

@@ -524,7 +524,7 @@ static MemState *read_states(Manager *m, const Txn *record)
 int manager_ops_recover(Manager *m)
 {
         _cleanup_strv_free_ char **bad = NULL;
-        Txn **records = NULL;
+        _cleanup_free_ Txn **records = NULL;
         size_t n = 0;
         int r;
 
@@ -539,8 +539,8 @@ int manager_ops_recover(Manager *m)
                           *b);
 
         for (size_t i = 0; i < n; i++) {
+                _cleanup_(txn_freep) Txn *old = records[i], *rec = NULL;
                 _cleanup_free_ MemState *now = NULL;
-                Txn *old = records[i], *rec = NULL;
 
                 if (old->id >= m->next_op_id)
                         m->next_op_id = old->id + 1;
@@ -548,7 +548,6 @@ int manager_ops_recover(Manager *m)
                 r = now ? recovery_txn_new(old, now, &rec) : -ENOMEM;
                 if (r < 0) {
                         log_oom();
-                        txn_free(old);
                         continue;
                 }
                 for (size_t k = 0; k < rec->n_blocks; k++) {
@@ -559,17 +558,14 @@ int manager_ops_recover(Manager *m)
                 log_notice("Operation %" PRIu64 " (%s of %zu blocks) was interrupted by a crash: "
                            "restoring %zu blocks to their prior state.",
                            old->id, txn_kind_to_string(old->kind), old->n_blocks, rec->n_blocks);
-                txn_free(old);
                 if (rec->n_blocks == 0) {
                         (void)intent_remove(m->runtime_fd, rec->id);
-                        txn_free(rec);
                         continue;
                 }
-                r = operation_submit(m, rec, NULL, NULL, NULL, NULL);
+                r = operation_submit(m, TAKE_PTR(rec), NULL, NULL, NULL, NULL);
                 if (r < 0)
                         log_oom();
         }
-        free(records);
         return 0;
 }
 
