@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The uevent netlink socket as an sd-event I/O source, with overflow detection. memhpd reads
- * the socket itself rather than through libudev: per hot-added block libudev cost ~49,000 of
- * the daemon's ~64,600 instructions (two events per block, each turned into a full device
- * object only to be dropped), measured with callgrind on a 65,536-block storm. The parsing is
- * lib/uevent.c's, unit-tested and fuzzed. The checks libudev made are kept: messages on the
- * kernel group must come from the kernel (port id 0), every message must carry SCM_CREDENTIALS
- * of uid 0 (CVE-2009-1185, CVE-2012-3520).
+ * The uevent source as an sd-event I/O source, with overflow detection.
+ *
+ * EventSource=udev reads through libudev: the messages udevd re-broadcasts are in udev's own
+ * internal format, which only libudev (or sd-device) may interpret. Its subsystem filter
+ * attaches a socket filter, so the kernel queues only memory events for us, and libudev checks
+ * the sender (SCM_CREDENTIALS of uid 0; CVE-2009-1185). libudev reports the receive error, so
+ * ENOBUFS reaches us (sd-device's own monitor swallows it).
+ *
+ * EventSource=kernel reads the netlink socket itself: the kernel's uevent format is a stable
+ * ABI, parsed by lib/uevent.c (unit-tested, fuzzed), with the checks libudev would make:
+ * messages on the kernel group must come from the kernel (port id 0) with root credentials
+ * (CVE-2012-3520), and truncated datagrams are dropped.
  */
+#include <libudev.h>
 #include <linux/netlink.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,14 +26,15 @@
 #include "monitor.h"
 
 #define GROUP_KERNEL 1U
-#define GROUP_UDEV 2U
-/* Kernel uevents are at most 2 KiB; udev adds its header and properties. */
-#define MESSAGE_MAX (16 * 1024)
+/* A kernel uevent's properties fit 2 KiB (UEVENT_BUFFER_SIZE); its "ACTION@DEVPATH" comes first. */
+#define KERNEL_MESSAGE_MAX 8192
 
 struct Monitor {
-        int fd;
-        unsigned group;
-        sd_event_source *source;
+        EventSource source;
+        int fd;                   /* EventSource=kernel: our socket */
+        struct udev *udev;        /* EventSource=udev */
+        struct udev_monitor *umon;
+        sd_event_source *io;
         MonitorCallbacks cb;
         void *userdata;
         uint64_t rcvbuf;
@@ -39,14 +47,14 @@ EventSource monitor_resolve_source(EventSource s)
         return access("/run/udev/control", F_OK) == 0 ? EVENT_SOURCE_UDEV : EVENT_SOURCE_KERNEL;
 }
 
-/* Returns true for a datagram we may trust: right sender, root credentials, not truncated. */
-static bool trusted(const Monitor *m, const struct msghdr *msg, const struct sockaddr_nl *snl)
+/* Returns true for a datagram we may trust: from the kernel, root credentials, not truncated. */
+static bool kernel_trusted(const struct msghdr *msg, const struct sockaddr_nl *snl)
 {
         const struct cmsghdr *c;
 
         if (msg->msg_flags & (MSG_TRUNC | MSG_CTRUNC))
                 return false;
-        if (snl->nl_family != AF_NETLINK || (m->group == GROUP_KERNEL && snl->nl_pid != 0))
+        if (snl->nl_family != AF_NETLINK || snl->nl_pid != 0)
                 return false;
         for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, (struct cmsghdr *)c))
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
@@ -58,17 +66,68 @@ static bool trusted(const Monitor *m, const struct msghdr *msg, const struct soc
         return false;
 }
 
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+/* One datagram from our own socket: 1 with *ret set, 0 for one to ignore, or -errno. */
+static int kernel_receive(Monitor *m, MemUevent *ret)
 {
-        Monitor *m = userdata;
-        bool overflow = false;
-        char buf[MESSAGE_MAX];
+        char buf[KERNEL_MESSAGE_MAX];
         union {
                 struct cmsghdr align;
                 char data[CMSG_SPACE(sizeof(struct ucred))];
         } control;
+        struct sockaddr_nl snl = {};
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+        struct msghdr msg = {
+                .msg_name = &snl,
+                .msg_namelen = sizeof(snl),
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        ssize_t n;
+
+        n = recvmsg(m->fd, &msg, MSG_DONTWAIT);
+        if (n < 0)
+                return -errno;
+        if (!kernel_trusted(&msg, &snl))
+                return 0;
+        return uevent_parse_message(buf, (size_t)n, ret) == 0;
+}
+
+/*
+ * One device from libudev: 1 with *ret set, 0 for one to ignore, or -errno. libudev returns
+ * NULL with EAGAIN (or EINVAL) also for a message it dropped (untrusted, malformed), so EAGAIN
+ * means "empty" only when the socket has nothing more.
+ */
+static int udev_receive(Monitor *m, MemUevent *ret)
+{
+        struct udev_device *d;
+        int r;
+
+        errno = 0;
+        d = udev_monitor_receive_device(m->umon);
+        if (!d) {
+                r = errno > 0 ? -errno : -EAGAIN;
+                if (r == -ENOBUFS || r == -EINTR)
+                        return r;
+                if (poll(&(struct pollfd){.fd = udev_monitor_get_fd(m->umon), .events = POLLIN},
+                         1, 0) > 0)
+                        return 0;
+                return r == -EINVAL ? -EAGAIN : r;
+        }
+        r = uevent_parse(udev_device_get_action(d), udev_device_get_devpath(d),
+                         udev_device_get_subsystem(d), ret) == 0;
+        udev_device_unref(d);
+        return r;
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Monitor *m = userdata;
+        bool overflow = false;
 
         (void)s;
+        (void)fd;
         (void)revents;
 
         /*
@@ -77,89 +136,106 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
          * blocks whose events are being dropped right now.
          */
         for (;;) {
-                struct sockaddr_nl snl = {};
-                struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-                struct msghdr msg = {
-                        .msg_name = &snl,
-                        .msg_namelen = sizeof(snl),
-                        .msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = &control,
-                        .msg_controllen = sizeof(control),
-                };
                 MemUevent ev;
-                ssize_t n;
+                int r;
 
-                n = recvmsg(fd, &msg, MSG_DONTWAIT);
-                if (n < 0) {
-                        if (errno == ENOBUFS) {
-                                overflow = true;
-                                continue;
-                        }
-                        if (errno == EINTR)
-                                continue;
-                        if (errno != EAGAIN)
-                                log_debug_errno(errno, "Failed to read from the uevent socket: %m");
+                r = m->source == EVENT_SOURCE_UDEV ? udev_receive(m, &ev) : kernel_receive(m, &ev);
+                if (r > 0)
+                        m->cb.event(&ev, m->userdata);
+                else if (r == -ENOBUFS)
+                        overflow = true;
+                else if (r < 0 && r != -EINTR) {
+                        if (r != -EAGAIN)
+                                log_debug_errno(r, "Failed to read from the uevent socket: %m");
                         break;
                 }
-                if (!trusted(m, &msg, &snl))
-                        continue;
-                if (uevent_parse_message(buf, (size_t)n, &ev) == 0)
-                        m->cb.event(&ev, m->userdata);
         }
         if (overflow)
                 m->cb.overflow(m->userdata);
         return 0;
 }
 
+static int kernel_open(Monitor *m, int size)
+{
+        struct sockaddr_nl snl = {.nl_family = AF_NETLINK, .nl_groups = GROUP_KERNEL};
+        int one = 1;
+
+        m->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+        if (m->fd < 0)
+                return -errno;
+        /* SO_RCVBUF is capped at rmem_max; SO_RCVBUFFORCE (CAP_NET_ADMIN) is not. */
+        if (setsockopt(m->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void)setsockopt(m->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        if (setsockopt(m->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+            bind(m->fd, (struct sockaddr *)&snl, sizeof(snl)) < 0)
+                return -errno;
+        return m->fd;
+}
+
+static int udev_open(Monitor *m, int size)
+{
+        int r;
+
+        m->udev = udev_new();
+        if (!m->udev)
+                return errno > 0 ? -errno : -ENOMEM;
+        m->umon = udev_monitor_new_from_netlink(m->udev, "udev");
+        if (!m->umon)
+                return errno > 0 ? -errno : -ENOMEM;
+        /* Installed as a socket filter by enable_receiving(): other subsystems are never queued. */
+        r = udev_monitor_filter_add_match_subsystem_devtype(m->umon, "memory", NULL);
+        if (r < 0)
+                return r;
+        /* Tries SO_RCVBUF, then SO_RCVBUFFORCE; the caller reports what was granted. */
+        r = udev_monitor_set_receive_buffer_size(m->umon, size);
+        if (r < 0)
+                log_debug_errno(r, "Could not set the uevent receive buffer to %d bytes: %m", size);
+        r = udev_monitor_enable_receiving(m->umon);
+        if (r < 0)
+                return r;
+        return udev_monitor_get_fd(m->umon);
+}
+
 int monitor_new(sd_event *e, EventSource source, uint64_t rcvbuf, const MonitorCallbacks *cb,
                 void *userdata, Monitor **ret)
 {
-        struct sockaddr_nl snl = {.nl_family = AF_NETLINK};
-        int r, one = 1, size = (int)MIN(rcvbuf, (uint64_t)INT32_MAX / 2), granted = 0;
+        int r, fd, size = (int)MIN(rcvbuf, (uint64_t)INT32_MAX / 2), granted = 0;
         socklen_t l = sizeof(granted);
         Monitor *m;
 
         m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
+        m->fd = -EBADF;
         m->cb = *cb;
         m->userdata = userdata;
-        m->group = source == EVENT_SOURCE_UDEV ? GROUP_UDEV : GROUP_KERNEL;
+        m->source = source == EVENT_SOURCE_UDEV ? EVENT_SOURCE_UDEV : EVENT_SOURCE_KERNEL;
 
-        m->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
-        if (m->fd < 0) {
-                r = -errno;
-                free(m);
-                return r;
+        fd = m->source == EVENT_SOURCE_UDEV ? udev_open(m, size) : kernel_open(m, size);
+        if (fd < 0) {
+                r = fd;
+                goto fail;
         }
-        /* SO_RCVBUF is capped at rmem_max; SO_RCVBUFFORCE (CAP_NET_ADMIN) is not. */
-        if (setsockopt(m->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-                (void)setsockopt(m->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-        if (getsockopt(m->fd, SOL_SOCKET, SO_RCVBUF, &granted, &l) == 0)
+        if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &l) == 0)
                 m->rcvbuf = (uint64_t)granted;
-        snl.nl_groups = m->group;
-        if (setsockopt(m->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-            bind(m->fd, (struct sockaddr *)&snl, sizeof(snl)) < 0) {
-                r = -errno;
-                monitor_free(m);
-                return r;
-        }
-        r = sd_event_add_io(e, &m->source, m->fd, EPOLLIN, on_io, m);
-        if (r < 0) {
-                monitor_free(m);
-                return r;
-        }
-        (void)sd_event_source_set_description(m->source, "uevent-monitor");
+        r = sd_event_add_io(e, &m->io, fd, EPOLLIN, on_io, m);
+        if (r < 0)
+                goto fail;
+        (void)sd_event_source_set_description(m->io, "uevent-monitor");
         *ret = m;
         return 0;
+fail:
+        monitor_free(m);
+        return r;
 }
 
 Monitor *monitor_free(Monitor *m)
 {
         if (!m)
                 return NULL;
-        sd_event_source_disable_unref(m->source);
+        sd_event_source_disable_unref(m->io);
+        udev_monitor_unref(m->umon);
+        udev_unref(m->udev);
         if (m->fd >= 0)
                 close(m->fd);
         free(m);

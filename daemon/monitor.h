@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The uevent source: a netlink socket on the "udev" or "kernel" group, filtered to memory
- * block events. It reports ENOBUFS (overflow), which is how memhpd makes sure nothing is lost:
- * sd-device's monitor swallows it.
+ * The uevent source: udevd's events through libudev (EventSource=udev), or the kernel's own
+ * netlink messages (EventSource=kernel), reduced to memory block events. It reports ENOBUFS
+ * (overflow), which is how memhpd makes sure nothing is lost: sd-device's monitor swallows it.
  */
 #pragma once
 

@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (size > 4096)
                 return 0;
 
-        /* The whole input as one netlink datagram, kernel or udev format, not NUL-terminated. */
+        /* The whole input as one kernel netlink datagram, not NUL-terminated. */
         if (uevent_parse_message(data, size, &ev) == 0) {
                 FUZZ_CHECK(uevent_action_to_string(ev.action));
                 FUZZ_CHECK(ev.block != UINT32_MAX);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Parsing of memory block uevent fields; fuzzed, so it trusts nothing. */
-#include <endian.h>
 #include <string.h>
 
 #include "memblock.h"
@@ -16,21 +15,6 @@ const char *uevent_action_to_string(UeventAction a)
 {
         return a >= 0 && a < _UEVENT_ACTION_MAX ? action_table[a] : NULL;
 }
-
-/* udev's monitor header (systemd src/libsystemd/sd-device/device-monitor.c), in network order. */
-struct udev_header {
-        char prefix[8]; /* "libudev\0" */
-        uint32_t magic; /* 0xfeedcafe, big-endian */
-        uint32_t header_size;
-        uint32_t properties_off;
-        uint32_t properties_len;
-        uint32_t filter_subsystem_hash;
-        uint32_t filter_devtype_hash;
-        uint32_t filter_tag_bloom_hi;
-        uint32_t filter_tag_bloom_lo;
-};
-
-#define UDEV_MONITOR_MAGIC 0xfeedcafeU
 
 /* Finds KEY=value among NUL-separated properties in [p, end); returns value or NULL. */
 static const char *find_property(const char *p, const char *end, const char *key, size_t key_len)
@@ -50,27 +34,15 @@ static const char *find_property(const char *p, const char *end, const char *key
 
 int uevent_parse_message(const void *buf, size_t len, MemUevent *ret)
 {
-        const char *p = buf, *end = p + len, *action, *devpath, *subsystem;
+        const char *p = buf, *end = p + len, *nul, *action, *devpath, *subsystem;
 
         if (!buf || len == 0)
                 return -EINVAL;
-        if (len >= sizeof(struct udev_header) && memcmp(p, "libudev", 8) == 0) {
-                struct udev_header h;
-
-                memcpy(&h, p, sizeof(h));
-                if (be32toh(h.magic) != UDEV_MONITOR_MAGIC || h.properties_off < sizeof(h) ||
-                    h.properties_off > len || h.properties_len > len - h.properties_off)
-                        return -EINVAL;
-                end = p + h.properties_off + h.properties_len;
-                p += h.properties_off;
-        } else {
-                /* The kernel's: "ACTION@DEVPATH" first, then the properties. */
-                const char *nul = memchr(p, 0, len);
-
-                if (!nul || !memchr(p, '@', (size_t)(nul - p)))
-                        return -EINVAL;
-                p = nul + 1;
-        }
+        /* "ACTION@DEVPATH" first, then the properties. */
+        nul = memchr(p, 0, len);
+        if (!nul || !memchr(p, '@', (size_t)(nul - p)))
+                return -EINVAL;
+        p = nul + 1;
         action = find_property(p, end, "ACTION", 6);
         devpath = find_property(p, end, "DEVPATH", 7);
         subsystem = find_property(p, end, "SUBSYSTEM", 9);

@@ -31,9 +31,10 @@ const char *uevent_action_to_string(UeventAction a);
 int uevent_parse(const char *action, const char *devpath, const char *subsystem, MemUevent *ret);
 
 /**
- * uevent_parse_message() - parse one netlink uevent datagram.
- * @buf, @len: the datagram, either the kernel's ("add@/devices/...\0ACTION=add\0...") or udev's
- *             ("libudev\0" + monitor header + properties)
+ * uevent_parse_message() - parse one kernel uevent netlink datagram.
+ * @buf, @len: the datagram as the kernel sends it ("add@/devices/...\0ACTION=add\0..."), a
+ *             stable ABI. udevd's re-broadcasts are in udev's internal format and are read
+ *             through libudev (daemon/monitor.c), never here: they are rejected.
  *
  * Only ACTION, DEVPATH and SUBSYSTEM are read. Bounds come from @len alone: the datagram need
  * not be NUL-terminated and may be garbage (it is fuzzed).
