@@ -30,7 +30,7 @@ static void usage(FILE *f)
         fputs("usage: memhp-sim serve ROOT --ctl SOCK [--nodes LIST] [--possible LIST]\n"
               "                 [--cpu-nodes LIST] [--boot nodeN:LO-HI[/ZONE],...]\n"
               "                 [--block-size HEX] [--auto-online VALUE] [--movable-node]\n"
-              "                 [--late-link MS] [--die-with-parent] [--debug]\n"
+              "                 [--late-link MS] [--kernel-group] [--die-with-parent] [--debug]\n"
               "       memhp-sim ctl SOCK COMMAND...   (COMMAND help lists the commands)\n"
               "       memhp-sim write [--timeout MS] [--hold MS] PATH VALUE\n"
               "       memhp-sim bench ROOT FIRST N\n"
@@ -122,6 +122,7 @@ static int serve(int argc, char **argv)
                 {"auto-online", required_argument, NULL, 'a'},
                 {"movable-node", no_argument, NULL, 'm'},
                 {"late-link", required_argument, NULL, 'l'},
+                {"kernel-group", no_argument, NULL, 'k'},
                 {"die-with-parent", no_argument, NULL, 'P'},
                 {"debug", no_argument, NULL, 'd'},
                 {"help", no_argument, NULL, 'h'},
@@ -131,7 +132,7 @@ static int serve(int argc, char **argv)
         const char *auto_online = NULL;
         unsigned long long block_size = 0x8000000;
         uint64_t online_mask, possible_mask, cpu_mask;
-        bool movable_node = false, debug = false;
+        bool movable_node = false, debug = false, kernel_group = false;
         unsigned long late_link = 0;
         static struct sim s;
         char *end;
@@ -170,6 +171,9 @@ static int serve(int argc, char **argv)
                         break;
                 case 'l':
                         late_link = strtoul(optarg, &end, 10);
+                        break;
+                case 'k':
+                        kernel_group = true;
                         break;
                 case 'P':
                         /* A test killed hard must not leave its sim (and mount) behind. */
@@ -217,6 +221,7 @@ static int serve(int argc, char **argv)
         }
         s.movable_node = movable_node;
         s.late_link_ms = (unsigned)late_link;
+        s.kernel_group = kernel_group;
         if (boot && (r = parse_boot(&s, boot)) < 0) {
                 fprintf(stderr, "memhp-sim: bad --boot '%s': %s\n", boot, strerror(-r));
                 return 2;

@@ -554,8 +554,9 @@ static bool run_command(struct sim *s, char *line, struct reply *rp)
                 pthread_mutex_unlock(&s->lock);
         } else if (strcmp(argv[0], "events") == 0) {
                 pthread_mutex_lock(&s->uevent_lock);
-                fprintf(rp->f, "seqnum %llu sent %llu failed %llu\n", (unsigned long long)s->seqnum,
-                        (unsigned long long)s->events_sent, (unsigned long long)s->events_failed);
+                fprintf(rp->f, "seqnum %llu sent %llu failed %llu port %u\n",
+                        (unsigned long long)s->seqnum, (unsigned long long)s->events_sent,
+                        (unsigned long long)s->events_failed, s->uevent_port);
                 pthread_mutex_unlock(&s->uevent_lock);
         } else if (strcmp(argv[0], "fuse-stats") == 0) {
                 static const char *const names[SIM_OP_MAX] = {

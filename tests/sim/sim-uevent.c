@@ -10,8 +10,11 @@
  * and its BPF subsystem filter compares filter_subsystem_hash (MurmurHash2, seed 0,
  * network order) with the hash of the subscribed subsystem.
  *
- * Messages on the kernel group (1) are not produced: libudev drops kernel-group
- * messages whose sender port id is not 0, and only the kernel sends from port 0.
+ * With --kernel-group, each event also goes out first in the kernel's own format on the kernel
+ * group (1), as the kernel sends it before udevd re-broadcasts: "ACTION@DEVPATH\0" and the
+ * properties. (Off by default: it costs the storm rate a second send per event.) A reader
+ * that trusts only the kernel (port id 0) drops these, since only the kernel sends from port 0:
+ * tests of EventSource=kernel run memhpd under kernel-sender.so (see there).
  */
 #include <endian.h>
 #include <errno.h>
@@ -24,6 +27,7 @@
 
 #include "sim.h"
 
+#define KERNEL_GROUP 1
 #define UDEV_GROUP 2
 #define UDEV_MAGIC 0xfeedcafeU
 
@@ -80,6 +84,7 @@ uint32_t murmur2(const void *data, size_t len, uint32_t seed)
 int uevent_open(struct sim *s)
 {
         struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+        socklen_t len;
         int fd;
 
         fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
@@ -92,6 +97,9 @@ int uevent_open(struct sim *s)
                 close(fd);
                 return r;
         }
+        len = sizeof(sa);
+        if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+                s->uevent_port = sa.nl_pid;
         s->uevent_fd = fd;
         return 0;
 }
@@ -139,16 +147,42 @@ size_t uevent_build(char *buf, size_t size, const char *action, const char *devp
         return pos;
 }
 
+/* The kernel's format (lib/kobject_uevent.c): returns the datagram length, 0 if it does not fit. */
+size_t uevent_build_kernel(char *buf, size_t size, const char *action, const char *devpath,
+                           const char *subsystem, uint64_t seqnum, bool synthetic)
+{
+        size_t pos = 0;
+
+        if (append(buf, size, &pos, "%s@%s", action, devpath) < 0 ||
+            append(buf, size, &pos, "ACTION=%s", action) < 0 ||
+            append(buf, size, &pos, "DEVPATH=%s", devpath) < 0 ||
+            append(buf, size, &pos, "SUBSYSTEM=%s", subsystem) < 0 ||
+            (synthetic && append(buf, size, &pos, "SYNTH_UUID=0") < 0) ||
+            append(buf, size, &pos, "SEQNUM=%llu", (unsigned long long)seqnum) < 0)
+                return 0;
+        return pos;
+}
+
+/* ECONNREFUSED/ESRCH only mean that nobody listens right now. */
+static int send_group(int fd, unsigned group, const char *buf, size_t len)
+{
+        struct sockaddr_nl dst = {.nl_family = AF_NETLINK, .nl_groups = group};
+
+        if (sendto(fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
+            errno != ECONNREFUSED && errno != ESRCH)
+                return -errno;
+        return 0;
+}
+
 /*
- * Sends one event for memory block id. Seqnum allocation and send happen under one
+ * Sends one event for memory block id: on the kernel group (--kernel-group), then the udev group. Seqnum allocation and send happen under one
  * lock so listeners see seqnums in order, as the kernel's uevent_sock_mutex ensures.
  */
 int uevent_emit(struct sim *s, const char *action, uint32_t id, bool synthetic)
 {
-        struct sockaddr_nl dst = {.nl_family = AF_NETLINK, .nl_groups = UDEV_GROUP};
-        char devpath[64], buf[512];
+        char devpath[64], buf[512], kbuf[512];
         struct timespec ts;
-        size_t len;
+        size_t len, klen;
         int r = 0;
 
         snprintf(devpath, sizeof(devpath), "/devices/system/memory/memory%u", id);
@@ -156,14 +190,18 @@ int uevent_emit(struct sim *s, const char *action, uint32_t id, bool synthetic)
         pthread_mutex_lock(&s->uevent_lock);
         len = uevent_build(buf, sizeof(buf), action, devpath, "memory", ++s->seqnum,
                            (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000, synthetic);
-        if (len == 0) {
+        if (len == 0)
                 r = -ENOBUFS;
-        } else if (s->uevent_fd >= 0 &&
-                   sendto(s->uevent_fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
-                   errno != ECONNREFUSED && errno != ESRCH) {
-                /* ECONNREFUSED/ESRCH only mean that nobody listens right now. */
-                r = -errno;
+        if (r == 0 && s->kernel_group) {
+                klen = uevent_build_kernel(kbuf, sizeof(kbuf), action, devpath, "memory",
+                                           s->seqnum, synthetic);
+                if (klen == 0)
+                        r = -ENOBUFS;
+                else if (s->uevent_fd >= 0)
+                        r = send_group(s->uevent_fd, KERNEL_GROUP, kbuf, klen);
         }
+        if (r == 0 && s->uevent_fd >= 0)
+                r = send_group(s->uevent_fd, UDEV_GROUP, buf, len);
         if (r < 0)
                 s->events_failed++;
         else

@@ -165,6 +165,8 @@ struct sim {
         /* uevents (sim-uevent.c) */
         pthread_mutex_t uevent_lock; /* seqnum order == send order, like uevent_sock_mutex */
         int uevent_fd;
+        uint32_t uevent_port; /* our netlink port id: never 0, which is the kernel's */
+        bool kernel_group;    /* --kernel-group: the kernel's format on group 1 too */
         uint64_t seqnum;
         uint64_t events_sent, events_failed;
 };
@@ -203,6 +205,8 @@ int uevent_open(struct sim *s);
 int uevent_emit(struct sim *s, const char *action, uint32_t id, bool synthetic);
 size_t uevent_build(char *buf, size_t size, const char *action, const char *devpath,
                     const char *subsystem, uint64_t seqnum, uint64_t usec, bool synthetic);
+size_t uevent_build_kernel(char *buf, size_t size, const char *action, const char *devpath,
+                           const char *subsystem, uint64_t seqnum, bool synthetic);
 
 /* sim-fuse.c, sim-fuse-io.c */
 int sim_fuse_run(struct sim *s, const char *mountpoint, bool debug);

@@ -26,6 +26,7 @@ SKIP = 77
 SIM = os.environ.get('MEMHP_SIM', '')
 UDEV_LISTEN = os.environ.get('MEMHP_UDEV_LISTEN', '')
 MEMHPD = os.environ.get('MEMHPD', '')
+KERNEL_SENDER = os.environ.get('MEMHP_KERNEL_SENDER', '')
 MEM = 'sys/devices/system/memory'
 NODE = 'sys/devices/system/node'
 PAGES_PER_BLOCK = 0x8000000 // 4096
@@ -202,6 +203,18 @@ class Sim:
             return status
         return lines
 
+    def events(self):
+        """The uevent counters: {'seqnum', 'sent', 'failed', 'port'}."""
+        words = self.ctl('events')[0].split()
+        return {k: int(v) for k, v in zip(words[::2], words[1::2])}
+
+    def kernel_sender_env(self):
+        """Environment under which memhpd takes this sim's kernel-group uevents for the
+        kernel's (tests/sim/kernel-sender.c); for EventSource=kernel."""
+        if not KERNEL_SENDER or not os.path.exists(KERNEL_SENDER):
+            raise AssertionError('MEMHP_KERNEL_SENDER does not point at kernel-sender.so')
+        return {'LD_PRELOAD': KERNEL_SENDER, 'MEMHP_SIM_KERNEL_PORT': str(self.events()['port'])}
+
     def blocks(self):
         """{id: (state, zone, node)} from the sim's own truth."""
         out = {}
@@ -349,7 +362,7 @@ def _die_with_parent():
 class Daemon:
     """memhpd as a black box: --sysroot at a sim, its log captured to <tmp>/memhpd.log."""
 
-    def __init__(self, tmp, sim, config, *args, wait_ready=True, name='memhpd'):
+    def __init__(self, tmp, sim, config, *args, wait_ready=True, name='memhpd', env=None):
         if not MEMHPD or not os.path.exists(MEMHPD):
             skip('memhpd is not built (MEMHPD unset)')
         self.conf_path = os.path.join(tmp, f'{name}.conf')
@@ -360,7 +373,8 @@ class Daemon:
             f.write(config)
         env = dict(os.environ, MEMHP_TESTING='1', RUNTIME_DIRECTORY=runtime,
                    # No bus in the test namespace; memhpd onlines without one.
-                   DBUS_SYSTEM_BUS_ADDRESS='unix:path=' + os.path.join(tmp, 'no-bus'))
+                   DBUS_SYSTEM_BUS_ADDRESS='unix:path=' + os.path.join(tmp, 'no-bus'),
+                   **(env or {}))
         env.pop('NOTIFY_SOCKET', None)
         env.pop('JOURNAL_STREAM', None)
         self._log = open(self.log_path, 'w')
@@ -444,6 +458,28 @@ def policy_mismatches(sim, expect, ids):
         if have != want or state == 'going-offline':
             bad.append(f'memory{i} node {node}: {state} {zone}, want {want or "offline"}')
     return bad
+
+
+def uevent_sockets(pid):
+    """The kernel's view of pid's uevent sockets (NETLINK_KOBJECT_UEVENT), from this network
+    namespace's /proc/net/netlink: [{'groups', 'rmem', 'drops'}, ...]. 'drops' counts the
+    messages the kernel could not queue (receive buffer full): uevents lost, whatever pid logs."""
+    inodes = set()
+    for fd in os.listdir(f'/proc/{pid}/fd'):
+        try:
+            m = re.match(r'socket:\[(\d+)\]', os.readlink(f'/proc/{pid}/fd/{fd}'))
+        except OSError:
+            continue
+        if m:
+            inodes.add(m.group(1))
+    out = []
+    with open('/proc/net/netlink') as f:
+        next(f)
+        for line in f:
+            w = line.split()
+            if w[1] == '15' and w[9] in inodes:
+                out.append({'groups': int(w[3], 16), 'rmem': int(w[4]), 'drops': int(w[8])})
+    return out
 
 
 def rss_kib(pid):

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""memhpd against memhp-sim, black box: a uevent storm that overflows memhpd's receive buffer.
+"""memhpd against memhp-sim, black box: a uevent storm that overflows memhpd's receive buffer,
+once for each EventSource= (udev through libudev; kernel under tests/sim/kernel-sender.so).
 
 memhpd is stopped (SIGSTOP) with a tiny ReceiveBufferSize while 20,000 blocks are hot-added,
 so almost all add events are lost. After SIGCONT it must notice the overflow, rescan once per
@@ -27,7 +28,7 @@ N = int(os.environ.get('MEMHP_SIM_STORM_BLOCKS', '20000'))
 DEADLINE = 2.0
 
 CONFIG = '''[Daemon]
-EventSource=udev
+EventSource={source}
 ReceiveBufferSize=4K
 [Policy]
 Default=online_movable
@@ -54,10 +55,13 @@ def sim_floor(tmp, name):
     return float(r.stdout)
 
 
-def test_storm(tmp):
+def storm(tmp, source):
     floor_before = sim_floor(tmp, 'calib-before')
-    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15')
-    d = Daemon(tmp, sim, CONFIG)
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15',
+              *(['--kernel-group'] if source == 'kernel' else []))
+    env = sim.kernel_sender_env() if source == 'kernel' else None
+    d = Daemon(tmp, sim, CONFIG.format(source=source), env=env)
+    check(re.search(rf'Listening for {source} uevents', d.log()), f'not listening for {source}')
     rescans_at_start = d.count(RESCAN, flags=re.I)
     sim.ctl('reset-counters')
     d.pause()
@@ -106,4 +110,13 @@ def test_storm(tmp):
     check(not errors, '; '.join(errors))
 
 
-run_tests([test_storm])
+def test_storm_udev(tmp):
+    storm(tmp, 'udev')
+
+
+def test_storm_kernel(tmp):
+    """The sim's kernel-group messages, taken for the kernel's under kernel-sender.so."""
+    storm(tmp, 'kernel')
+
+
+run_tests([test_storm_udev, test_storm_kernel])

@@ -5,6 +5,7 @@ uevents as a real libudev monitor sees them, storm rate and memory."""
 
 import os
 import re
+import socket
 import signal
 import time
 
@@ -187,7 +188,11 @@ def test_auto_online(tmp):
 
 
 def test_uevents(tmp):
-    sim = Sim(tmp, *BOOT)
+    sim = Sim(tmp, *BOOT, '--kernel-group')
+    # The kernel group, read raw: the kernel's format, from the sim's port (never 0).
+    kernel = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 15)  # NETLINK_KOBJECT_UEVENT
+    kernel.bind((0, 1))
+    kernel.settimeout(5)
     lst = Listener(count=7)
     other = Listener('--subsystem', 'cpu', idle_ms=1500)
     sim.ctl('add-dimm', 1, 2, 32)
@@ -209,7 +214,23 @@ def test_uevents(tmp):
     check_eq((enobufs, total), (0, 7), 'no loss')
     _, _, other_total = other.finish()
     check_eq(other_total, 0, 'the subsystem filter drops memory events')
-    check_eq(sim.ctl('events'), [f'seqnum {seqs[-1]} sent 7 failed 0'], 'events counter')
+    port = sim.events()['port']
+    check(port > 0, f'sim port {port}')
+    check_eq(sim.ctl('events'), [f'seqnum {seqs[-1]} sent 7 failed 0 port {port}'],
+             'events counter')
+    # The host kernel's own uevents reach this network namespace too (port 0): skip those.
+    raw = []
+    while len(raw) < 7:
+        data, (sender, groups) = kernel.recvfrom(8192)
+        check_eq(groups, 1, 'kernel group')
+        if sender != 0:
+            check_eq(sender, port, 'sender of a kernel-group message not from the kernel')
+            raw.append(data)
+    kernel.close()
+    check_eq(raw[0], (f'add@{dp}32\0ACTION=add\0DEVPATH={dp}32\0SUBSYSTEM=memory\0'
+                      f'SEQNUM={seqs[0]}\0').encode(), 'kernel format of the first add')
+    check_eq(raw[4], (f'change@{dp}32\0ACTION=change\0DEVPATH={dp}32\0SUBSYSTEM=memory\0'
+                      f'SYNTH_UUID=0\0SEQNUM={seqs[4]}\0').encode(), 'a synthetic change')
 
 
 def test_remove(tmp):
