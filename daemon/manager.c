@@ -208,7 +208,11 @@ int manager_run(Manager *m)
 {
         int r = sd_event_loop(m->event);
 
-        (void)sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
+        /* The counters also go to the service manager: they are there at any LogLevel=. */
+        (void)sd_notifyf(false,
+                         "STOPPING=1\nSTATUS=Stopped after %" PRIu64 " uevents, %" PRIu64
+                         " blocks onlined, %" PRIu64 " failed writes, %" PRIu64 " rescans",
+                         m->n_events, m->n_onlined, m->n_failed, m->n_rescans);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         log_info("Stopped after %" PRIu64 " uevents, %" PRIu64 " blocks onlined, %" PRIu64
