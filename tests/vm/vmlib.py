@@ -197,22 +197,34 @@ class GuestKit:
         with open(os.path.join(kit, "release"), "w") as f:
             f.write(release + "\n")
 
-    # -- busybox -----------------------------------------------------------------------------
-    def _busybox(self):
-        bdir = os.path.join(self.cache, "busybox")
-        exe = os.path.join(bdir, "busybox")
+    # -- single programs out of a package ----------------------------------------------------
+    def _program(self, package, member, name):
+        """cache/NAME/NAME: one file (MEMBER, a path in the .deb) of a downloaded package."""
+        exe = os.path.join(self.cache, name, name)
         if os.path.exists(exe) and not os.environ.get("MEMHPD_VM_REFRESH"):
             return exe
+        need_tool("dpkg-deb", "dpkg")
         tmp = tempfile.mkdtemp(prefix=".fetch-", dir=self.cache)
         try:
-            deb = self._download("busybox-static", tmp)
+            deb = self._download(package, tmp)
             run(["dpkg-deb", "-x", deb, os.path.join(tmp, "root")])
-            os.makedirs(bdir, exist_ok=True)
-            shutil.copy(os.path.join(tmp, "root", "bin", "busybox"), exe + ".tmp")
+            os.makedirs(os.path.dirname(exe), exist_ok=True)
+            shutil.copy(os.path.join(tmp, "root", member), exe + ".tmp")
             os.rename(exe + ".tmp", exe)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return exe
+
+    def _busybox(self):
+        return self._program("busybox-static", "bin/busybox", "busybox")
+
+    def udevadm(self):
+        """Debian's udevadm from the udev package, which runs as systemd-udevd under that name:
+        the guest's udevd for the EventSource=udev scenario. Downloaded, not installed (the
+        package would start udevd on the host)."""
+        with open(os.path.join(self.cache, ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._program("udev", "bin/udevadm", "udevadm")
 
 
 def extract_vmlinux(bzimage, out):
@@ -388,9 +400,11 @@ def add_dbus(cpio, memhpctl):
     add_program(cpio, "usr/bin/memhpctl", memhpctl)
 
 
-def build_initramfs(kit, work, memhpd=None, files=(), memhpctl=None):
+def build_initramfs(kit, work, memhpd=None, files=(), memhpctl=None, udevd=False):
     """files: (guest path, bytes) pairs added as they are (configs). memhpctl: also put the
-    system bus, memhpctl and the tools of the D-Bus and hardening scenarios into the guest."""
+    system bus, memhpctl and the tools of the D-Bus and hardening scenarios into the guest.
+    udevd: also systemd-udevd (without any rules: it only re-broadcasts), which the guest
+    init does not start."""
     cpio = Cpio()
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc/memhpd.conf.d", "proc", "sys", "dev",
               "tmp", "run", "root", "var"):
@@ -415,6 +429,9 @@ def build_initramfs(kit, work, memhpd=None, files=(), memhpctl=None):
         add_program(cpio, "usr/sbin/memhpd", memhpd)
     if memhpctl:
         add_dbus(cpio, memhpctl)
+    if udevd:
+        add_program(cpio, "bin/udevadm", kit.udevadm())
+        cpio.symlink("lib/systemd/systemd-udevd", "/bin/udevadm")
     for path, data in files:
         cpio.file(path, data=data, mode=0o644)
     out = os.path.join(work, "initramfs.cpio.gz")

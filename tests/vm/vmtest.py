@@ -64,9 +64,9 @@ def block_names(blocks):
     return re.compile(r"\b(?:memory|block[ =:#]*)(%s)\b" % "|".join(b[6:] for b in blocks))
 
 
-def memhpd_config(policies, default=DEFAULT, ratio=RATIO, coldplug="yes"):
-    text = ("[Daemon]\nEventSource=auto\nColdplug=%s\nLogLevel=debug\n\n"
-            "[Policy]\nDefault=%s\nMovableRatio=%d\n" % (coldplug, default, ratio))
+def memhpd_config(policies, default=DEFAULT, ratio=RATIO, coldplug="yes", source="auto"):
+    text = ("[Daemon]\nEventSource=%s\nColdplug=%s\nLogLevel=debug\n\n"
+            "[Policy]\nDefault=%s\nMovableRatio=%d\n" % (source, coldplug, default, ratio))
     for node, policy in sorted(policies.items()):
         text += "\n[Node %d]\nPolicy=%s\n" % (node, policy)
     return text
@@ -139,11 +139,12 @@ class Tier:
         return blocks
 
     # -- memhpd ------------------------------------------------------------------------------
-    def write_config(self, coldplug="yes"):
-        self.vm.put("/etc/memhpd.conf", memhpd_config(self.policies, coldplug=coldplug))
+    def write_config(self, coldplug="yes", source="auto"):
+        self.vm.put("/etc/memhpd.conf", memhpd_config(self.policies, coldplug=coldplug,
+                                                      source=source))
 
-    def start_memhpd(self, coldplug="yes"):
-        self.write_config(coldplug)
+    def start_memhpd(self, coldplug="yes", source="auto"):
+        self.write_config(coldplug, source)
         out, rc = self.vm.sh("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"
                              " --log-level debug", timeout=30)
         self.check("memhpd started and listens for uevents", rc == 0,
@@ -304,6 +305,56 @@ class Tier:
         self.expect_zone_delta(before, self.vm.zones(),
                                {(0, "Normal"): len(b0), (1, "Movable"): len(b1)})
         self.a1 = b1
+        self.check("EventSource=auto without udevd: memhpd read the kernel's uevents",
+                   self.uevent_groups() == ["00000001"], str(self.uevent_groups()))
+
+    def uevent_groups(self):
+        """The netlink groups of memhpd's uevent sockets, as the guest kernel lists them."""
+        out, _ = self.vm.sh(
+            "pid=$(cat /tmp/memhpd.pid); for f in /proc/$pid/fd/*; do readlink $f; done |"
+            " sed -n 's/^socket:\\[\\([0-9]*\\)\\]$/\\1/p' | while read -r i; do"
+            " awk -v i=$i '$2 == 15 && $10 == i { print $4 }' /proc/net/netlink; done")
+        return out.split()
+
+    def s_udev(self):
+        """v. EventSource=udev: Debian's systemd-udevd (no rules) re-broadcasts the kernel's
+        uevents and memhpd reads them through libudev; a DIMM on node 1 goes online Movable.
+        Then udevd stops and memhpd is back on EventSource=auto, which is kernel again."""
+        out, rc = self.vm.sh("gt stop memhpd")
+        self.check("the running memhpd stops (exit status 0)", rc == 0 and out.strip() == "0",
+                   out.strip())
+        out, rc = self.vm.sh("gt start udevd /lib/systemd/systemd-udevd --resolve-names=never",
+                             timeout=30)
+        ok = rc == 0 and self.vm.sh("i=0; until [ -S /run/udev/control ]; do i=$((i + 1));"
+                                    " [ $i -gt 1000 ] && exit 1; usleep 10000; done",
+                                    timeout=20)[1] == 0
+        self.check("systemd-udevd runs (/run/udev/control)", ok,
+                   out.strip() + " " + self.vm.sh("tail -n 5 /tmp/udevd.log")[0])
+        if not ok:
+            return
+        start = self.log_size()
+        if not self.start_memhpd(source="udev"):
+            return
+        self.check("memhpd listens for udev uevents",
+                   "Listening for udev uevents" in self.memhpd_log(start),
+                   self.memhpd_log(start)[-300:])
+        # Only udevd sends on group 2: a block onlined now was announced by udevd.
+        self.check("memhpd's only uevent socket is on the udev group (2)",
+                   self.uevent_groups() == ["00000002"], str(self.uevent_groups()))
+        blocks = self.hotadd("v1", 1, 512 * MiB)
+        self.wait_online(blocks)
+        self.expect_blocks("EventSource=udev: node 1 Default=online_movable", blocks,
+                           "online", 1, "Movable")
+        self.check("device_del v1", self.vm.del_dimm("v1"))
+        out, rc = self.vm.sh("gt stop memhpd")
+        self.check("memhpd (udev) stops with exit status 0", rc == 0 and out.strip() == "0",
+                   out.strip())
+        out, rc = self.vm.sh("gt stop udevd; rm -f /run/udev/control")
+        self.check("systemd-udevd stops with exit status 0", rc == 0 and out.strip() == "0",
+                   out.strip() + " " + self.vm.sh("tail -n 5 /tmp/udevd.log")[0])
+        if self.start_memhpd():
+            self.check("without udevd, EventSource=auto is kernel again",
+                       self.uevent_groups() == ["00000001"], str(self.uevent_groups()))
 
     def s_auto_movable(self):
         """h. auto-movable on CPU-less node 2: kernel first, then movable within the ratio."""
@@ -703,6 +754,7 @@ SCENARIOS = [
     ("0", "s_boot"),
     ("c", "s_coldplug"),
     ("a", "s_policies"),
+    ("v", "s_udev"),
     ("h", "s_auto_movable"),
     ("g", "s_remove"),
     ("b", "s_virtio_mem"),
@@ -723,7 +775,7 @@ DBUS_SCENARIOS = "uorjk"
 
 
 def cmd_test(args, kit, work):
-    initrd = vmlib.build_initramfs(kit, work, args.memhpd, memhpctl=args.memhpctl)
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd, memhpctl=args.memhpctl, udevd=True)
     only = set(args.only.split(",")) if args.only else None
     timings = []
     t_total = time.monotonic()
