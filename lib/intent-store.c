@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Intent records on disk: atomic save (temp file, fsync, renameat, fsync of the directory),
- * removal, and loading every "txn-<id>.intent" of a directory fd. The format is in intent.c.
+ * Intent records on disk: atomic save and removal (atomic-file.c), and loading every
+ * "txn-<id>.intent" of a directory fd. The format is in intent.c.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic-file.h"
 #include "intent-internal.h"
 #include "intent.h"
 #include "alloc-util.h"
@@ -24,55 +25,10 @@
 
 #define IN_SET3(x, a, b, c) ((x) == (a) || (x) == (b) || (x) == (c))
 
-/* Not for secrets: only makes temp names unlikely to collide; O_EXCL makes them safe. */
-static uint64_t random_u64(void)
-{
-        static unsigned counter;
-        struct timespec ts;
-        uint64_t v;
-
-        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
-                return v;
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 40) ^
-               __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-}
-
-static int fsync_dir(int dirfd)
-{
-        _cleanup_close_ int fd = -EBADF;
-
-        /* dirfd may be O_PATH, on which fsync() fails: reopen the directory itself. */
-        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fsync(fd) < 0)
-                return -errno;
-        return 0;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -EIO;
-                buf += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 int intent_save(int dirfd, const Txn *t)
 {
         _cleanup_free_ char *text = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char name[64], tmp[96];
+        char name[64];
         int r;
 
         if (dirfd < 0 || !t)
@@ -80,32 +36,9 @@ int intent_save(int dirfd, const Txn *t)
         r = intent_format(t, &text);
         if (r < 0)
                 return r;
-
+        /* The temp file's leading dot keeps it out of intent_load_all()'s "txn-*.intent". */
         snprintf(name, sizeof(name), "txn-%" PRIu64 ".intent", t->id);
-        /* The leading dot keeps temp files out of intent_load_all()'s "txn-*.intent". */
-        for (unsigned i = 0;; i++) {
-                snprintf(tmp, sizeof(tmp), ".%s.%016" PRIx64, name, random_u64());
-                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (fd >= 0)
-                        break;
-                if (errno != EEXIST || i >= 16)
-                        return -errno;
-        }
-
-        r = write_all(fd, text, strlen(text));
-        if (r >= 0)
-                r = RET_NERRNO(fsync(fd));
-        if (r >= 0) {
-                /* close() can report a deferred write error on some file systems. */
-                r = RET_NERRNO(close(TAKE_FD(fd)));
-                if (r >= 0)
-                        r = RET_NERRNO(renameat(dirfd, tmp, dirfd, name));
-        }
-        if (r < 0) {
-                (void)unlinkat(dirfd, tmp, 0);
-                return r;
-        }
-        return fsync_dir(dirfd);
+        return write_file_atomic_at(dirfd, name, text, 0600);
 }
 
 int intent_remove(int dirfd, uint64_t id)
@@ -115,9 +48,7 @@ int intent_remove(int dirfd, uint64_t id)
         if (dirfd < 0)
                 return -EINVAL;
         snprintf(name, sizeof(name), "txn-%" PRIu64 ".intent", id);
-        if (unlinkat(dirfd, name, 0) < 0)
-                return -errno;
-        return fsync_dir(dirfd);
+        return unlink_file_durable_at(dirfd, name);
 }
 
 /* "txn-<id>.intent" with a canonical decimal id. */
