@@ -132,6 +132,32 @@ static int block_info_compare(const void *a, const void *b)
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Marks the blocks of HeldBlocks; a memhpd from before holds has none to mark. */
+static int mark_held(sd_bus *bus, BlockList *l)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint32_t id;
+        int r;
+
+        r = sd_bus_get_property(bus, MEMHP_BUS_NAME, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE,
+                                "HeldBlocks", &error, &reply, "au");
+        if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_PROPERTY))
+                return 0;
+        if (r < 0)
+                return call_failed(&error, r, "HeldBlocks");
+        r = sd_bus_message_enter_container(reply, 'a', "u");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "u", &id)) > 0) {
+                BlockInfo *b = (BlockInfo *)block_list_find(l, id);
+
+                if (b)
+                        b->held = true;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Unexpected value of HeldBlocks: %m");
+        return 0;
+}
+
 int ctl_list_blocks(sd_bus *bus, BlockList *ret)
 {
         _cleanup_(block_list_done) BlockList l = {};
@@ -150,6 +176,7 @@ int ctl_list_blocks(sd_bus *bus, BlockList *ret)
                 if (r == 0)
                         break;
                 b.state = mem_state_from_string(b.state_name);
+                b.held = false;
                 if (GREEDY_REALLOC(l.blocks, allocated, l.n + 1) < 0)
                         return log_oom();
                 l.blocks[l.n++] = b;
@@ -157,6 +184,9 @@ int ctl_list_blocks(sd_bus *bus, BlockList *ret)
         /* memhpd lists in id order today; lookups must not depend on that. */
         if (l.n > 0)
                 qsort(l.blocks, l.n, sizeof(BlockInfo), block_info_compare);
+        r = mark_held(bus, &l);
+        if (r < 0)
+                return r;
         *ret = l;
         l = (BlockList){};
         return 0;

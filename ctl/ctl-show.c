@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl.h"
+#include "metrics.h"
 #include "log.h"
 #include "policy.h"
 #include "strutil.h"
@@ -16,7 +18,7 @@
 static bool same_range(const BlockInfo *a, const BlockInfo *b)
 {
         return b->id == a->id + 1 && a->node == b->node && streq(a->state_name, b->state_name) &&
-               streq(a->zone, b->zone);
+               streq(a->zone, b->zone) && a->held == b->held;
 }
 
 /* Bytes covered by @n blocks, saturated: memhpd's numbers are not ours to trust blindly. */
@@ -49,9 +51,10 @@ static int add_range_row(struct libscols_table *tb, const CtlArgs *arg, const Bl
                 snprintf(blocks, sizeof(blocks), "%" PRIu32 "-%" PRIu32, first->id, last->id);
 
         return ctl_table_add_row(
-                tb, 6, range, size, first->state_name,
+                tb, 7, range, size, first->state_name,
                 *first->zone ? first->zone : (arg->json ? NULL : "-"),
-                first->node != MEMHP_NODE_UNKNOWN ? node : (arg->json ? NULL : "-"), blocks);
+                first->node != MEMHP_NODE_UNKNOWN ? node : (arg->json ? NULL : "-"), blocks,
+                arg->json ? (first->held ? "1" : "0") : (first->held ? "held" : ""));
 }
 
 static void print_summary(uint64_t block_size, uint64_t n_online, uint64_t n_offline,
@@ -98,7 +101,8 @@ int verb_list(char **args, size_t n_args, const CtlArgs *arg)
             ctl_table_add_column(tb, "STATE", false, false) < 0 ||
             ctl_table_add_column(tb, "ZONE", false, false) < 0 ||
             ctl_table_add_column(tb, "NODE", true, true) < 0 ||
-            ctl_table_add_column(tb, "BLOCK", true, false) < 0)
+            ctl_table_add_column(tb, "BLOCK", true, false) < 0 ||
+            ctl_table_add_column_json(tb, "HELD", SCOLS_JSON_BOOLEAN) < 0)
                 return CTL_EXIT_FAILURE;
 
         for (size_t i = 0; i < l.n; i++) {
@@ -182,7 +186,109 @@ static int collect_node_rows(const NodeList *nodes, const BlockList *blocks, Nod
         return 0;
 }
 
-/* `memhpctl status`: the daemon, then one line per node. */
+static void print_counters(const MemhpMetrics *m)
+{
+        printf("Blocks:       %" PRIu64 " onlined, %" PRIu64 " offlined, %" PRIu64
+               " held offline\n",
+               m->blocks_onlined, m->blocks_offlined, m->held_blocks);
+        printf("Writes:       %" PRIu64 " failed, %" PRIu64 " retried\n", m->failed_writes,
+               m->retries);
+        printf("Operations:   %" PRIu64 " succeeded, %" PRIu64 " rolled back, %" PRIu64
+               " incomplete\n",
+               m->ops_succeeded, m->ops_rolled_back, m->ops_incomplete);
+        printf("Rescans:      %" PRIu64 " (%" PRIu64 " uevent overflows)\n", m->rescans,
+               m->overflows);
+        if (m->last_failure_usec > 0) {
+                time_t t = (time_t)(m->last_failure_usec / 1000000);
+                char when[64] = "?";
+                struct tm tm;
+
+                if (localtime_r(&t, &tm))
+                        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
+                printf("Last failure: memory%" PRIu32 " %s: %s (%s)\n", m->last_failure_block,
+                       m->last_failure_action, strerror(m->last_failure_errno), when);
+        }
+}
+
+static void json_string(const char *s)
+{
+        putchar('"');
+        for (; s && *s; s++) {
+                unsigned char c = (unsigned char)*s;
+
+                if (c == '"' || c == '\\')
+                        printf("\\%c", c);
+                else if (c < 0x20)
+                        printf("\\u%04x", c);
+                else
+                        putchar(c);
+        }
+        putchar('"');
+}
+
+/* One JSON object: the daemon, its counters and the per-node rows of the table. */
+static int print_status_json(const char *version, const char *source, uint64_t block_size,
+                             const MemhpMetrics *m, const NodeRow *rows, size_t n_rows)
+{
+        const char *en = m->last_failure_usec > 0 ? strerrorname_np(m->last_failure_errno) : NULL;
+
+        printf("{\n   \"version\": ");
+        json_string(version);
+        printf(",\n   \"event_source\": ");
+        json_string(source);
+        printf(",\n   \"block_size\": %" PRIu64 ",\n", block_size);
+        printf("   \"counters\": {\"blocks_onlined\": %" PRIu64 ", \"blocks_offlined\": %" PRIu64
+               ", \"failed_writes\": %" PRIu64 ", \"write_retries\": %" PRIu64
+               ", \"overflows\": %" PRIu64 ", \"rescans\": %" PRIu64
+               ", \"operations_succeeded\": %" PRIu64 ", \"operations_rolled_back\": %" PRIu64
+               ", \"operations_incomplete\": %" PRIu64 ", \"held_blocks\": %" PRIu64 "},\n",
+               m->blocks_onlined, m->blocks_offlined, m->failed_writes, m->retries, m->overflows,
+               m->rescans, m->ops_succeeded, m->ops_rolled_back, m->ops_incomplete, m->held_blocks);
+        printf("   \"last_failure\": ");
+        if (m->last_failure_usec == 0)
+                printf("null");
+        else {
+                printf("{\"time_usec\": %" PRIu64 ", \"block\": %" PRIu32 ", \"action\": ",
+                       m->last_failure_usec, m->last_failure_block);
+                json_string(m->last_failure_action);
+                printf(", \"errno\": %" PRId32 ", \"errno_name\": ", m->last_failure_errno);
+                if (en)
+                        json_string(en);
+                else
+                        printf("null");
+                printf("}");
+        }
+        printf(",\n   \"nodes\": [");
+        for (size_t i = 0; i < n_rows; i++) {
+                const NodeRow *row = &rows[i];
+
+                printf("%s\n      {\"node\": ", i ? "," : "");
+                if (row->node != MEMHP_NODE_UNKNOWN)
+                        printf("%" PRIu32, row->node);
+                else
+                        printf("null");
+                printf(", \"policy\": ");
+                if (row->info)
+                        json_string(row->info->policy);
+                else
+                        printf("null");
+                if (row->info)
+                        printf(", \"kernel\": %" PRIu64 ", \"movable\": %" PRIu64,
+                               row->info->kernel_bytes, row->info->movable_bytes);
+                else
+                        printf(", \"kernel\": null, \"movable\": null");
+                printf(", \"online\": %" PRIu64 ", \"offline\": %" PRIu64
+                       ", \"going_offline\": %" PRIu64 "}",
+                       row->online, row->offline, row->going);
+        }
+        printf("%s]\n}\n", n_rows ? "\n   " : "");
+        if (fflush(stdout) != 0)
+                return log_error_errno(negative_errno(), "Failed to write the output: %m"),
+                       CTL_EXIT_FAILURE;
+        return CTL_EXIT_SUCCESS;
+}
+
+/* `memhpctl status`: the daemon and its counters, then one line per node. */
 int verb_status(char **args, size_t n_args, const CtlArgs *arg)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -192,6 +298,7 @@ int verb_status(char **args, size_t n_args, const CtlArgs *arg)
         _cleanup_free_ char *version = NULL, *source = NULL;
         _cleanup_free_ NodeRow *rows = NULL;
         char bs[TARGET_SIZE_STRING_MAX];
+        MemhpMetrics metrics;
         uint64_t block_size;
         size_t n_rows = 0;
 
@@ -205,9 +312,16 @@ int verb_status(char **args, size_t n_args, const CtlArgs *arg)
         if (collect_node_rows(&nodes, &blocks, &rows, &n_rows) < 0)
                 return CTL_EXIT_FAILURE;
 
+        if (ctl_get_metrics(bus, &metrics) < 0)
+                return CTL_EXIT_FAILURE;
+        if (arg->json)
+                return print_status_json(version, source, block_size, &metrics, rows, n_rows);
+
         printf("Version:      %s\n", version);
         printf("Event source: %s\n", source);
-        printf("Block size:   %s\n\n", target_format_size(block_size, bs));
+        printf("Block size:   %s\n", target_format_size(block_size, bs));
+        print_counters(&metrics);
+        printf("\n");
 
         tb = ctl_table_new(arg, "nodes");
         if (!tb)

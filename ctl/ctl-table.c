@@ -41,6 +41,15 @@ int ctl_table_add_column(struct libscols_table *tb, const char *name, bool right
         return 0;
 }
 
+int ctl_table_add_column_json(struct libscols_table *tb, const char *name, int json_type)
+{
+        struct libscols_column *cl = scols_table_new_column(tb, name, 0, 0);
+
+        if (!cl || scols_column_set_json_type(cl, json_type) < 0)
+                return log_oom();
+        return 0;
+}
+
 int ctl_table_add_row(struct libscols_table *tb, size_t n_cells, ...)
 {
         struct libscols_line *ln = scols_table_new_line(tb, NULL);

@@ -41,8 +41,9 @@ typedef struct CtlArgs {
         bool dry_run;
         bool has_node;
         uint32_t node;
-        const char *size; /* parsed once the block size is known */
-        const char *zone; /* "movable", "kernel" or "auto" */
+        const char *size;   /* parsed once the block size is known */
+        const char *zone;   /* "movable", "kernel" or "auto" */
+        const char *output; /* metrics --output FILE */
 } CtlArgs;
 
 /* One row of ListBlocks(); the strings point into the reply that BlockList holds. */
@@ -52,6 +53,7 @@ typedef struct BlockInfo {
         MemState state; /* _MEM_STATE_INVALID for a state this memhpctl does not know */
         const char *state_name;
         const char *zone; /* "" when offline */
+        bool held;        /* offline on purpose: memhpd keeps it so across restarts */
 } BlockInfo;
 
 typedef struct BlockList {
@@ -88,6 +90,10 @@ const BlockInfo *block_list_find(const BlockList *l, uint32_t id);
 int ctl_list_nodes(sd_bus *bus, NodeList *ret);
 void node_list_done(NodeList *l);
 const NodeInfo *node_list_find(const NodeList *l, uint32_t node);
+/* ctl-metrics.c: org.memhpd1.Metrics and Manager.HeldBlocks into one snapshot. */
+struct MemhpMetrics;
+int ctl_get_metrics(sd_bus *bus, struct MemhpMetrics *ret);
+int verb_metrics(char **args, size_t n_args, const CtlArgs *arg);
 /* "memory32" or "memory32-memory39". */
 void ctl_format_block_range(uint32_t first, uint32_t last, char *buf, size_t size);
 
@@ -97,6 +103,8 @@ void ctl_format_block_range(uint32_t first, uint32_t last, char *buf, size_t siz
  */
 struct libscols_table *ctl_table_new(const CtlArgs *arg, const char *json_name);
 int ctl_table_add_column(struct libscols_table *tb, const char *name, bool right, bool number);
+/* A column whose JSON type is @json_type (SCOLS_JSON_BOOLEAN: cells "1"/"0"). */
+int ctl_table_add_column_json(struct libscols_table *tb, const char *name, int json_type);
 int ctl_table_add_row(struct libscols_table *tb, size_t n_cells, ...);
 int ctl_table_print(struct libscols_table *tb);
 void ctl_table_unrefp(struct libscols_table **tb);

@@ -18,14 +18,16 @@ enum {
         OPT_SIZE = 1 << 3,
         OPT_ZONE = 1 << 4,
         OPT_DRY_RUN = 1 << 5,
+        OPT_OUTPUT = 1 << 6,
 };
 
 static const struct {
         unsigned flag;
         const char *name;
 } option_names[] = {
-        {OPT_JSON, "--json"}, {OPT_NO_LEGEND, "--no-legend"}, {OPT_NODE, "--node"},
-        {OPT_SIZE, "--size"}, {OPT_ZONE, "--zone"},           {OPT_DRY_RUN, "--dry-run"},
+        {OPT_JSON, "--json"},     {OPT_NO_LEGEND, "--no-legend"}, {OPT_NODE, "--node"},
+        {OPT_SIZE, "--size"},     {OPT_ZONE, "--zone"},           {OPT_DRY_RUN, "--dry-run"},
+        {OPT_OUTPUT, "--output"},
 };
 
 static void help(void)
@@ -35,8 +37,9 @@ static void help(void)
                "Query and control memhpd, the memory hotplug policy daemon.\n"
                "\n"
                "Commands:\n"
-               "  status                    memhpd's version and event source, the block size,\n"
-               "                            and per node: policy, zone sizes, block counts\n"
+               "  status [--json]           memhpd's version and event source, the block size,\n"
+               "                            per node: policy, zone sizes, block counts; and\n"
+               "                            memhpd's counters\n"
                "  list [--node N] [--json]  memory blocks; adjacent blocks with the same state,\n"
                "                            zone and node are merged into one range, as lsmem\n"
                "                            does\n"
@@ -47,6 +50,7 @@ static void help(void)
                "  reload                    make memhpd re-read memhpd.conf\n"
                "  rescan                    make memhpd re-read every memory block\n"
                "  monitor                   print block state changes as they happen\n"
+               "  metrics [--output FILE]   memhpd's counters in the Prometheus text format\n"
                "\n"
                "TARGET:\n"
                "  32 or memory32            one block\n"
@@ -60,13 +64,15 @@ static void help(void)
                "Options:\n"
                "  -h --help                 show this help\n"
                "     --version              show the version\n"
-               "     --json                 list: JSON, one object per range, size in bytes\n"
+               "     --json                 list: JSON, one object per range, size in bytes;\n"
+               "                            status: one JSON object\n"
                "     --no-legend            no column headings, summaries or notes\n"
                "  -n --node=N               list: only node N; online/offline: see TARGET\n"
                "  -s --size=SIZE            with --node: how much, with K, M, G or T suffix\n"
                "  -z --zone=ZONE            online: movable, kernel, or auto (the default): as\n"
                "                            the node's policy says\n"
                "     --dry-run              online/offline: print the plan, change nothing\n"
+               "  -o --output=FILE          metrics: replace FILE atomically instead of printing\n"
                "\n"
                "Ctrl-C during online or offline asks memhpd to cancel and roll back, and\n"
                "reports the outcome; a second Ctrl-C stops waiting.\n"
@@ -112,7 +118,7 @@ static const struct Verb {
         unsigned options;
         verb_fn fn;
 } verbs[] = {
-        {"status", 0, OPT_NO_LEGEND, verb_status},
+        {"status", 0, OPT_JSON | OPT_NO_LEGEND, verb_status},
         {"list", 0, OPT_JSON | OPT_NO_LEGEND | OPT_NODE, verb_list},
         {"online", SIZE_MAX, OPT_NODE | OPT_SIZE | OPT_ZONE | OPT_DRY_RUN | OPT_NO_LEGEND,
          verb_online},
@@ -121,6 +127,7 @@ static const struct Verb {
         {"reload", 0, 0, verb_reload},
         {"rescan", 0, 0, verb_rescan},
         {"monitor", 0, 0, verb_monitor},
+        {"metrics", 0, OPT_OUTPUT, verb_metrics},
 };
 
 int main(int argc, char *argv[])
@@ -140,6 +147,7 @@ int main(int argc, char *argv[])
                 {"size", required_argument, NULL, 's'},
                 {"zone", required_argument, NULL, 'z'},
                 {"dry-run", no_argument, NULL, ARG_DRY_RUN},
+                {"output", required_argument, NULL, 'o'},
                 {},
         };
         CtlArgs arg = {.legend = true, .zone = MEMHP_ZONE_AUTO};
@@ -152,7 +160,7 @@ int main(int argc, char *argv[])
         log_set_ident("memhpctl");
         /* getopt's own complaints would lack our prefix and exit code: report them ourselves. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hn:s:z:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":hn:s:z:o:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -193,6 +201,14 @@ int main(int argc, char *argv[])
                 case ARG_DRY_RUN:
                         arg.dry_run = true;
                         given |= OPT_DRY_RUN;
+                        break;
+                case 'o':
+                        if (!*optarg) {
+                                log_error("--output needs a file name.");
+                                return CTL_EXIT_USAGE;
+                        }
+                        arg.output = optarg;
+                        given |= OPT_OUTPUT;
                         break;
                 case ':':
                         log_error("Option '%s' needs a value.", argv[optind - 1]);

@@ -48,13 +48,22 @@ void manager_block_gone(Manager *m, uint32_t block, BlockEntry *e)
 {
         if (!(e->flags & BLOCK_PRESENT))
                 return;
+        manager_hold_release(m, block, e, "was removed");
         blockmap_set_present(&m->blocks, e, false);
         notify_changed(m, block, e);
 }
 
 static void update_state(Manager *m, uint32_t block, BlockEntry *e, MemState st, MemZone zone)
 {
-        if (blockmap_observe(e, st, zone))
+        /* Offline on purpose, or online again: the hold record follows (manager-holds.c). */
+        bool went_offline = e->state == MEM_STATE_ONLINE && st != MEM_STATE_ONLINE;
+        bool changed = blockmap_observe(e, st, zone);
+
+        if (went_offline)
+                manager_hold_block(m, block, e);
+        else if (st == MEM_STATE_ONLINE)
+                manager_hold_release(m, block, e, "is online");
+        if (changed)
                 notify_changed(m, block, e);
 }
 
@@ -296,6 +305,7 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
         case BLOCK_EVENT_IGNORE:
                 return;
         case BLOCK_EVENT_NEW:
+                manager_hold_release(m, ev->block, e, "was added anew");
                 blockmap_set_present(&m->blocks, e, false);
                 break;
         case BLOCK_EVENT_READ:
@@ -355,12 +365,14 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
                 uint64_t delay = retry_write_delay_usec(job->result, e->attempts);
 
                 m->n_failed++;
+                manager_record_failure(m, job->block, job->result, want);
                 e->flags |= BLOCK_FAILED;
                 log_block(LOG_ERR, job->result, job->block, e->node, NULL, want,
                           "Failed to online memory%u (node %d) as %s: %s%m.", job->block, e->node,
                           want, job->result == -ETIMEDOUT ? "timed out, " : "");
                 if (delay > 0) {
                         e->attempts++;
+                        m->metrics.retries++;
                         log_info("Will retry memory%u in %" PRIu64 " s (attempt %u of %u).",
                                  job->block, delay / USEC_PER_SEC, e->attempts, RETRY_WRITE_MAX);
                         e->flags &= (uint16_t)~BLOCK_FAILED;

@@ -468,6 +468,7 @@ static const sd_bus_vtable manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("EventSource", "s", property_get_event_source, 0,
                         SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("HeldBlocks", "au", manager_bus_get_held_blocks, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("ListBlocks", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(uuss)", blocks),
                                 method_list_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListNodes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ustt)", nodes),
@@ -574,6 +575,8 @@ int manager_bus_connect(Manager *m)
         if (r >= 0)
                 r = sd_bus_add_object_vtable(bus, NULL, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE,
                                              manager_vtable, m);
+        if (r >= 0)
+                r = manager_metrics_bus_add(m, bus, MEMHP_BUS_PATH);
         if (r >= 0)
                 r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus.Local", NULL,
                                               "org.freedesktop.DBus.Local", "Disconnected",

@@ -178,19 +178,23 @@ static bool pick_left_changed(const Txn *t, const TxnBlock *b)
 static void log_outcome(const Operation *op, const OperationResult *res)
 {
         const Txn *t = op->txn;
+        Manager *m = op->manager;
 
         switch (res->outcome) {
         case TXN_OK:
+                m->metrics.ops_succeeded++;
                 log_info("Operation %" PRIu64 " (%s of %zu blocks) %s.", op->id,
                          txn_kind_to_string(t->kind), t->n_blocks,
                          t->kind == TXN_RECOVER ? "restored every block" : "succeeded");
                 break;
         case TXN_ROLLED_BACK:
+                m->metrics.ops_rolled_back++;
                 log_warning("Operation %" PRIu64 " (%s of %zu blocks): %s. Rolled back: %s.",
                             op->id, txn_kind_to_string(t->kind), t->n_blocks, res->what,
                             *res->restored ? res->restored : "nothing had changed");
                 break;
         case TXN_ROLLBACK_INCOMPLETE:
+                m->metrics.ops_incomplete++;
                 log_error("Operation %" PRIu64 " (%s of %zu blocks): %s. Rollback incomplete, "
                           "left changed: %s.",
                           op->id, txn_kind_to_string(t->kind), t->n_blocks,
@@ -207,6 +211,8 @@ static void release_blocks(Manager *m, const Txn *t)
                 BlockEntry *e = blockmap_peek(&m->blocks, t->blocks[i].id);
                 if (e && (e->flags & BLOCK_PRESENT)) {
                         e->flags |= BLOCK_ADMIN_OFFLINE;
+                        if (e->state >= 0 && e->state != MEM_STATE_ONLINE)
+                                manager_hold_block(m, t->blocks[i].id, e);
                         manager_queue_block(m, t->blocks[i].id);
                 }
         }
@@ -351,6 +357,13 @@ void manager_ops_on_write_done(Manager *m, const WriteJob *job)
         if (job->result >= 0)
                 manager_block_observed(m, job->block, mem_action_target_state(job->action),
                                        job->zone);
+        if (job->result == 0 && mem_action_target_state(job->action) == MEM_STATE_ONLINE)
+                m->metrics.blocks_onlined++;
+        else if (job->result == 0)
+                m->metrics.blocks_offlined++;
+        else if (job->result < 0 && job->result != -ECANCELED)
+                manager_record_failure(m, job->block, job->result,
+                                       mem_action_to_string(job->action));
         if (job->result < 0)
                 log_block(LOG_WARNING, job->result, job->block, -1, NULL,
                           op->step.rollback ? "rollback" : mem_action_to_string(job->action),
@@ -366,6 +379,7 @@ void manager_ops_on_write_done(Manager *m, const WriteJob *job)
         delay = txn_step_done(op->txn, &op->step, job->result, job->zone);
         save_intent(op, INTENT_PROGRESS);
         if (delay > 0) {
+                m->metrics.retries++;
                 op->timer = sd_event_source_disable_unref(op->timer);
                 if (sd_event_add_time_relative(m->event, &op->timer, CLOCK_MONOTONIC, delay, 0,
                                                on_backoff, op) >= 0) {

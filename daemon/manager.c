@@ -199,6 +199,7 @@ int manager_start(Manager *m)
         r = manager_coldplug(m);
         if (r < 0)
                 return r;
+        manager_holds_restore(m);
         /* Optional: without a bus memhpd still onlines memory. */
         (void)manager_bus_connect(m);
         return 0;

@@ -4,10 +4,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "blockmap.h"
 #include "conf.h"
+#include "metrics.h"
 #include "monitor.h"
 #include "placement.h"
 #include "sysfs.h"
@@ -80,6 +82,7 @@ struct Manager {
 
         /* Counters, for logs and the bus. */
         uint64_t n_events, n_overflows, n_rescans, n_onlined, n_failed;
+        MemhpMetrics metrics; /* the rest, for org.memhpd1.Metrics (manager-metrics.c) */
 
         /* Optional observer (the bus layer): called when a block's state or zone changes. */
         void (*block_changed)(Manager *m, uint32_t block, const BlockEntry *e);
@@ -131,6 +134,19 @@ unsigned manager_ops_cancel_all(Manager *m);
 /* manager-bus.c */
 int manager_bus_connect(Manager *m);
 void manager_bus_free(Manager *m);
+
+/* manager-holds.c: blocks offlined on purpose stay offline across a restart (lib/hold.h). */
+void manager_holds_restore(Manager *m);
+void manager_hold_block(Manager *m, uint32_t block, BlockEntry *e);
+void manager_hold_release(Manager *m, uint32_t block, BlockEntry *e, const char *why);
+int manager_bus_get_held_blocks(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error);
+
+/* manager-metrics.c */
+void manager_record_failure(Manager *m, uint32_t block, int error, const char *action);
+void manager_metrics_snapshot(const Manager *m, MemhpMetrics *ret);
+int manager_metrics_bus_add(Manager *m, sd_bus *bus, const char *path);
 
 /* conflicts.c: warns about other onliners (kernel auto-online, udev rules). */
 void manager_check_other_onliners(Manager *m);

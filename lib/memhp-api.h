@@ -16,6 +16,8 @@
 #define MEMHP_BUS_NAME "org.memhpd1"
 #define MEMHP_BUS_PATH "/org/memhpd1"
 #define MEMHP_BUS_INTERFACE "org.memhpd1.Manager"
+/* Counters for monitoring, on the same object; readable by anyone, no change signals. */
+#define MEMHP_METRICS_INTERFACE "org.memhpd1.Metrics"
 
 /*
  * Besides root, members of this group may call the methods that change memory or the daemon.

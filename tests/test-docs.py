@@ -6,9 +6,11 @@ Checks that the man pages document what the code has:
   memhpd.conf(5)   every key of lib/conf.c's key table, every section, every policy name of
                    lib/memhp-api.h, and each key's default as 'memhpd --check-config' prints it
                    ("Default: *value*")
-  org.memhpd1(5)   every method, property and signal of conf/org.memhpd1.xml with the argument
-                   types the XML gives, and the contract in lib/memhp-api.h: the bus name,
-                   path and interface, every error name, the block limit and the unknown node
+  org.memhpd1(5)   every interface lib/memhp-api.h names (MEMHP_*_INTERFACE), in the SYNOPSIS,
+                   and each method, property and signal of it in conf/org.memhpd1.xml with the
+                   argument types the XML gives, and the contract in lib/memhp-api.h: the bus
+                   name, path and interface, every error name, the block limit and the unknown
+                   node
   lib/memhp-api.h  is the only source file that spells out an org.memhpd1 name; the bus policy
                    (conf/org.memhpd1.conf) and conf/memhpd.sysusers use its name, interface
                    and group
@@ -146,11 +148,22 @@ def sig_types(text):
 def check_dbus(src, api, page):
     name = "org.memhpd1.5.scd"
     tree = ET.parse(os.path.join(src, "conf/org.memhpd1.xml"))
-    iface_name = api["MEMHP_BUS_INTERFACE"]
-    iface = tree.getroot().find(f"interface[@name='{iface_name}']")
-    if iface is None:
-        fail(f"conf/org.memhpd1.xml: no interface {iface_name}")
-        return
+    names = sorted(v for k, v in api.items() if k.startswith("MEMHP_") and k.endswith("_INTERFACE"))
+    in_xml = {i.get("name"): i for i in tree.getroot().findall("interface")
+              if i.get("name").startswith(api["MEMHP_BUS_NAME"] + ".")}
+    for n in sorted(set(in_xml) - set(names)):
+        fail(f"conf/org.memhpd1.xml: interface {n} has no MEMHP_*_INTERFACE in lib/memhp-api.h")
+    for n in names:
+        if n not in in_xml:
+            fail(f"conf/org.memhpd1.xml: no interface {n}")
+            continue
+        if not re.search(r"^Interface: +" + re.escape(n) + "$", page, re.M):
+            fail(f"{name}: interface {n} is not in the SYNOPSIS")
+        check_dbus_members(name, page, in_xml[n])
+    check_dbus_contract(name, api, page)
+
+
+def check_dbus_members(name, page, iface):
     members = 0
     for m in iface.findall("method"):
         members += 1
@@ -183,8 +196,10 @@ def check_dbus(src, api, page):
         if not re.search(r"^\*" + n + r"\* _" + re.escape(t) + "_", page, re.M):
             fail(f"{name}: property {n} has no entry (expected a line '*{n}* _{t}_')")
     if members < 5:
-        fail(f"conf/org.memhpd1.xml: only {members} members found")
+        fail(f"conf/org.memhpd1.xml: only {members} members found in {iface.get('name')}")
 
+
+def check_dbus_contract(name, api, page):
     errors = memhp_api.with_prefix(api, "MEMHP_ERROR_")
     if not errors:
         fail("lib/memhp-api.h: no MEMHP_ERROR_* names found")
