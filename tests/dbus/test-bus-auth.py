@@ -63,7 +63,15 @@ def check_reads(bus, who, root_conn, what):
         check_eq(r, ('reply', [want]), f'{what}: property {prop}')
     r = as_user(bus, who, 'GetAll', 's', [IFACE], iface='org.freedesktop.DBus.Properties')
     check_eq(r[0], 'reply', f'{what}: GetAll {r}')
-    check_eq(sorted(r[1][0]), ['BlockSizeBytes', 'EventSource', 'Version'], f'{what}: GetAll')
+    check_eq(sorted(r[1][0]), ['BlockSizeBytes', 'EventSource', 'HeldBlocks', 'Version'],
+             f'{what}: GetAll')
+    # The counters are for monitoring agents, which need no privilege.
+    r = as_user(bus, who, 'GetAll', 's', ['org.memhpd1.Metrics'],
+                iface='org.freedesktop.DBus.Properties')
+    check_eq(r[0], 'reply', f'{what}: GetAll org.memhpd1.Metrics {r}')
+    check_eq(sorted(r[1][0]), sorted(root_conn.call('GetAll', 's', ('org.memhpd1.Metrics',),
+                                                    iface='org.freedesktop.DBus.Properties')[0]),
+             f'{what}: GetAll org.memhpd1.Metrics')
     r = as_user(bus, who, 'Introspect', iface='org.freedesktop.DBus.Introspectable')
     check_eq(r[0], 'reply', f'{what}: Introspect {r}')
     for member in ('OnlineBlocks', 'OfflineBlocks', 'Cancel', 'BlockChanged'):
