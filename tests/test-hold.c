@@ -12,7 +12,7 @@
 #include "sysfs.h"
 #include "test-util.h"
 
-static void test_format_parse(void)
+TEST(format_parse)
 {
         HoldRecord h = {.block = 4294967295U, .inode = 18446744073709551615ULL}, back;
         char buf[128];
@@ -61,7 +61,7 @@ static int count_files(int dirfd)
         return n;
 }
 
-static void test_store(void)
+TEST(store)
 {
         char dir[] = "/tmp/test-hold-XXXXXX";
         HoldRecord *l = NULL;
@@ -126,7 +126,7 @@ static void test_store(void)
         ASSERT_TRUE(rmdir(dir) == 0);
 }
 
-static void test_verdicts(void)
+TEST(verdicts)
 {
         HoldRecord h = {.block = 9, .inode = 42};
 
@@ -141,7 +141,7 @@ static void test_verdicts(void)
         ASSERT_TRUE(hold_verdict_to_string(_HOLD_VERDICT_MAX) == NULL);
 }
 
-static void test_inode(void)
+TEST(inode)
 {
         Fixture *f = NULL;
         Sysfs *s = NULL;
@@ -168,11 +168,3 @@ static void test_inode(void)
         fixture_free(f);
 }
 
-int main(void)
-{
-        test_format_parse();
-        test_store();
-        test_verdicts();
-        test_inode();
-        return 0;
-}

@@ -60,7 +60,7 @@ static void assert_well_formed(char *text)
         free(copy);
 }
 
-static void test_down(void)
+TEST(down)
 {
         MemhpMetrics m = {.blocks_onlined = 5};
         char *text = render(&m, false);
@@ -71,7 +71,7 @@ static void test_down(void)
         free(text);
 }
 
-static void test_up(void)
+TEST(up)
 {
         MemhpMetrics m = {
                 .blocks_onlined = 16,
@@ -134,9 +134,3 @@ static void test_up(void)
         ASSERT_TRUE(strcmp(m.last_failure_action, "") == 0);
 }
 
-int main(void)
-{
-        test_down();
-        test_up();
-        return 0;
-}
