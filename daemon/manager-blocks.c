@@ -192,12 +192,16 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
         if (policy == POLICY_AUTO_MOVABLE) {
                 /* Exact sizes need every earlier online to have landed in zoneinfo. */
                 if (writer_pending(m->writer) > 0) {
+                        /* Once per block: rescans and events meanwhile must not grow the list. */
+                        if (e->flags & BLOCK_DEFERRED)
+                                return;
                         if (GREEDY_REALLOC(m->deferred, m->deferred_allocated, m->n_deferred + 1) <
                             0) {
                                 log_oom();
                                 return;
                         }
                         m->deferred[m->n_deferred++] = block;
+                        e->flags |= BLOCK_DEFERRED;
                         return;
                 }
                 ledger = pass_ledger(m);
@@ -390,8 +394,13 @@ out:
                 size_t n = m->n_deferred;
 
                 m->n_deferred = m->deferred_allocated = 0;
-                for (size_t i = 0; i < n; i++)
+                for (size_t i = 0; i < n; i++) {
+                        BlockEntry *b = blockmap_peek(&m->blocks, d[i]);
+
+                        if (b)
+                                b->flags &= (uint16_t)~BLOCK_DEFERRED;
                         manager_queue_block(m, d[i]);
+                }
                 free(d);
         }
         manager_check_startup_done(m);
