@@ -32,8 +32,8 @@ typedef struct BlockEntry {
         int8_t state;     /* MemState, or -1 when not read yet */
         int8_t zone;      /* MemZone */
         uint8_t attempts; /* node-link lookups or write retries so far */
-        uint8_t held; /* offline on purpose, with a hold record (lib/hold.h) */
-        int16_t node; /* MEMBLOCK_NODE_NONE until known */
+        uint8_t held;     /* offline on purpose, with a hold record (lib/hold.h) */
+        int16_t node;     /* MEMBLOCK_NODE_NONE until known */
 } BlockEntry;
 
 typedef struct BlockMap {

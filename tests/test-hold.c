@@ -167,4 +167,3 @@ TEST(inode)
         sysfs_free(s);
         fixture_free(f);
 }
-

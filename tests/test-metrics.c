@@ -133,4 +133,3 @@ TEST(up)
         ASSERT_TRUE(m.last_failure_usec > 0);
         ASSERT_TRUE(strcmp(m.last_failure_action, "") == 0);
 }
-
