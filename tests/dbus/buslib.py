@@ -12,12 +12,9 @@ prints one JSON object, {"reply": [...]} or {"error": NAME, "message": MESSAGE},
 can run it under setpriv as another user.
 """
 
-import ctypes
 import glob
 import json
 import os
-import re
-import signal
 import socket
 import struct
 import shutil
@@ -42,7 +39,6 @@ else:
     import memhp_api  # noqa: E402
     API = memhp_api.load()
 
-MEMHPD = os.environ.get('MEMHPD', '')
 MEMHPCTL = os.environ.get('MEMHPCTL', '')
 POLICY = os.path.join(SOURCE_ROOT, 'conf', 'org.memhpd1.conf')
 BUS_TEMPLATE = os.path.join(HERE, 'system-bus.conf.in')
@@ -340,7 +336,7 @@ class Bus:
         self.proc = subprocess.Popen(['dbus-daemon', '--config-file', self.conf, '--nofork',
                                       '--nopidfile', '--nosyslog'],
                                      stdout=self._log, stderr=subprocess.STDOUT,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=simlib._die_with_parent)
         at_cleanup(self.stop)
         # The socket file appears at bind(), before listen(): wait for a real connection.
         wait_until(self._ready, timeout=10, what='dbus-daemon accepting connections')
@@ -380,13 +376,6 @@ def shutil_which(tool):
     return shutil.which(tool)
 
 
-def _die_with_parent():
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 # ---- memhpd --------------------------------------------------------------------------------
 
 # Nothing moves behind a test's back: no coldplug, new or offline blocks are left alone.
@@ -405,90 +394,28 @@ def quiet_config(timeout=10, retries=0):
     return QUIET_CONFIG.format(timeout=timeout, retries=retries)
 
 
-class Memhpd:
-    """memhpd on a private bus and a sim: --sysroot at the sim mount, MEMHP_TESTING=1, its
-    runtime directory (intent records) in the test's temporary directory."""
+# (object: in the unprivileged client, which has no simlib and starts no memhpd.)
+class Memhpd(simlib.Daemon if simlib else object):
+    """memhpd (simlib.Daemon) on a private bus: ready once it serves org.memhpd1, its runtime
+    directory (intent records) a tmpfs in the test's temporary directory."""
+
+    ready = (r'Startup scan complete', r'Serving org\.memhpd1 on the system bus')
 
     def __init__(self, tmp, sim, bus, config, name='memhpd', env=None, runtime=None, wait=True):
-        if not MEMHPD or not os.path.exists(MEMHPD):
-            skip('memhpd is not built (MEMHPD unset)')
-        self.tmp = tmp
-        self.conf_path = os.path.join(tmp, f'{name}.conf')
-        self.log_path = os.path.join(tmp, f'{name}.log')
-        self.runtime = runtime or os.path.join(tmp, f'{name}-run')
-        # Safety: intent records of a test must never land where the real daemon looks.
-        real = os.path.realpath(self.runtime)
-        check(real.startswith(os.path.realpath(tmp) + '/'),
-              f'runtime directory {real} outside the test directory')
-        os.makedirs(self.runtime, exist_ok=True)
+        super().__init__(tmp, sim, config, name=name, bus_address=bus.address, env=env,
+                         runtime=runtime, wait=wait)
+
+    def prepare_runtime(self):
         # tmpfs, like the real /run: an intent record is fsync()ed at every step, which costs
         # milliseconds on a disk and would dominate the rollback matrix.
         if not simlib.is_mounted(self.runtime):
+            runtime = self.runtime
             subprocess.run(['mount', '-t', 'tmpfs', '-o', 'mode=700,size=16m', 'memhpd-run',
-                            self.runtime], check=True)
-            at_cleanup(lambda: subprocess.run(['umount', '-l', self.runtime], check=False))
-        with open(self.conf_path, 'w') as f:
-            f.write(config)
-        e = dict(os.environ, MEMHP_TESTING='1', RUNTIME_DIRECTORY=self.runtime,
-                 DBUS_SYSTEM_BUS_ADDRESS=bus.address)
-        for k in ('NOTIFY_SOCKET', 'JOURNAL_STREAM', 'WATCHDOG_USEC', 'WATCHDOG_PID',
-                  'LD_PRELOAD', 'MEMHP_CRASH_AT', 'INVOCATION_ID'):
-            e.pop(k, None)
-        e.update(env or {})
-        self._log = open(self.log_path, 'a')
-        self.proc = subprocess.Popen([MEMHPD, '--sysroot', sim.root, '--config', self.conf_path,
-                                      '--log-level', 'debug'],
-                                     stdout=self._log, stderr=subprocess.STDOUT, env=e,
-                                     preexec_fn=_die_with_parent)
-        self._log_start = 0
-        at_cleanup(self.kill)
-        if wait:
-            self.wait_ready()
-
-    def wait_ready(self, timeout=15):
-        self.wait_log(r'Startup scan complete', timeout=timeout)
-        self.wait_log(r'Serving org\.memhpd1 on the system bus', timeout=timeout)
-
-    def log(self):
-        with open(self.log_path, errors='replace') as f:
-            return f.read()
-
-    def count(self, pattern):
-        return len(re.findall(pattern, self.log(), re.M))
-
-    def wait_log(self, pattern, timeout=10, count=1):
-        def seen():
-            if self.count(pattern) >= count:
-                return True
-            if self.proc.poll() is not None:
-                raise AssertionError(f'memhpd exited with {self.proc.returncode} while waiting '
-                                     f'for /{pattern}/')
-            return False
-        wait_until(seen, timeout=timeout, what=f'memhpd log /{pattern}/ x{count}')
-
-    def alive(self):
-        return self.proc.poll() is None
+                            runtime], check=True)
+            at_cleanup(lambda: subprocess.run(['umount', '-l', runtime], check=False))
 
     def intents(self):
         return sorted(glob.glob(os.path.join(self.runtime, 'txn-*.intent')))
-
-    def stop(self, timeout=15):
-        check(self.alive(), f'memhpd died early with {self.proc.returncode}')
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f'memhpd did not stop within {timeout}s of SIGTERM') from None
-        check_eq(rc, 0, 'memhpd exit status')
-        for bad in ('AddressSanitizer', 'runtime error:', 'LeakSanitizer'):
-            check(bad not in self.log(), f'{bad} in the memhpd log')
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if not self._log.closed:
-            self._log.close()
 
 
 # ---- sim helpers ---------------------------------------------------------------------------

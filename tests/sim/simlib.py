@@ -359,32 +359,80 @@ def _die_with_parent():
         pass
 
 
-class Daemon:
-    """memhpd as a black box: --sysroot at a sim, its log captured to <tmp>/memhpd.log."""
+# What memhpd may see of the caller's environment: the way to programs and the settings of the
+# sanitizer and malloc checks that CI runs it under. Nothing else gets through, so a test run from
+# a systemd unit, a desktop session or a shell with leftovers starts memhpd exactly as CI does:
+# no inherited NOTIFY_SOCKET, JOURNAL_STREAM, WATCHDOG_*, LISTEN_*, INVOCATION_ID,
+# RUNTIME_DIRECTORY, DBUS_*_BUS_ADDRESS, SYSTEMD_*, LD_PRELOAD or test hooks.
+MEMHPD_ENV_KEEP = ('PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'ASAN_OPTIONS',
+                   'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'MALLOC_PERTURB_', 'GLIBC_TUNABLES')
 
-    def __init__(self, tmp, sim, config, *args, wait_ready=True, name='memhpd', env=None):
+
+def memhpd_env(runtime, bus_address, extra=None):
+    """memhpd's whole environment: MEMHP_TESTING=1 (sysfs_open() refuses the host's sysfs), its
+    runtime directory (intent records), the system bus address, then `extra` (set by the test:
+    NOTIFY_SOCKET, crash points...)."""
+    env = {k: os.environ[k] for k in MEMHPD_ENV_KEEP if k in os.environ}
+    env.update(MEMHP_TESTING='1', RUNTIME_DIRECTORY=runtime, DBUS_SYSTEM_BUS_ADDRESS=bus_address)
+    env.update(extra or {})
+    return env
+
+
+class Daemon:
+    """memhpd as a black box, the one way the Python tiers start it: --sysroot at a sim, a
+    config file and a runtime directory in the test's temporary directory, the environment of
+    memhpd_env(), its stdout and stderr appended to <tmp>/<name>.log, killed at cleanup and
+    when the test process dies.
+
+    bus_address: the system bus (default: a socket that does not exist; memhpd onlines without
+    a bus). log_level: --log-level, None for the config's LogLevel=. env: set on top of
+    memhpd_env() (extra_env() may add more once the log file is open). ready: log lines to wait
+    for before returning (wait=False: do not wait)."""
+
+    ready = (r'Startup scan complete',)
+
+    def __init__(self, tmp, sim, config, *args, name='memhpd', bus_address=None, env=None,
+                 runtime=None, log_level='debug', wait=True):
         if not MEMHPD or not os.path.exists(MEMHPD):
             skip('memhpd is not built (MEMHPD unset)')
+        self.tmp = tmp
+        self.name = name
         self.conf_path = os.path.join(tmp, f'{name}.conf')
         self.log_path = os.path.join(tmp, f'{name}.log')
-        runtime = os.path.join(tmp, f'{name}-run')
-        os.makedirs(runtime, exist_ok=True)
+        self.runtime = runtime or os.path.join(tmp, f'{name}-run')
+        # Safety: intent records of a test must never land where the real daemon looks.
+        real = os.path.realpath(self.runtime)
+        check(real.startswith(os.path.realpath(tmp) + '/'),
+              f'runtime directory {real} outside the test directory')
+        os.makedirs(self.runtime, exist_ok=True)
+        self.prepare_runtime()
         with open(self.conf_path, 'w') as f:
             f.write(config)
-        env = dict(os.environ, MEMHP_TESTING='1', RUNTIME_DIRECTORY=runtime,
-                   # No bus in the test namespace; memhpd onlines without one.
-                   DBUS_SYSTEM_BUS_ADDRESS='unix:path=' + os.path.join(tmp, 'no-bus'),
-                   **(env or {}))
-        env.pop('NOTIFY_SOCKET', None)
-        env.pop('JOURNAL_STREAM', None)
-        self._log = open(self.log_path, 'w')
-        self.proc = subprocess.Popen([MEMHPD, '--sysroot', sim.root, '--config', self.conf_path,
-                                      '--log-level', 'debug', *args],
-                                     stdout=self._log, stderr=subprocess.STDOUT, env=env,
+        self._log = open(self.log_path, 'a')
+        e = memhpd_env(self.runtime, bus_address or 'unix:path=' + os.path.join(tmp, 'no-bus'),
+                       env)
+        e.update(self.extra_env())
+        self.env = e
+        argv = [MEMHPD, '--sysroot', sim.root, '--config', self.conf_path]
+        if log_level:
+            argv += ['--log-level', log_level]
+        self.proc = subprocess.Popen(argv + list(args), stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=e,
                                      preexec_fn=_die_with_parent)
         at_cleanup(self.kill)
-        if wait_ready:
-            self.wait_log(r'Startup scan complete', timeout=15)
+        if wait:
+            self.wait_ready()
+
+    def prepare_runtime(self):
+        """Called once the runtime directory exists, before memhpd starts."""
+
+    def extra_env(self):
+        """Variables set last, once the log file (self._log) is open."""
+        return {}
+
+    def wait_ready(self, timeout=15):
+        for pattern in self.ready:
+            self.wait_log(pattern, timeout=timeout)
 
     def log(self):
         with open(self.log_path, errors='replace') as f:
@@ -395,10 +443,12 @@ class Daemon:
 
     def wait_log(self, pattern, timeout=10, count=1, flags=0):
         def seen():
+            if self.count(pattern, flags) >= count:
+                return True
             if self.proc.poll() is not None:
                 raise AssertionError(f'memhpd exited with {self.proc.returncode} while waiting '
                                      f'for /{pattern}/')
-            return self.count(pattern, flags) >= count
+            return False
         wait_until(seen, timeout=timeout, what=f'memhpd log /{pattern}/ x{count}')
 
     def alive(self):
@@ -430,7 +480,7 @@ class Daemon:
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f'memhpd did not stop within {timeout}s of SIGTERM')
+            raise AssertionError(f'memhpd did not stop within {timeout}s of SIGTERM') from None
         check_eq(rc, 0, 'memhpd exit status')
         for bad in ('AddressSanitizer', 'runtime error:', 'LeakSanitizer'):
             check(bad not in self.log(), f'{bad} in the memhpd log')
@@ -440,7 +490,8 @@ class Daemon:
             self.proc.send_signal(signal.SIGCONT)
             self.proc.kill()
             self.proc.wait()
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
 
 def policy_mismatches(sim, expect, ids):

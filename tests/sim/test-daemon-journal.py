@@ -210,65 +210,30 @@ def sd_journal_sendv(fields):
 
 # --- memhpd -------------------------------------------------------------------------------
 
-def _die_with_parent():
-    try:
-        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-    except OSError:
-        pass
-
-
-class JournalDaemon:
-    """memhpd with stderr on a file; journal_stream: 'self' (JOURNAL_STREAM names that file),
-    'other' (names another file) or None (unset)."""
+class JournalDaemon(simlib.Daemon):
+    """memhpd with stderr on <tmp>/<name>.log and the config's LogLevel=; journal_stream: 'self'
+    (JOURNAL_STREAM names that file), 'other' (names another file) or None (unset)."""
 
     def __init__(self, tmp, sim, journal_stream, name='memhpd'):
-        if not simlib.MEMHPD or not os.path.exists(simlib.MEMHPD):
-            simlib.skip('memhpd is not built (MEMHPD unset)')
-        self.conf_path = os.path.join(tmp, f'{name}.conf')
-        self.stderr_path = os.path.join(tmp, f'{name}.log')
-        runtime = os.path.join(tmp, f'{name}-run')
-        os.makedirs(runtime, exist_ok=True)
-        with open(self.conf_path, 'w') as f:
-            f.write(CONFIG)
-        env = dict(os.environ, MEMHP_TESTING='1', RUNTIME_DIRECTORY=runtime,
-                   DBUS_SYSTEM_BUS_ADDRESS='unix:path=' + os.path.join(tmp, 'no-bus'))
-        for k in ('NOTIFY_SOCKET', 'JOURNAL_STREAM', 'WATCHDOG_USEC', 'WATCHDOG_PID'):
-            env.pop(k, None)
-        self._stderr = open(self.stderr_path, 'w')
-        if journal_stream == 'self':
-            st = os.fstat(self._stderr.fileno())
-            env['JOURNAL_STREAM'] = f'{st.st_dev}:{st.st_ino}'
-        elif journal_stream == 'other':
-            other = os.path.join(tmp, 'other-stream')
+        self.journal_stream = journal_stream
+        super().__init__(tmp, sim, CONFIG, name=name, log_level=None, wait=False)
+        self.stderr_path = self.log_path
+        self.env_note = (f'JOURNAL_STREAM={self.env["JOURNAL_STREAM"]}'
+                         if 'JOURNAL_STREAM' in self.env else 'JOURNAL_STREAM unset')
+
+    def extra_env(self):
+        if self.journal_stream == 'self':
+            st = os.fstat(self._log.fileno())
+        elif self.journal_stream == 'other':
+            other = os.path.join(self.tmp, 'other-stream')
             open(other, 'w').close()
             st = os.stat(other)
-            env['JOURNAL_STREAM'] = f'{st.st_dev}:{st.st_ino}'
-        self.env_note = (f'JOURNAL_STREAM={env["JOURNAL_STREAM"]}' if 'JOURNAL_STREAM' in env
-                         else 'JOURNAL_STREAM unset')
-        self.proc = subprocess.Popen([simlib.MEMHPD, '--sysroot', sim.root, '--config',
-                                      self.conf_path],
-                                     stdin=subprocess.DEVNULL, stdout=self._stderr,
-                                     stderr=self._stderr, env=env, preexec_fn=_die_with_parent)
-        at_cleanup(self.kill)
+        else:
+            return {}
+        return {'JOURNAL_STREAM': f'{st.st_dev}:{st.st_ino}'}
 
     def stderr(self):
-        with open(self.stderr_path, errors='replace') as f:
-            return f.read()
-
-    def stop(self, timeout=15):
-        check(self.proc.poll() is None, f'memhpd died early with {self.proc.returncode}')
-        self.proc.terminate()
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f'memhpd did not stop within {timeout}s of SIGTERM')
-        check_eq(rc, 0, 'memhpd exit status')
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._stderr.close()
+        return self.log()
 
 
 def hotplug(sim):

@@ -3,8 +3,10 @@
 """memhpd against memhp-sim, black box: per-node policies, coldplug, blocks that are
 already online (before memhpd looks, or just before its write lands)."""
 
-from simlib import (PAGES_PER_BLOCK, Daemon, Sim, check, check_eq, policy_mismatches,
-                    run_tests, wait_policy, wait_until)
+import os
+
+from simlib import (MEMHPD_ENV_KEEP, PAGES_PER_BLOCK, Daemon, Sim, check, check_eq,
+                    policy_mismatches, run_tests, wait_policy, wait_until)
 
 CONFIG = '''[Daemon]
 EventSource=udev
@@ -97,7 +99,39 @@ def test_already_online(tmp):
     d.stop()
 
 
+def test_environment(tmp):
+    """memhpd gets only the environment simlib.memhpd_env() gives it: what a shell, a desktop
+    session or a systemd unit left in the caller's environment does not reach it."""
+    sim = Sim(tmp, '--nodes', '0', '--boot', 'node0:0-7')
+    leftovers = {'NOTIFY_SOCKET': '/run/systemd/notify', 'JOURNAL_STREAM': '1:2',
+                 'WATCHDOG_USEC': '1000', 'LISTEN_FDS': '1', 'INVOCATION_ID': 'x',
+                 'RUNTIME_DIRECTORY': '/run/memhpd', 'DBUS_SYSTEM_BUS_ADDRESS': 'unix:path=/x',
+                 'LD_PRELOAD': 'nonexistent.so', 'MEMHP_CRASH_AT': '1'}
+    saved = {k: os.environ.get(k) for k in leftovers}
+    os.environ.update(leftovers)
+    try:
+        d = Daemon(tmp, sim, config(), env={'NOTIFY_SOCKET': os.path.join(tmp, 'mine')})
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k)
+            else:
+                os.environ[k] = v
+    with open(f'/proc/{d.proc.pid}/environ', 'rb') as f:
+        env = dict(e.decode().split('=', 1) for e in f.read().split(b'\0') if e)
+    check_eq(env.get('NOTIFY_SOCKET'), os.path.join(tmp, 'mine'), 'NOTIFY_SOCKET the test set')
+    check_eq(env.get('RUNTIME_DIRECTORY'), d.runtime, 'RUNTIME_DIRECTORY')
+    check_eq(env.get('MEMHP_TESTING'), '1', 'MEMHP_TESTING')
+    check(env.get('DBUS_SYSTEM_BUS_ADDRESS', '').startswith('unix:path=' + tmp),
+          f'DBUS_SYSTEM_BUS_ADDRESS in the test directory: {env.get("DBUS_SYSTEM_BUS_ADDRESS")}')
+    extra = set(env) - set(MEMHPD_ENV_KEEP) - {'NOTIFY_SOCKET', 'RUNTIME_DIRECTORY',
+                                              'MEMHP_TESTING', 'DBUS_SYSTEM_BUS_ADDRESS'}
+    check(not extra, f'memhpd inherited {sorted(extra)}')
+    d.stop()
+
+
 run_tests([
+    test_environment,
     test_policies,
     test_coldplug,
     test_already_online,
