@@ -21,8 +21,9 @@ Checks that the man pages document what the code has:
 
 Usage: test-docs.py SOURCE_ROOT MEMHPD [--pretend-missing=WORD]
 
---pretend-missing deletes WORD from every page before checking: the test suite runs that once
-with should_fail, so this test is known to be able to fail.
+--pretend-missing deletes WORD from every page before checking: test-docs-fails.py runs that for
+each check family and expects that family's diagnostic, so every check is known to be able to
+fail.
 """
 import os
 import re
