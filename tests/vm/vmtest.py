@@ -40,6 +40,8 @@ RELOAD_LOG = re.compile(r"reload", re.I)
 ZONE_OF = {"online_movable": "Movable", "online_kernel": "Normal"}
 KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Call Trace|Oops|Kernel panic")
 INJECT = "/sys/kernel/debug/notifier-error-inject/memory/actions/%s/error"
+# memhpd(8): a failed online is retried up to 3 times, after 1, 2 and 4 seconds.
+RETRY_DELAYS = (1, 2, 4)
 # memhpctl's exit codes (man memhpctl): failed and rolled back; failed with blocks left changed.
 EXIT_ROLLED_BACK, EXIT_LEFT_CHANGED = 2, 3
 API = memhp_api.load()
@@ -64,6 +66,14 @@ def block_names(blocks):
     return re.compile(r"\b(?:memory|block[ =:#]*)(%s)\b" % "|".join(b[6:] for b in blocks))
 
 
+def _in_range(block, spec):
+    """memory48 in memhpctl list's "48" or "48-51"."""
+    first, _, last = spec.partition("-")
+    if not first.isdigit() or not (last or first).isdigit():
+        return False
+    return int(first) <= int(block[6:]) <= int(last or first)
+
+
 def memhpd_config(policies, default=DEFAULT, ratio=RATIO, coldplug="yes", source="auto"):
     text = ("[Daemon]\nEventSource=%s\nColdplug=%s\nLogLevel=debug\n\n"
             "[Policy]\nDefault=%s\nMovableRatio=%d\n" % (source, coldplug, default, ratio))
@@ -80,6 +90,7 @@ class Tier:
         self.scenario = "-"
         self.policies = dict(POLICIES)
         self.a1 = None          # scenario a's node-1 blocks, removed again by g
+        self.running = False    # memhpd was started and not stopped since: it must be alive
 
     # -- reporting ---------------------------------------------------------------------------
     def check(self, desc, ok, detail=""):
@@ -144,12 +155,34 @@ class Tier:
                                                       source=source))
 
     def start_memhpd(self, coldplug="yes", source="auto"):
+        """gt start: returns its output (memhpd's pid) once memhpd listens for uevents."""
         self.write_config(coldplug, source)
         out, rc = self.vm.sh("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"
                              " --log-level debug", timeout=30)
+        self.running = rc == 0
         self.check("memhpd started and listens for uevents", rc == 0,
                    out.strip() + " " + self.memhpd_log()[-500:])
-        return rc == 0
+        return out if rc == 0 else None
+
+    def stop_memhpd(self, what):
+        """SIGTERM; memhpd's own exit status must be 0. gt stop exits 0 whenever memhpd ended,
+        whatever its status, and prints that status (from the shell that waited for it)."""
+        out, rc = self.vm.sh("gt stop memhpd", timeout=20)
+        self.running = False
+        status = out.strip().splitlines()[-1] if out.strip() else ""
+        return self.check("%s: SIGTERM, memhpd exits with status 0" % what,
+                          rc == 0 and status == "0",
+                          "gt stop exit %d, memhpd's status %r" % (rc, status))
+
+    def check_survived(self, previous):
+        """A memhpd that died during an earlier scenario is a failure of that run, even though
+        the harness starts a new one so that the remaining scenarios still run."""
+        if not self.running or self.alive():
+            return
+        self.running = False
+        status, _ = self.vm.sh("cat /tmp/memhpd.rc 2>/dev/null")
+        self.check("memhpd survived %s" % previous, False, "it exited with status %s: %s" % (
+            status.strip() or "?", self.memhpd_log()[-600:].replace("\n", " | ")))
 
     def reload(self, policies=None, dropin=None):
         """Rewrite the config (or a drop-in, "" removes it) and SIGHUP."""
@@ -199,11 +232,15 @@ class Tier:
     def uevent_mark(self):
         return int(self.vm.must("wc -l < /tmp/uevents.log").strip())
 
-    def uevents_since(self, mark):
-        """[(action, block)] of the memory uevents the guest logged after `mark`."""
+    def uevents_since(self, mark, times=False):
+        """[(action, block)] of the memory uevents the guest logged after `mark`; times: [(guest
+        CLOCK_BOOTTIME, action, block)]."""
         out = self.vm.must("tail -n +%d /tmp/uevents.log" % (mark + 1))
-        return [(m.group(1), m.group(2)) for m in
-                re.finditer(r"^\S+ seq=\S+ (\w+) /devices/system/memory/(memory\d+) ", out, re.M)]
+        found = re.finditer(r"^(\S+) seq=\S+ (\w+) /devices/system/memory/(memory\d+) ", out,
+                            re.M)
+        if times:
+            return [(float(m.group(1)), m.group(2), m.group(3)) for m in found]
+        return [(m.group(2), m.group(3)) for m in found]
 
     def history(self, events, block):
         """"offline,online" for one block, in the order the kernel announced it."""
@@ -281,13 +318,12 @@ class Tier:
         before = self.vm.zones()
         blocks = self.hotadd("c1", 1, 512 * MiB)
         self.expect_blocks("before memhpd", blocks, "offline", 1)
-        if self.start_memhpd(coldplug="no"):
+        if self.start_memhpd(coldplug="no") is not None:
             # Once its CPU time stops moving, its startup is over.
             self.vm.must("gt idle memhpd")
             self.expect_blocks("Coldplug=no", blocks, "offline", 1)
-            out, rc = self.vm.sh("gt stop memhpd", timeout=20)
-            self.check("memhpd stopped", rc == 0, out)
-        if not self.start_memhpd():
+            self.stop_memhpd("Coldplug=no")
+        if self.start_memhpd() is None:
             raise VMError("memhpd did not start: %s" % self.memhpd_log()[-2000:])
         self.wait_online(blocks)
         self.expect_blocks("coldplug, node 1 online_movable", blocks, "online", 1, "Movable")
@@ -320,9 +356,7 @@ class Tier:
         """v. EventSource=udev: Debian's systemd-udevd (no rules) re-broadcasts the kernel's
         uevents and memhpd reads them through libudev; a DIMM on node 1 goes online Movable.
         Then udevd stops and memhpd is back on EventSource=auto, which is kernel again."""
-        out, rc = self.vm.sh("gt stop memhpd")
-        self.check("the running memhpd stops (exit status 0)", rc == 0 and out.strip() == "0",
-                   out.strip())
+        self.stop_memhpd("the running memhpd")
         out, rc = self.vm.sh("gt start udevd /lib/systemd/systemd-udevd --resolve-names=never",
                              timeout=30)
         ok = rc == 0 and self.vm.sh("i=0; until [ -S /run/udev/control ]; do i=$((i + 1));"
@@ -333,7 +367,7 @@ class Tier:
         if not ok:
             return
         start = self.log_size()
-        if not self.start_memhpd(source="udev"):
+        if self.start_memhpd(source="udev") is None:
             return
         self.check("memhpd listens for udev uevents",
                    "Listening for udev uevents" in self.memhpd_log(start),
@@ -346,13 +380,11 @@ class Tier:
         self.expect_blocks("EventSource=udev: node 1 Default=online_movable", blocks,
                            "online", 1, "Movable")
         self.check("device_del v1", self.vm.del_dimm("v1"))
-        out, rc = self.vm.sh("gt stop memhpd")
-        self.check("memhpd (udev) stops with exit status 0", rc == 0 and out.strip() == "0",
-                   out.strip())
+        self.stop_memhpd("memhpd (udev)")
         out, rc = self.vm.sh("gt stop udevd; rm -f /run/udev/control")
         self.check("systemd-udevd stops with exit status 0", rc == 0 and out.strip() == "0",
                    out.strip() + " " + self.vm.sh("tail -n 5 /tmp/udevd.log")[0])
-        if self.start_memhpd():
+        if self.start_memhpd() is not None:
             self.check("without udevd, EventSource=auto is kernel again",
                        self.uevent_groups() == ["00000001"], str(self.uevent_groups()))
 
@@ -433,15 +465,23 @@ class Tier:
         self.expect_blocks("after reload, node 0 online_movable", blocks, "online", 0, "Movable")
         self.expect_zone_delta(before, self.vm.zones(), {(0, "Movable"): len(blocks)})
 
+        # The invalid file also moves node 0 to online_kernel: had memhpd taken any of it, the
+        # next DIMM on node 0 would go Normal.
         good = memhpd_config(self.policies)
-        self.vm.put("/etc/memhpd.conf", good.replace("Policy=online_movable",
-                                                     "Policy=online_sideways"))
+        invalid = dict(self.policies)
+        invalid.update({0: "online_kernel", 2: "online_sideways"})
+        self.vm.put("/etc/memhpd.conf", memhpd_config(invalid))
+        out, rc = self.vm.sh("memhpd --check-config --config /etc/memhpd.conf 2>&1")
+        self.check("the invalid config: memhpd --check-config exits non-zero naming "
+                   "online_sideways", rc != 0 and "online_sideways" in out,
+                   "exit %d: %s" % (rc, out.strip()[-300:]))
         said = self.sighup()
-        self.check("invalid config on SIGHUP: memhpd keeps running", self.alive(), said[-500:])
+        self.check("invalid config on SIGHUP: memhpd keeps running and says so",
+                   self.alive() and "keeping the running configuration" in said, said[-500:])
         blocks = self.hotadd("d2", 0, 512 * MiB)
         self.wait_online(blocks)
-        self.expect_blocks("invalid config: node 0 keeps online_movable", blocks, "online", 0,
-                           "Movable")
+        self.expect_blocks("invalid config: node 0 keeps online_movable, not the file's "
+                           "online_kernel", blocks, "online", 0, "Movable")
         self.vm.put("/etc/memhpd.conf", good)
 
     def s_ignore(self):
@@ -468,14 +508,32 @@ class Tier:
         wins, memhpd must take the online block as done, not as a failure."""
         auto = "/sys/devices/system/memory/auto_online_blocks"
         start = self.log_size()
+        mark = self.uevent_mark()
         self.vm.must("echo online_movable > %s" % auto)
         try:
             blocks = self.hotadd("i1", 1, 512 * MiB)
             self.wait_online(blocks)
         finally:
             self.vm.must("echo offline > %s" % auto)
+        # memhpd has handled the adds once its CPU time stops moving.
+        self.vm.must("gt idle memhpd")
         self.expect_blocks("onlined by the kernel", blocks, "online", 1, "Movable")
         self.check("memhpd still running", self.alive())
+        events = self.uevents_since(mark)
+        self.check("kernel uevents: each block online once, never offline (memhpd did not undo "
+                   "or redo the kernel's online)",
+                   all(self.history(events, b) == "online" for b in blocks),
+                   " ".join("%s:%s" % (b, self.history(events, b)) for b in blocks))
+        if self.dbus:
+            out, rc = self.memhpctl("list --json")
+            try:
+                rows = {r["block"]: (r["state"], r["zone"]) for r in json.loads(out)["memory"]}
+            except (ValueError, KeyError) as e:
+                rows = {"error": "rc %d, %s: %s" % (rc, e, out[-300:])}
+            listed = {b: next((v for k, v in rows.items() if _in_range(b, k)), None)
+                      for b in blocks}
+            self.check("memhpctl list: memhpd sees them online in zone Movable, as the kernel",
+                       all(v == ("online", "Movable") for v in listed.values()), str(listed))
         names = block_names(blocks)
         failed = [ln for ln in self.memhpd_log(start).splitlines()
                   if names.search(ln) and re.search(r"fail|error", ln, re.I)]
@@ -517,10 +575,15 @@ class Tier:
                    str(gone))
 
     def s_refusal(self):
-        """f. the kernel refuses to online (memory notifier injects -ENOMEM)."""
+        """f. the kernel refuses to online (memory notifier injects -ENOMEM); memhpd retries,
+        and once the refusal is lifted a retry onlines the refused blocks."""
         self.inject(-12)
         start = self.log_size()
-        refused = self.hotadd("f1", 0, 512 * MiB)
+        mark = self.uevent_mark()
+        t_add, events = self.vm.add_dimm("f1", 0, 512 * MiB)
+        refused = [b for _, b in events]
+        self.check("device_add f1 (512 MiB, node 0) -> 4 add uevents", len(refused) == 4,
+                   str(refused))
         names = block_names(refused)
         deadline = time.monotonic() + 10
         while True:
@@ -535,7 +598,10 @@ class Tier:
             print("#    %s" % lines[0].strip())
         self.expect_blocks("refused by the kernel", refused, "offline", 0)
         self.check("memhpd still running after the refusal", self.alive())
+        # The guest's clock just before and just after the lift.
+        t_lift = float(self.vm.must("hpmon now").strip())
         self.inject(0)
+        t_lifted = float(self.vm.must("hpmon now").strip())
         blocks = self.hotadd("f2", 0, 512 * MiB)
         self.wait_online(blocks)
         self.expect_blocks("after clearing the injection", blocks, "online", 0,
@@ -550,9 +616,38 @@ class Tier:
             if not pending or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
+        self.check("memhpd's retries of the refused blocks are over", not pending,
+                   "still pending: %s" % pending)
+        # The kernel's record of the retries. A block's first online failed no earlier than its
+        # add uevent and its last retry comes RETRY_DELAYS later: a refusal lifted sooner than
+        # that must end with the block online, by exactly one online (a retry after the lift).
+        zone = ZONE_OF[self.policies[0]]
         seen = self.vm.blocks(refused)
-        self.check("memhpd's retries of the refused blocks are over (kernel: %d online)" % sum(
-            v[0] == "online" for v in seen.values()), not pending, "still pending: %s" % pending)
+        online = self.uevents_since(mark, times=True)
+        lifted = t_lifted - t_add
+        if lifted < sum(RETRY_DELAYS):
+            self.expect_blocks("refusal lifted %.1f s after the add (retries until %d s): a "
+                               "retry onlined them" % (lifted, sum(RETRY_DELAYS)),
+                               refused, "online", 0, zone)
+        else:
+            log("refusal lifted %.1f s after the add, after the last retry: checking only that "
+                "the kernel agrees with memhpd" % lifted)
+        bad = []
+        for b in refused:
+            ons = [t for t, a, blk in online if blk == b and a == "online"]
+            said_online = re.search(r"\b%s \(node \d+\): online" % b, self.memhpd_log(start))
+            if seen[b][0] == "online":
+                if len(ons) != 1 or ons[0] < t_lift or seen[b][2] != [zone]:
+                    bad.append("%s online in %s, online uevents at %s (lift at %.2f)" % (
+                        b, seen[b][2], ons, t_lift))
+            elif ons:
+                bad.append("%s %s but online uevents at %s" % (b, seen[b][0], ons))
+            if bool(said_online) != (seen[b][0] == "online"):
+                bad.append("%s: kernel %s, memhpd %s" % (
+                    b, seen[b][0], "said online" if said_online else "left it offline"))
+        self.check("kernel: each refused block as memhpd last said (%d online), an online one "
+                   "by one online uevent after the lift, in zone %s" % (
+                       sum(v[0] == "online" for v in seen.values()), zone), not bad, "; ".join(bad))
 
     def s_bus(self):
         """u. D-Bus: memhpd serves org.memhpd1 on the guest's system bus (dbus-daemon with the
@@ -740,9 +835,7 @@ class Tier:
     def s_shutdown(self):
         """z. memhpd exits cleanly on SIGTERM; the guest kernel stayed healthy."""
         self.check("memhpd still running at the end", self.alive())
-        out, rc = self.vm.sh("gt stop memhpd", timeout=20)
-        self.check("SIGTERM: memhpd exits with status 0", rc == 0 and out.strip() == "0",
-                   out.strip())
+        self.stop_memhpd("shutdown")
         trouble = [ln for ln in open(self.vm.console, errors="replace")
                    if KERNEL_TROUBLE.search(ln)]
         self.check("guest kernel log has no BUG/WARNING/Call Trace", not trouble,
@@ -783,6 +876,7 @@ def cmd_test(args, kit, work):
         log("guest %s booted in %.2fs" % (kit.release, vm.boot_seconds))
         timings.append(("boot", vm.boot_seconds))
         tier = Tier(vm, dbus=bool(args.memhpctl))
+        previous = "the start"
         for key, method in SCENARIOS:
             if only and key not in only and key not in ("0", "z"):
                 continue
@@ -792,7 +886,9 @@ def cmd_test(args, kit, work):
             fn = getattr(tier, method)
             tier.scenario = "%s-%s" % (key, method[2:].replace("_", "-"))
             print("# %s" % " ".join(fn.__doc__.split()), flush=True)
-            if key not in ("0", "c", "z") and not tier.alive():
+            tier.check_survived(previous)
+            previous = "scenario " + tier.scenario
+            if key not in ("0", "c", "z") and not tier.running:
                 tier.start_memhpd()
             t0 = time.monotonic()
             try:
