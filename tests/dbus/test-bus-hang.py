@@ -15,7 +15,7 @@ import time
 
 from buslib import (E_FAILED, E_INCOMPLETE, Bus, Memhpd, Sim, at_cleanup, check, check_eq,
                     expect_error, log, quiet_config, run_tests, states, wait_view,
-                    wlog_since_reset)
+                    wait_until, wlog_since_reset)
 
 BOOT = ['--nodes', '0-1', '--boot',
         'node0:0-7,node0:32-35/offline,node1:128-135/Movable,node1:256-259/Normal']
@@ -65,7 +65,8 @@ def test_hang(tmp):
     notify = Notify(tmp)
     d = Memhpd(tmp, sim, bus, quiet_config(timeout=TIMEOUT, retries=3),
                env={'NOTIFY_SOCKET': notify.path, 'WATCHDOG_USEC': str(WATCHDOG_USEC)})
-    check(notify.times('READY=1'), 'READY=1 was sent')
+    # memhpd logs that start-up is complete, then sends READY=1: wait for the datagram.
+    wait_until(lambda: notify.times('READY=1'), timeout=5, what='READY=1 from memhpd')
     c = bus.conn()
     reader = bus.conn()
     prior = states(sim)
