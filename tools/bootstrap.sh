@@ -42,12 +42,12 @@ fi
 if [ ! -f "$BUILD/build.ninja" ]; then
     meson setup "$BUILD" "$SRC" -Dwerror=true >/dev/null
 else
-    # A build dir configured without a test tier (-Dvm_tests=false, -Dtests=false, or -Dfuzz=true,
-    # which replaces the fuzz-replay tests by libFuzzer binaries) would let that tier pass by
-    # not running: turn the tiers back on.
+    # A build dir configured without a test tier (-Dvm_tests=false, -Dsystem_tests=false,
+    # -Dtests=false, or -Dfuzz=true, which replaces the fuzz-replay tests by libFuzzer binaries)
+    # would let that tier pass by not running: turn the tiers back on.
     off=$(meson introspect --buildoptions "$BUILD" | python3 -c '
 import json, sys
-want = {"tests": True, "vm_tests": True, "fuzz": False}
+want = {"tests": True, "vm_tests": True, "system_tests": True, "fuzz": False}
 off = [o["name"] for o in json.load(sys.stdin) if want.get(o["name"], o["value"]) != o["value"]]
 print(" ".join("-D%s=%s" % (n, str(want[n]).lower()) for n in off))')
     if [ -n "$off" ]; then

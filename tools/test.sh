@@ -9,9 +9,9 @@
 # phases 2 and 3 once) and exits non-zero when anything failed.
 #
 # A tier cannot pass by not running: a skipped test in any suite, or a suite of REQUIRED_SUITES
-# that registered no test (a build configured with -Dvm_tests=false, a tier that vanished),
-# counts as one more failure per suite, unless MEMHPD_ALLOW_SKIP names the suite
-# (MEMHPD_ALLOW_SKIP=vm, or "vm,sim"); then the closing line starts with
+# that registered no test (a build configured with -Dvm_tests=false or -Dsystem_tests=false, a
+# tier that vanished), counts as one more failure per suite, unless MEMHPD_ALLOW_SKIP names the
+# suite (MEMHPD_ALLOW_SKIP=vm, or "vm,sim"); then the closing line starts with
 # "MEMHPD_ALLOW_SKIP=<the suites it excused>:".
 # QUICK=1 runs phase 1 only. Extra arguments go to "meson test" (e.g. --suite unit); then only
 # the suites named with --suite must have registered tests.
@@ -19,7 +19,7 @@ set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$SRC/build}
-REQUIRED_SUITES="unit sim dbus vm fuzz-replay"
+REQUIRED_SUITES="unit sim dbus vm system fuzz-replay"
 
 "$SRC/tools/bootstrap.sh" || exit 1
 
@@ -74,7 +74,7 @@ except FileNotFoundError:
 excused = []
 for s in sorted(set(must_exist) | set(skips)):
     if registered.get(s, 0) == 0:
-        why = "registered no tests (configured with -Dtests=false or -Dvm_tests=false?)"
+        why = "registered no tests (configured with -Dtests, -Dvm_tests or -Dsystem_tests false?)"
     elif s in skips:
         why = "skipped " + ", ".join(skips[s])
     else:
