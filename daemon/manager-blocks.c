@@ -38,7 +38,7 @@ void manager_queue_block(Manager *m, uint32_t block)
         sd_event_source_set_enabled(m->process_source, SD_EVENT_ONESHOT);
 }
 
-static void notify_changed(Manager *m, uint32_t block, const BlockEntry *e)
+static void notify_changed(Manager *m, uint32_t block, BlockEntry *e)
 {
         if (m->block_changed)
                 m->block_changed(m, block, e);

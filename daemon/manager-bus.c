@@ -492,26 +492,6 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-static void emit_block_changed(Manager *m, uint32_t block, const BlockEntry *e)
-{
-        const char *st, *zone = "";
-
-        /* Before the bus is up signals would pile up in its write queue: nobody can hear them. */
-        if (!m->bus || sd_bus_is_ready(m->bus) <= 0)
-                return;
-        if (!(e->flags & BLOCK_PRESENT))
-                st = MEMHP_STATE_REMOVED;
-        else if (e->state < 0)
-                return;
-        else {
-                st = mem_state_to_string((MemState)e->state);
-                if (e->state == MEM_STATE_ONLINE)
-                        zone = mem_zone_to_string((MemZone)e->zone);
-        }
-        (void)sd_bus_emit_signal(m->bus, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE, "BlockChanged", "uss",
-                                 block, st, zone);
-}
-
 static int on_bus_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
@@ -556,7 +536,7 @@ int manager_bus_connect(Manager *m)
         const char *address = secure_getenv("DBUS_SYSTEM_BUS_ADDRESS");
         int r;
 
-        m->block_changed = emit_block_changed;
+        m->block_changed = manager_emit_block_changed;
         r = sd_bus_new(&bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate a bus connection: %m");
@@ -592,6 +572,7 @@ int manager_bus_connect(Manager *m)
 
 void manager_bus_free(Manager *m)
 {
+        manager_signals_free(m);
         m->bus_retry = sd_event_source_disable_unref(m->bus_retry);
         m->bus = sd_bus_flush_close_unref(m->bus);
 }

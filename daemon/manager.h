@@ -84,8 +84,13 @@ struct Manager {
         uint64_t n_events, n_overflows, n_rescans, n_onlined, n_failed;
         MemhpMetrics metrics; /* the rest, for org.memhpd1.Metrics (manager-metrics.c) */
 
+        /* BlockChanged signals waiting for the bus's write queue to drain (manager-signals.c). */
+        uint32_t *signal_backlog;
+        size_t n_signal_backlog, signal_backlog_allocated;
+        sd_event_source *signal_flush;
+
         /* Optional observer (the bus layer): called when a block's state or zone changes. */
-        void (*block_changed)(Manager *m, uint32_t block, const BlockEntry *e);
+        void (*block_changed)(Manager *m, uint32_t block, BlockEntry *e);
 };
 
 int manager_new(const char *config_path, MemhpConfig *config, const char *sysroot, Manager **ret);
@@ -130,6 +135,10 @@ void manager_ops_schedule(Manager *m);
 void manager_ops_free(Manager *m);
 /* Cancels every operation (they roll back and reply); returns how many there were. */
 unsigned manager_ops_cancel_all(Manager *m);
+
+/* manager-signals.c: BlockChanged, with a backlog bounded by the number of blocks. */
+void manager_emit_block_changed(Manager *m, uint32_t block, BlockEntry *e);
+void manager_signals_free(Manager *m);
 
 /* manager-bus.c */
 int manager_bus_connect(Manager *m);

@@ -24,6 +24,7 @@ enum {
         BLOCK_SEEN_ONLINE = 1 << 7,   /* was online at some point since it appeared */
         BLOCK_AWAIT_RETRY = 1 << 8,   /* its policy write failed, the next try is on a timer */
         BLOCK_DEFERRED = 1 << 9,      /* on the auto-movable list that waits for writes to finish */
+        BLOCK_SIGNAL_PENDING = 1 << 10, /* its BlockChanged waits for the bus's queue to drain */
         BLOCK_DELAYED = BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY, /* on the delay timer */
 };
 
