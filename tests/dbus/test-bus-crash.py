@@ -11,12 +11,11 @@ keep their new state and there is nothing to recover). The same for a failing op
 crash points run on through its rollback, and for crashes during the recovery itself."""
 
 import os
-import re
-import subprocess
 import time
 
 from buslib import (E_NOREPLY, Bus, Memhpd, Sim, check, check_eq, expect_error, log,
                     quiet_config, run_tests, set_states, states, wait_until)
+from simlib import memhpd_preload
 
 BOOT = ['--nodes', '0-1', '--boot', 'node0:0-7,node0:32-34/offline,node1:128-130/Movable']
 BASE = {32: ('offline', '-'), 33: ('offline', '-'), 34: ('offline', '-'),
@@ -24,13 +23,6 @@ BASE = {32: ('offline', '-'), 33: ('offline', '-'), 34: ('offline', '-'),
 CONFIG = quiet_config(timeout=10, retries=0)
 CRASHPOINT = os.environ.get('MEMHP_CRASHPOINT', '')
 
-
-def preload():
-    """LD_PRELOAD for the shim. A memhpd built with ASan needs its runtime first in the list."""
-    libs = subprocess.run(['ldd', os.environ.get('MEMHPD', '')], capture_output=True,
-                          text=True).stdout
-    m = re.search(r'libasan\.so\S* => (\S+)', libs)
-    return f'{m.group(1)} {CRASHPOINT}' if m else CRASHPOINT
 
 # name, method, args, blocks, state of a block after its forward write
 OPS = [
@@ -55,7 +47,7 @@ class Run:
         env = {}
         if crash_at:
             check(os.path.exists(CRASHPOINT), f'crash-point shim {CRASHPOINT!r} is built')
-            env = {'LD_PRELOAD': preload(), 'MEMHP_CRASH_AT': str(crash_at)}
+            env = {'LD_PRELOAD': memhpd_preload(CRASHPOINT), 'MEMHP_CRASH_AT': str(crash_at)}
         return Memhpd(self.tmp, self.sim, self.bus, CONFIG, name=f'memhpd-{self.n:03d}',
                       env=env, runtime=self.runtime, wait=wait)
 

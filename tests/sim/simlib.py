@@ -32,6 +32,14 @@ NODE = 'sys/devices/system/node'
 PAGES_PER_BLOCK = 0x8000000 // 4096
 
 
+
+def memhpd_preload(shim):
+    """LD_PRELOAD for a test shim in memhpd: a memhpd built with ASan needs the ASan runtime
+    first in the list, or it refuses to start."""
+    libs = subprocess.run(['ldd', MEMHPD], capture_output=True, text=True).stdout
+    m = re.search(r'libasan\.so\S* => (\S+)', libs)
+    return f'{m.group(1)} {shim}' if m else shim
+
 class SimError(Exception):
     """The sim answered ERR: .errno is the errno name (e.g. 'EBUSY')."""
 
@@ -213,7 +221,8 @@ class Sim:
         kernel's (tests/sim/kernel-sender.c); for EventSource=kernel."""
         if not KERNEL_SENDER or not os.path.exists(KERNEL_SENDER):
             raise AssertionError('MEMHP_KERNEL_SENDER does not point at kernel-sender.so')
-        return {'LD_PRELOAD': KERNEL_SENDER, 'MEMHP_SIM_KERNEL_PORT': str(self.events()['port'])}
+        return {'LD_PRELOAD': memhpd_preload(KERNEL_SENDER),
+                'MEMHP_SIM_KERNEL_PORT': str(self.events()['port'])}
 
     def blocks(self):
         """{id: (state, zone, node)} from the sim's own truth."""
