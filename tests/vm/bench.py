@@ -70,8 +70,8 @@ def percentile(xs, p):
     return xs[min(len(xs), max(1, math.ceil(p / 100 * len(xs)))) - 1]
 
 
-def run(args, kit, work):
-    initrd = vmlib.build_initramfs(kit, work, args.memhpd)
+def onliners(memhpd):
+    """The variants: the kernel's auto-online, the minimal loop, and memhpd if given."""
     auto = "/sys/devices/system/memory/auto_online_blocks"
     variants = [
         Variant("kernel", lambda vm: vm.must("echo online_movable > %s" % auto),
@@ -79,11 +79,17 @@ def run(args, kit, work):
         Variant("loop", lambda vm: vm.must("gt start loop /bin/online-loop"),
                 lambda vm: vm.must("gt stop loop"), "loop"),
     ]
-    if args.memhpd:
+    if memhpd:
         variants.append(Variant(
             "memhpd",
             lambda vm: vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"),
             lambda vm: vm.must("gt stop memhpd"), "memhpd"))
+    return variants
+
+
+def run(args, kit, work):
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd)
+    variants = onliners(args.memhpd)
 
     with vmlib.VM(kit, initrd, work, slots=4) as vm:
         log("guest %s booted in %.2fs; %d hot-adds of 1 GiB for each of %d variants" % (

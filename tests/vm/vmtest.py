@@ -986,7 +986,7 @@ def main():
             import bench
             return bench.run(args, kit, work)
         if args.command == "trace":
-            import trace as hptrace
+            import hptrace
             return hptrace.run(args, kit, work)
         import demo
         return demo.run(args, kit, work)

@@ -40,7 +40,7 @@ import statistics
 
 import vmlib
 from vmlib import GiB, BLOCK, VMError, log
-from bench import BENCH_CONF, NODE, Variant, percentile
+from bench import BENCH_CONF, NODE, onliners, percentile
 
 T = "/sys/kernel/tracing"
 PROBES = [
@@ -143,16 +143,7 @@ def hotadd_traced(vm, dimm, process):
 
 def run(args, kit, work):
     initrd = vmlib.build_initramfs(kit, work, args.memhpd)
-    auto = "/sys/devices/system/memory/auto_online_blocks"
-    variants = [
-        Variant("kernel", lambda vm: vm.must("echo online_movable > %s" % auto),
-                lambda vm: vm.must("echo offline > %s" % auto), "init"),
-        Variant("loop", lambda vm: vm.must("gt start loop /bin/online-loop"),
-                lambda vm: vm.must("gt stop loop"), "loop"),
-        Variant("memhpd",
-                lambda vm: vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"),
-                lambda vm: vm.must("gt stop memhpd"), "memhpd"),
-    ]
+    variants = onliners(args.memhpd)
     results = {v.name: [] for v in variants}
     with vmlib.VM(kit, initrd, work, slots=4) as vm:
         log("guest %s booted in %.2fs; %d traced hot-adds of 1 GiB per variant" % (
