@@ -97,15 +97,7 @@ MMDEBSTRAP_OPTS = [
 def default_cache_dir(fallback):
     """$MEMHPD_SYSTEM_CACHE, else /var/cache/memhpd-system if we may write there, else
     fallback (the work dir: then every fresh build dir builds its own root)."""
-    if os.environ.get("MEMHPD_SYSTEM_CACHE"):
-        return os.environ["MEMHPD_SYSTEM_CACHE"]
-    try:
-        os.makedirs("/var/cache/memhpd-system", exist_ok=True)
-        if os.access("/var/cache/memhpd-system", os.W_OK):
-            return "/var/cache/memhpd-system"
-    except OSError:
-        pass
-    return fallback
+    return vmlib.cache_dir("MEMHPD_SYSTEM_CACHE", "/var/cache/memhpd-system", fallback)
 
 
 def root_key():

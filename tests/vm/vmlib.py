@@ -69,17 +69,23 @@ def run(argv, **kw):
                                               (e.stderr or e.stdout or "").strip()[-2000:]))
 
 
-def default_cache_dir(fallback):
-    """$MEMHPD_VM_CACHE, else /var/cache/memhpd-vm if we may write there, else fallback."""
-    if os.environ.get("MEMHPD_VM_CACHE"):
-        return os.environ["MEMHPD_VM_CACHE"]
+def cache_dir(env, path, fallback):
+    """$env, else path if we may write there, else fallback: one cache shared by every build
+    dir of the machine where possible."""
+    if os.environ.get(env):
+        return os.environ[env]
     try:
-        os.makedirs("/var/cache/memhpd-vm", exist_ok=True)
-        if os.access("/var/cache/memhpd-vm", os.W_OK):
-            return "/var/cache/memhpd-vm"
+        os.makedirs(path, exist_ok=True)
+        if os.access(path, os.W_OK):
+            return path
     except OSError:
         pass
     return fallback
+
+
+def default_cache_dir(fallback):
+    """$MEMHPD_VM_CACHE, else /var/cache/memhpd-vm if we may write there, else fallback."""
+    return cache_dir("MEMHPD_VM_CACHE", "/var/cache/memhpd-vm", fallback)
 
 
 # --------------------------------------------------------------------------------------------
