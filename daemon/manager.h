@@ -10,6 +10,7 @@
 #include "blockmap.h"
 #include "conf.h"
 #include "metrics.h"
+#include "memsource.h"
 #include "monitor.h"
 #include "placement.h"
 #include "sysfs.h"
@@ -159,3 +160,19 @@ int manager_metrics_bus_add(Manager *m, sd_bus *bus, const char *path);
 
 /* conflicts.c: warns about other onliners (kernel auto-online, udev rules). */
 void manager_check_other_onliners(Manager *m);
+
+/* manager-sources.c: where each block came from (lib/memsource.h), and the devices that group
+ * blocks. A device is a hotplug unit with an id (PNP0C80:XX, virtioN, daxX.Y); boot memory,
+ * balloons and unknown blocks belong to none. */
+typedef struct Device {
+        char id[MEMSOURCE_DEVICE_MAX];
+        MemSource source;
+        DaxBacking backing;
+        uint64_t start, end; /* inclusive; 0, 0 when the range is not known */
+} Device;
+
+int manager_sources_setup(Manager *m);
+void manager_sources_free(Manager *m);
+/* The block's source as last resolved, and its device (NULL for none). MEM_SOURCE_UNKNOWN until
+ * resolved. */
+MemSource manager_block_source(Manager *m, uint32_t block, const Device **ret_device);
