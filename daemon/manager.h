@@ -18,6 +18,7 @@
 
 typedef struct Manager Manager;
 typedef struct Operation Operation;
+typedef struct Device Device;
 typedef struct sd_bus sd_bus;
 
 typedef struct Delayed {
@@ -92,6 +93,9 @@ struct Manager {
 
         /* Optional observer (the bus layer): called when a block's state or zone changes. */
         void (*block_changed)(Manager *m, uint32_t block, BlockEntry *e);
+        /* Optional observer (the bus layer): called with "added" when a device first has a
+         * block, "removed" when it loses its last one (manager-sources.c). */
+        void (*device_changed)(Manager *m, const Device *dev, const char *change);
 };
 
 int manager_new(const char *config_path, MemhpConfig *config, const char *sysroot, Manager **ret);
@@ -164,12 +168,12 @@ void manager_check_other_onliners(Manager *m);
 /* manager-sources.c: where each block came from (lib/memsource.h), and the devices that group
  * blocks. A device is a hotplug unit with an id (PNP0C80:XX, virtioN, daxX.Y); boot memory,
  * balloons and unknown blocks belong to none. */
-typedef struct Device {
+struct Device {
         char id[MEMSOURCE_DEVICE_MAX];
         MemSource source;
         DaxBacking backing;
         uint64_t start, end; /* inclusive; 0, 0 when the range is not known */
-} Device;
+};
 
 int manager_sources_setup(Manager *m);
 void manager_sources_free(Manager *m);
