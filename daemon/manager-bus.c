@@ -10,6 +10,8 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-auth.h"
+#include "bus-ops.h"
+#include "manager-devices.h"
 #include "log.h"
 #include "manager.h"
 #include "memhp-api.h"
@@ -19,271 +21,6 @@
 #include "request.h"
 #include "strutil.h"
 #include "zoneinfo.h"
-
-/* An OnlineBlocks()/OfflineBlocks() call waiting for its operation to end. */
-typedef struct BusCall {
-        Manager *manager;
-        sd_bus_message *request;
-        sd_bus_track *track; /* the caller leaving cancels the operation */
-        Operation *op;
-} BusCall;
-
-static BusCall *bus_call_free(BusCall *c)
-{
-        if (!c)
-                return NULL;
-        sd_bus_track_unref(c->track);
-        sd_bus_message_unref(c->request);
-        free(c);
-        return NULL;
-}
-
-static int reply_success(BusCall *c, const Txn *t)
-{
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r;
-
-        r = sd_bus_message_new_method_return(c->request, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(uss)");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < t->n_blocks; i++) {
-                uint32_t id = t->blocks[i].id;
-                MemState st = MEM_STATE_OFFLINE;
-                MemZone zone = MEM_ZONE_UNKNOWN;
-
-                /* The reply reports sysfs, not what the machine believes. */
-                if (memblock_read_state(c->manager->sysfs, id, &st) >= 0 && st == MEM_STATE_ONLINE)
-                        (void)memblock_read_zone(c->manager->sysfs, id, &zone);
-                r = sd_bus_message_append(reply, "(uss)", id, mem_state_to_string(st),
-                                          mem_zone_to_string(zone));
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
-}
-
-static void on_operation_done(const OperationResult *res, void *userdata)
-{
-        BusCall *c = userdata;
-        int r;
-
-        /* NULL: memhpd is exiting; the caller gets NoReply from the bus. */
-        if (res) {
-                if (res->outcome == TXN_OK)
-                        r = reply_success(c, res->txn);
-                else if (res->outcome == TXN_ROLLED_BACK)
-                        r = sd_bus_reply_method_errorf(
-                                c->request, MEMHP_ERROR_OPERATION_FAILED, "%s. Rolled back: %s.",
-                                res->what, *res->restored ? res->restored : "nothing had changed");
-                else
-                        r = sd_bus_reply_method_errorf(
-                                c->request, MEMHP_ERROR_ROLLBACK_INCOMPLETE,
-                                "%s. Rollback incomplete; blocks left changed: %s. Restored: %s.",
-                                *res->what ? res->what : "Restore failed", res->left_changed,
-                                *res->restored ? res->restored : "none");
-                if (r < 0)
-                        log_debug_errno(r, "Failed to reply to operation %" PRIu64 ": %m", res->id);
-        }
-        bus_call_free(c);
-}
-
-static int on_caller_gone(sd_bus_track *track, void *userdata)
-{
-        BusCall *c = userdata;
-
-        (void)track;
-        if (operation_cancel(c->op))
-                log_notice("Caller of operation %" PRIu64 " disconnected, cancelling it.",
-                           operation_id(c->op));
-        return 0;
-}
-
-/* Runs @t (taken over) as an operation that replies to @msg when it ends. */
-static int submit_call(Manager *m, Txn *t, sd_bus_message *msg)
-{
-        BusCall *c = calloc(1, sizeof(*c));
-        int r;
-
-        if (!c) {
-                txn_free(t);
-                return -ENOMEM;
-        }
-        c->manager = m;
-        c->request = sd_bus_message_ref(msg);
-        r = operation_submit(m, t, sd_bus_message_get_sender(msg) ?: "", on_operation_done, c,
-                             &c->op);
-        if (r < 0) {
-                bus_call_free(c);
-                return r;
-        }
-        r = sd_bus_track_new(sd_bus_message_get_bus(msg), &c->track, on_caller_gone, c);
-        if (r >= 0)
-                r = sd_bus_track_add_sender(c->track, msg);
-        if (r < 0)
-                log_debug_errno(r, "Cannot track the caller of operation %" PRIu64 ": %m",
-                                operation_id(c->op));
-        return 0;
-}
-
-static int read_blocks(sd_bus_message *msg, uint32_t **ret, size_t *ret_n, sd_bus_error *error)
-{
-        const void *p;
-        size_t size;
-        uint32_t *ids;
-        int r;
-
-        r = sd_bus_message_read_array(msg, 'u', &p, &size);
-        if (r < 0)
-                return r;
-        char text[128];
-
-        size /= sizeof(uint32_t);
-        r = request_check_blocks(p, size, text, sizeof(text));
-        if (r == -EINVAL)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, text);
-        if (r < 0)
-                return r;
-        ids = malloc(size * sizeof(*ids));
-        if (!ids)
-                return -ENOMEM;
-        memcpy(ids, p, size * sizeof(*ids));
-        *ret = ids;
-        *ret_n = size;
-        return 0;
-}
-
-/*
- * A transaction over @ids with each block's current state. Unknown and going-offline blocks are
- * refused before anything is written (read_blocks did the pure checks); the operation reads the
- * states (and zones) again when it starts, since it may have waited behind another.
- */
-static int new_txn(Manager *m, TxnKind kind, const uint32_t *ids, size_t n, Txn **ret,
-                   sd_bus_error *error)
-{
-        _cleanup_(txn_freep) Txn *t = NULL;
-        int r = txn_new(0, kind, n, &t);
-
-        if (r < 0)
-                return r;
-        t->max_retries = m->config->offline_retries;
-        for (size_t i = 0; i < n; i++) {
-                TxnBlock *b = &t->blocks[i];
-                BlockEntry *e;
-                MemState st;
-
-                r = memblock_read_state(m->sysfs, ids[i], &st);
-                if (r == -ENOENT)
-                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                              "No such memory block: memory%" PRIu32 ".", ids[i]);
-                else if (r < 0)
-                        r = sd_bus_error_setf(error, SD_BUS_ERROR_IO_ERROR,
-                                              "Cannot read the state of memory%" PRIu32 ": %s.",
-                                              ids[i], strerror(-r));
-                else if (st == MEM_STATE_GOING_OFFLINE)
-                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                              "memory%" PRIu32 " is being offlined already.",
-                                              ids[i]);
-                if (r < 0)
-                        return r;
-                *b = (TxnBlock){
-                        .id = ids[i],
-                        .action = MEM_ACTION_OFFLINE,
-                        .prior_state = st,
-                        .prior_zone = MEM_ZONE_UNKNOWN,
-                        .state = st,
-                        .zone = MEM_ZONE_UNKNOWN,
-                };
-                e = blockmap_get(&m->blocks, ids[i]);
-                if (e && !(e->flags & BLOCK_PRESENT))
-                        blockmap_set_present(&m->blocks, e, true);
-        }
-        /* Only accepted requests take an operation id. */
-        t->id = m->next_op_id++;
-        *ret = TAKE_PTR(t);
-        return 0;
-}
-
-/* The node of @id, or -1 when it cannot be found now; what the table knows is not changed. */
-static int block_node(Manager *m, uint32_t id, int hint)
-{
-        int node;
-
-        if (placement_block_node(m->sysfs, m->numa, id, blockmap_peek(&m->blocks, id), hint,
-                                 &node) < 0)
-                return -1;
-        return node;
-}
-
-static int do_online_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error)
-{
-        _cleanup_free_ uint32_t *ids = NULL;
-        _cleanup_(placement_ledger_clear) PlacementLedger ledger = {};
-        _cleanup_(txn_freep) Txn *t = NULL;
-        const char *zone;
-        size_t n;
-        int r, hint = m->node_hint;
-
-        r = read_blocks(msg, &ids, &n, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(msg, "s", &zone);
-        if (r < 0)
-                return r;
-        if (request_zone_from_string(zone) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Unknown zone '%s': expected " MEMHP_ZONE_CHOICES ".",
-                                         zone);
-        r = new_txn(m, TXN_ONLINE, ids, n, &t, error);
-        if (r < 0)
-                return r;
-        if (streq(zone, MEMHP_ZONE_AUTO) &&
-            placement_ledger_load(&ledger, m->sysfs, &m->blocks, m->block_pages) < 0)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                TxnBlock *b = &t->blocks[i];
-                PlaceFlags flags = PLACE_EXPLICIT;
-                int node;
-
-                if (streq(zone, MEMHP_ZONE_MOVABLE)) {
-                        b->action = MEM_ACTION_ONLINE_MOVABLE;
-                        continue;
-                }
-                if (streq(zone, MEMHP_ZONE_KERNEL)) {
-                        b->action = MEM_ACTION_ONLINE_KERNEL;
-                        continue;
-                }
-                /* auto: what the node's policy would do; "ignore" means the kernel decides. */
-                node = block_node(m, b->id, hint);
-                if (b->prior_state != MEM_STATE_OFFLINE)
-                        flags |= PLACE_NO_COUNT; /* its pages are in the sizes already */
-                b->action = placement_place(m->config, &ledger, node, m->block_pages, flags);
-                if (node >= 0)
-                        hint = node;
-        }
-        return submit_call(m, TAKE_PTR(t), msg);
-}
-
-static int do_offline_blocks(Manager *m, sd_bus_message *msg, sd_bus_error *error)
-{
-        _cleanup_free_ uint32_t *ids = NULL;
-        size_t n;
-        Txn *t;
-        int r;
-
-        r = read_blocks(msg, &ids, &n, error);
-        if (r < 0)
-                return r;
-        r = new_txn(m, TXN_OFFLINE, ids, n, &t, error);
-        if (r < 0)
-                return r;
-        return submit_call(m, t, msg);
-}
 
 static int do_set_node_policy(Manager *m, sd_bus_message *msg, sd_bus_error *error)
 {
@@ -347,8 +84,8 @@ static int do_cancel(Manager *m, sd_bus_message *msg, sd_bus_error *error)
                 return bus_authorize(userdata, msg, fn, error);                   \
         }
 
-PRIVILEGED_METHOD(method_online_blocks, do_online_blocks)
-PRIVILEGED_METHOD(method_offline_blocks, do_offline_blocks)
+PRIVILEGED_METHOD(method_online_blocks, bus_do_online_blocks)
+PRIVILEGED_METHOD(method_offline_blocks, bus_do_offline_blocks)
 PRIVILEGED_METHOD(method_set_node_policy, do_set_node_policy)
 PRIVILEGED_METHOD(method_reload, do_reload)
 PRIVILEGED_METHOD(method_rescan, do_rescan)
@@ -369,7 +106,7 @@ static int method_list_blocks(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return r;
         for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
                 BlockEntry *e = blockmap_peek(&m->blocks, id);
-                int node = block_node(m, id, hint);
+                int node = bus_block_node(m, id, hint);
                 const char *st =
                         e->state >= 0 ? mem_state_to_string((MemState)e->state) : "offline";
 
@@ -392,19 +129,12 @@ static int method_list_nodes(sd_bus_message *msg, void *userdata, sd_bus_error *
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ NodeZones *zones = NULL;
         Manager *m = userdata;
-        NodeMask nodes = {};
+        NodeMask nodes;
         size_t n_zones = 0;
         int r;
 
         (void)error;
-        if (!m->numa || nodemask_read(m->sysfs, "possible", &nodes) < 0)
-                nodes.bits[0] = 1;
-        /* Nodes that hold blocks count even when the possible mask is unreadable. */
-        for (uint32_t id = 0; blockmap_next(&m->blocks, &id); id++) {
-                int node = blockmap_peek(&m->blocks, id)->node;
-                if (node >= 0 && (unsigned)node < MEMHP_MAX_NODES)
-                        nodes.bits[node / 64] |= UINT64_C(1) << (node % 64);
-        }
+        bus_nodes(m, &nodes);
         (void)zoneinfo_read(m->sysfs, &zones, &n_zones);
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
@@ -556,6 +286,8 @@ int manager_bus_connect(Manager *m)
                 r = sd_bus_add_object_vtable(bus, NULL, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE,
                                              manager_vtable, m);
         if (r >= 0)
+                r = manager_devices_bus_add(m, bus, MEMHP_BUS_PATH);
+        if (r >= 0)
                 r = manager_metrics_bus_add(m, bus, MEMHP_BUS_PATH);
         if (r >= 0)
                 r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus.Local", NULL,
@@ -573,6 +305,7 @@ int manager_bus_connect(Manager *m)
 void manager_bus_free(Manager *m)
 {
         manager_signals_free(m);
+        manager_device_signals_free(m);
         m->bus_retry = sd_event_source_disable_unref(m->bus_retry);
         m->bus = sd_bus_flush_close_unref(m->bus);
 }

@@ -19,6 +19,7 @@
 typedef struct Manager Manager;
 typedef struct Operation Operation;
 typedef struct Device Device;
+typedef struct DeviceSignals DeviceSignals;
 typedef struct sd_bus sd_bus;
 
 typedef struct Delayed {
@@ -96,6 +97,7 @@ struct Manager {
         /* Optional observer (the bus layer): called with "added" when a device first has a
          * block, "removed" when it loses its last one (manager-sources.c). */
         void (*device_changed)(Manager *m, const Device *dev, const char *change);
+        DeviceSignals *device_signals; /* DeviceChanged's queue (manager-device-signals.c) */
 };
 
 int manager_new(const char *config_path, MemhpConfig *config, const char *sysroot, Manager **ret);

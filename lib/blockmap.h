@@ -25,6 +25,7 @@ enum {
         BLOCK_AWAIT_RETRY = 1 << 8,   /* its policy write failed, the next try is on a timer */
         BLOCK_DEFERRED = 1 << 9,      /* on the auto-movable list that waits for writes to finish */
         BLOCK_SIGNAL_PENDING = 1 << 10, /* its BlockChanged waits for the bus's queue to drain */
+        BLOCK_COUNTED_ONLINE = 1 << 11, /* online as DeviceChanged last counted it */
         BLOCK_DELAYED = BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY, /* on the delay timer */
 };
 

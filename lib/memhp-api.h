@@ -67,3 +67,28 @@ _Static_assert(MEMHP_BLOCK_ID_MAX == UINT32_MAX - 1 && MEMHP_NODE_UNKNOWN == UIN
 
 /* The state BlockChanged() reports for a block that is gone (others are the kernel's own). */
 #define MEMHP_STATE_REMOVED "removed"
+
+/*
+ * Sources of memory: ListDevices(), GetBlockSources(), DescribeNodes() and
+ * GetEffectivePolicies() report them, memhpd.conf's [Source NAME] takes them. lib/memsource.c
+ * spells them the same (the docs checker compares).
+ */
+#define MEMHP_SOURCE_UNKNOWN "unknown"
+#define MEMHP_SOURCE_BOOT "boot"
+#define MEMHP_SOURCE_DIMM "dimm"
+#define MEMHP_SOURCE_VIRTIO_MEM "virtio-mem"
+#define MEMHP_SOURCE_DAX "dax"
+#define MEMHP_SOURCE_HYPERV_BALLOON "hyperv-balloon"
+#define MEMHP_SOURCE_XEN_BALLOON "xen-balloon"
+
+/* What backs a dax device: ListDevices()'s backing, "" for every other source. */
+#define MEMHP_BACKING_NVDIMM "nvdimm"
+#define MEMHP_BACKING_CXL "cxl"
+#define MEMHP_BACKING_SOFT_RESERVED "soft-reserved"
+#define MEMHP_BACKING_UNKNOWN "unknown"
+
+/* The change DeviceChanged() reports: a device's first block appeared, its count of online
+ * blocks changed, its last block is gone. */
+#define MEMHP_DEVICE_ADDED "added"
+#define MEMHP_DEVICE_CHANGED "changed"
+#define MEMHP_DEVICE_REMOVED "removed"

@@ -10,10 +10,11 @@ Checks that the man pages document what the code has:
                    and each method, property and signal of it in conf/org.memhpd1.xml with the
                    argument types the XML gives, and the contract in lib/memhp-api.h: the bus
                    name, path and interface, every error name, the block limit and the unknown
-                   node
+                   node, and every source, dax backing and device change name
   lib/memhp-api.h  is the only source file that spells out an org.memhpd1 name; the bus policy
                    (conf/org.memhpd1.conf) and conf/memhpd.sysusers use its name, interface
                    and group
+  lib/memsource.c  names the sources and dax backings of lib/memhp-api.h, and no others
   memhpctl(8)      every command and option of ctl/memhpctl.c and every exit code in ctl/ctl.h
   memhpd(8)        every option of daemon/memhpd.c
   completion       every memhpctl command and long option in completion/memhpctl
@@ -216,6 +217,29 @@ def check_dbus_contract(name, api, page):
     for key in ("MEMHP_MAX_BLOCKS_PER_CALL", "MEMHP_NODE_UNKNOWN"):
         if not re.search(r"\b" + str(api[key]) + r"\b", page):
             fail(f"{name}: {key} ({api[key]}) is not mentioned")
+    for prefix, what in (("MEMHP_SOURCE_", "source"), ("MEMHP_BACKING_", "dax backing"),
+                         ("MEMHP_DEVICE_", "device change")):
+        values = memhp_api.with_prefix(api, prefix)
+        if len(values) < 3:
+            fail(f"lib/memhp-api.h: only {len(values)} {prefix}* names found")
+        for v in values:
+            if f"*{v}*" not in page:
+                fail(f"{name}: {what} {v} is not documented (expected *{v}*)")
+
+
+def check_source_names(src, api):
+    """lib/memsource.c names sources and dax backings as the API does, and no others."""
+    path = "lib/memsource.c"
+    text = read(os.path.join(src, path))
+    for table, prefix in (("source_names", "MEMHP_SOURCE_"), ("backing_names", "MEMHP_BACKING_")):
+        block = c_block(text, r"\b" + table + r"\[[^]]*\] = \{")
+        if block is None:
+            fail(f"{path}: no {table}[] table found")
+            continue
+        got = sorted(n for n in re.findall(r'= "([^"]*)"', block) if n)
+        want = sorted(memhp_api.with_prefix(api, prefix))
+        if got != want:
+            fail(f"{path}: {table}[] has {got}, lib/memhp-api.h's {prefix}* are {want}")
 
 
 def check_bus_policy(src, api):
@@ -297,6 +321,7 @@ def main():
     check_conf(src, api, memhpd, page("memhpd.conf.5.scd"))
     check_dbus(src, api, page("org.memhpd1.5.scd"))
     check_bus_policy(src, api)
+    check_source_names(src, api)
     check_contract_written_once(src, api)
     # memhpctl is checked as soon as its directory is in the tree (it may land after the pages).
     if os.path.exists(os.path.join(src, "ctl/meson.build")):
