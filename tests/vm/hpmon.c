@@ -136,16 +136,24 @@ static void read_attr(const char *dir, const char *attr, char *out, size_t len)
         out[strcspn(out, "\n")] = 0;
 }
 
-/* What a daemon reacting right now would see: the state and the nodeN link,
- * which the kernel creates only after it sent the block's "add". */
+/* What a daemon reacting right now would see: the state, the nodeN link, which the kernel
+ * creates only after it sent the block's "add", and the firmware_node link (an ACPI memory
+ * device's, e.g. PNP0C80:01), which ACPI creates only after the whole add returned. */
 static void sample_block(const char *devpath, char *out, size_t len)
 {
-        char dir[512], state[32], node[32] = "none";
+        char dir[512], path[600], target[600], state[32], node[32] = "none", fw[64] = "none";
         struct dirent *de;
+        ssize_t n;
         DIR *d;
 
         snprintf(dir, sizeof(dir), "/sys%s", devpath);
         read_attr(dir, "state", state, sizeof(state));
+        snprintf(path, sizeof(path), "%s/firmware_node", dir);
+        n = readlink(path, target, sizeof(target) - 1);
+        if (n > 0) {
+                target[n] = 0;
+                snprintf(fw, sizeof(fw), "%.63s", basename_of(target));
+        }
         d = opendir(dir);
         if (d) {
                 while ((de = readdir(d)))
@@ -154,7 +162,7 @@ static void sample_block(const char *devpath, char *out, size_t len)
                                 snprintf(node, sizeof(node), "%.31s", de->d_name);
                 closedir(d);
         }
-        snprintf(out, len, " state=%s link=%s", state, node);
+        snprintf(out, len, " state=%s link=%s fw=%s", state, node, fw);
 }
 
 static int cmd_log(int argc, char **argv)
@@ -175,7 +183,7 @@ static int cmd_log(int argc, char **argv)
         fd = uevent_socket();
         fprintf(out, "hpmon: listening\n");
         for (;;) {
-                char extra[96] = "";
+                char extra[160] = "";
                 struct uevent ev;
                 int r = uevent_recv(fd, buf, sizeof(buf), -1, &ev);
 

@@ -34,9 +34,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Modules the guest may insmod, by root name; the dependency chain is read
 # from each .ko's depends= and written next to it as <root>.order.
-GUEST_MODULES = ("virtio_pci", "virtio_mem", "memory_notifier_error_inject")
+# NVDIMM_MODULES: the NVDIMM -> devdax -> kmem chain (ACPI NFIT bus, raw namespace, dax
+# device, device_dax and kmem drivers); loaded only by the scenario that uses the NVDIMM.
+NVDIMM_MODULES = ("nfit", "nd_pmem", "dax_pmem", "device_dax", "kmem")
+GUEST_MODULES = ("virtio_pci", "virtio_mem", "memory_notifier_error_inject") + NVDIMM_MODULES
 KERNEL_OPTIONS = ("MEMORY_HOTPLUG", "MEMORY_HOTREMOVE", "ACPI_HOTPLUG_MEMORY", "NUMA",
-                  "ACPI_NUMA", "VIRTIO_MEM", "PVH", "MEMORY_NOTIFIER_ERROR_INJECT")
+                  "ACPI_NUMA", "VIRTIO_MEM", "PVH", "MEMORY_NOTIFIER_ERROR_INJECT",
+                  "ACPI_NFIT", "BLK_DEV_PMEM", "NVDIMM_DAX", "DEV_DAX_PMEM", "DEV_DAX_KMEM")
+# ndctl and daxctl for the guest: Debian's binaries with the libraries the host lacks, unpacked
+# from these packages (never installed here); the rest (libkmod, libudev, json-c, ...) is the
+# host's, found by ldd like memhpd's own.
+NDCTL_PACKAGES = ("ndctl", "daxctl", "libndctl6", "libdaxctl1", "libcxl1", "libiniparser1",
+                  "libtraceevent1", "libtracefs1")
 
 _T0 = time.monotonic()
 
@@ -159,15 +168,22 @@ class GuestKit:
         if os.path.exists(current) and not os.environ.get("MEMHPD_VM_REFRESH"):
             with open(current) as f:
                 kdir = os.path.join(kroot, f.read().strip())
-            if os.path.exists(os.path.join(kdir, "release")):
+            # A kit cached before a module joined GUEST_MODULES lacks its order file: fetch
+            # the package again rather than fail at insmod in the guest.
+            if os.path.exists(os.path.join(kdir, "release")) and all(
+                    os.path.exists(os.path.join(kdir, "modules", m + ".order"))
+                    for m in GUEST_MODULES):
                 return kdir
+            log("cached kernel kit %s is incomplete: fetching it again" % kdir)
         need_tool("dpkg-deb", "dpkg")
         package = self._resolve_kernel_package()
         os.makedirs(kroot, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=".fetch-", dir=kroot)
         try:
             deb = self._download(package, tmp)
-            name = "%s_%s" % (package, self._deb_version(deb))
+            # The module set is part of the name: a kit with more modules goes into a new
+            # directory, never over one that a concurrent run may be reading.
+            name = "%s_%s_m%d" % (package, self._deb_version(deb), len(GUEST_MODULES))
             kdir = os.path.join(kroot, name)
             if not os.path.exists(os.path.join(kdir, "release")):
                 self._unpack_kernel(deb, os.path.join(tmp, "root"), os.path.join(tmp, "kit"))
@@ -231,6 +247,31 @@ class GuestKit:
         with open(os.path.join(self.cache, ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             return self._program("udev", "bin/udevadm", "udevadm")
+
+
+    def ndctl(self):
+        """cache/ndctl/root: ndctl, daxctl and their libraries from NDCTL_PACKAGES, unpacked
+        (dpkg-deb -x) into one tree that is copied into the guest, never installed here."""
+        root = os.path.join(self.cache, "ndctl", "root")
+        with open(os.path.join(self.cache, ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if os.path.exists(os.path.join(root, "usr", "bin", "daxctl")) and \
+                    not os.environ.get("MEMHPD_VM_REFRESH"):
+                return root
+            need_tool("dpkg-deb", "dpkg")
+            tmp = tempfile.mkdtemp(prefix=".fetch-", dir=self.cache)
+            try:
+                for package in NDCTL_PACKAGES:
+                    sub = os.path.join(tmp, package)
+                    os.makedirs(sub)
+                    run(["dpkg-deb", "-x", self._download(package, sub),
+                         os.path.join(tmp, "root")])
+                shutil.rmtree(os.path.dirname(root), ignore_errors=True)
+                os.makedirs(os.path.dirname(root))
+                os.rename(os.path.join(tmp, "root"), root)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            return root
 
 
 def extract_vmlinux(bzimage, out):
@@ -348,10 +389,15 @@ class Cpio:
             f.write(b"".join(self.parts))
 
 
-def shared_libs(exe):
-    """The ELF interpreter and every shared library ldd resolves for exe."""
+def shared_libs(exe, root=None):
+    """The ELF interpreter and every shared library ldd resolves for exe; root: an unpacked
+    package tree whose libraries come before the host's."""
     need_tool("ldd", "libc-bin")
-    out = run(["ldd", exe], check=False)
+    env = None
+    if root:
+        env = dict(os.environ, LD_LIBRARY_PATH=":".join(
+            os.path.join(root, d, "x86_64-linux-gnu") for d in ("usr/lib", "lib")))
+    out = run(["ldd", exe], check=False, env=env)
     if "not a dynamic executable" in out.stdout + out.stderr:
         return []
     libs = []
@@ -384,11 +430,19 @@ BUS_POLICY = "/etc/dbus-1/system.d/org.memhpd1.conf"
 SRC = os.path.dirname(os.path.dirname(HERE))
 
 
-def add_program(cpio, guest_path, host_path):
-    """An executable and every shared library ldd resolves for it, at their host paths."""
+def add_program(cpio, guest_path, host_path, root=None):
+    """An executable and every shared library ldd resolves for it, at their host paths (those
+    found under root, an unpacked package tree, at their path inside it)."""
     cpio.file(guest_path, host_path)
-    for lib in shared_libs(host_path):
-        cpio.file(lib, os.path.realpath(lib))
+    for lib in shared_libs(host_path, root):
+        guest = lib[len(root):] if root and lib.startswith(root + "/") else lib
+        cpio.file(guest, os.path.realpath(lib))
+
+
+def add_ndctl(cpio, root):
+    """ndctl and daxctl (the NVDIMM scenario's tools), from GuestKit.ndctl()'s tree."""
+    for tool in ("ndctl", "daxctl"):
+        add_program(cpio, "usr/bin/" + tool, os.path.join(root, "usr", "bin", tool), root)
 
 
 def add_dbus(cpio, memhpctl):
@@ -406,11 +460,12 @@ def add_dbus(cpio, memhpctl):
     add_program(cpio, "usr/bin/memhpctl", memhpctl)
 
 
-def build_initramfs(kit, work, memhpd=None, files=(), memhpctl=None, udevd=False):
+def build_initramfs(kit, work, memhpd=None, files=(), memhpctl=None, udevd=False,
+                    ndctl=False):
     """files: (guest path, bytes) pairs added as they are (configs). memhpctl: also put the
     system bus, memhpctl and the tools of the D-Bus and hardening scenarios into the guest.
     udevd: also systemd-udevd (without any rules: it only re-broadcasts), which the guest
-    init does not start."""
+    init does not start. ndctl: also ndctl and daxctl."""
     cpio = Cpio()
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc/memhpd.conf.d", "proc", "sys", "dev",
               "tmp", "run", "root", "var"):
@@ -438,6 +493,8 @@ def build_initramfs(kit, work, memhpd=None, files=(), memhpctl=None, udevd=False
     if udevd:
         add_program(cpio, "bin/udevadm", kit.udevadm())
         cpio.symlink("lib/systemd/systemd-udevd", "/bin/udevadm")
+    if ndctl:
+        add_ndctl(cpio, kit.ndctl())
     for path, data in files:
         cpio.file(path, data=data, mode=0o644)
     out = os.path.join(work, "initramfs.cpio.gz")
@@ -594,15 +651,27 @@ class Channel:
 # --------------------------------------------------------------------------------------------
 # The VM
 
+NVDIMM_SIZE = GiB
+
+
 class VM:
     """QEMU with 3 NUMA nodes: 0 and 1 with a CPU and 512 MiB each, 2 with
     neither (it only comes online when memory is hot-added into it), a
     device-memory window for pc-dimms and one virtio-mem device (vm0, node 1,
-    2 GiB, 0 plugged)."""
+    2 GiB, 0 plugged).
 
-    def __init__(self, kit, initrd, work, append="", accel=None, slots=16, maxmem="32G"):
+    nvdimm: also a 1 GiB NVDIMM (nv0) on node 2, which then has neither CPU nor
+    memory until dax kmem adds the NVDIMM's; the empty node for pc-dimms becomes
+    node 3 (spare_node), because QEMU's SRAT gives the whole hotplug window to
+    the last node and that is what makes a node without memory possible."""
+
+    def __init__(self, kit, initrd, work, append="", accel=None, slots=16, maxmem="32G",
+                 nvdimm=False):
         self.kit, self.initrd, self.work = kit, initrd, work
         self.append = append
+        self.nvdimm = nvdimm
+        self.nvdimm_node = 2 if nvdimm else None
+        self.spare_node = 3 if nvdimm else 2
         self.accel = accel or os.environ.get("MEMHPD_VM_ACCEL", "tcg")
         self.slots, self.maxmem = slots, maxmem
         self.proc = None
@@ -612,8 +681,14 @@ class VM:
 
     def _argv(self):
         qemu = need_tool("qemu-system-x86_64", "qemu-system-x86")
+        nodes = ["-numa", "node,nodeid=2"]
+        if self.nvdimm:
+            nodes = ["-numa", "node,nodeid=2", "-numa", "node,nodeid=3",
+                     "-object", "memory-backend-ram,id=nvmem0,size=%d" % NVDIMM_SIZE,
+                     "-device", "nvdimm,id=nv0,memdev=nvmem0,node=%d" % self.nvdimm_node]
         return [
-            qemu, "-machine", "pc", "-accel", self.accel, "-cpu", "qemu64",
+            qemu, "-machine", "pc,nvdimm=on" if self.nvdimm else "pc", "-accel", self.accel,
+            "-cpu", "qemu64",
             "-nodefaults", "-no-user-config", "-display", "none", "-vga", "none", "-nic", "none",
             # One CPU per socket: two cores of one socket on two NUMA nodes
             # make the guest WARN in topology_sane().
@@ -626,7 +701,7 @@ class VM:
             "-numa", "node,nodeid=1,cpus=1,memdev=ram1",
             # SRAT puts the whole hotplug window on the last node, which is
             # what makes a node without CPU and memory "possible" in the guest.
-            "-numa", "node,nodeid=2",
+            *nodes,
             "-object", "memory-backend-ram,id=vmem0,size=2G",
             "-device", "virtio-mem-pci,id=vm0,memdev=vmem0,node=1,requested-size=0",
             "-kernel", self.kit.vmlinux, "-initrd", self.initrd,

@@ -25,14 +25,18 @@ sys.dont_write_bytecode = True      # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import vmlib  # noqa: E402
+from vmsources import SourceScenarios  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import memhp_api  # noqa: E402
 from vmlib import BLOCK, MiB, GiB, PAGES_PER_BLOCK as PPB, VMError, log  # noqa: E402
 
 # The config the scenarios start from; each scenario states what it changes.
-# Node 1 has no section: [Policy] Default= decides for it.
+# Nodes 1 and 2 (the NVDIMM's) have no section: [Policy] Default= decides for them. SPARE: the
+# node with neither CPU nor memory that pc-dimms are added to (vmlib.VM.spare_node with the
+# NVDIMM, which the test VM always has).
 DEFAULT = "online_movable"
-POLICIES = {0: "online_kernel", 2: "auto-movable"}
+SPARE = 3
+POLICIES = {0: "online_kernel", SPARE: "auto-movable"}
 RATIO = 301
 ERRNO_ENOMEM = re.compile(r"ENOMEM|Cannot allocate memory|errno[ =:]*12\b|-12\b|error[ =:]*12\b")
 NODE0 = re.compile(r"node[ =:]*0\b")
@@ -82,7 +86,7 @@ def memhpd_config(policies, default=DEFAULT, ratio=RATIO, coldplug="yes", source
     return text
 
 
-class Tier:
+class Tier(SourceScenarios):
     def __init__(self, vm, dbus=False):
         self.vm = vm
         self.dbus = dbus        # the guest has a system bus, memhpctl, dbus-send
@@ -303,11 +307,12 @@ class Tier:
 
     # -- scenarios ---------------------------------------------------------------------------
     def s_boot(self):
-        """0. the guest is what the scenarios assume: 3 NUMA nodes, 128 MiB blocks, no
+        """0. the guest is what the scenarios assume: 4 NUMA nodes, 128 MiB blocks, no
         kernel auto-online."""
         out = self.vm.must("cd /sys/devices/system; cat node/possible node/online "
                            "memory/block_size_bytes memory/auto_online_blocks").split()
-        self.check("nodes 0-2 possible, 0-1 online", out[:2] == ["0-2", "0-1"], str(out))
+        self.check("nodes 0-%d possible, 0-1 online" % SPARE,
+                   out[:2] == ["0-%d" % SPARE, "0-1"], str(out))
         self.check("memory block size 128 MiB", int(out[2], 16) == BLOCK, out[2])
         self.check("kernel auto-online off (auto_online_blocks=offline)", out[3] == "offline",
                    out[3])
@@ -389,24 +394,25 @@ class Tier:
                        self.uevent_groups() == ["00000001"], str(self.uevent_groups()))
 
     def s_auto_movable(self):
-        """h. auto-movable on CPU-less node 2: kernel first, then movable within the ratio."""
+        """h. auto-movable on the CPU-less node 3: kernel first, then movable within the
+        ratio."""
         # Greedy per block: movable if (movable + 1) <= ratio% of kernel, else
         # kernel. 8 blocks: K M M M K M M M; 4 more: K M M M (9 <= 3.01 * 3).
         # The order of decisions cannot change these totals.
         for dimm, size, kern, mov in (("h1", GiB, 2, 6), ("h2", 512 * MiB, 3, 9)):
-            blocks = self.hotadd(dimm, 2, size)
+            blocks = self.hotadd(dimm, SPARE, size)
             self.wait_online(blocks)
             seen = self.vm.blocks(blocks)
-            self.check("%s: all %d blocks online on node2" % (dimm, len(blocks)),
-                       all(seen.get(b, ("",))[0] == "online" and seen[b][1] == "2"
+            self.check("%s: all %d blocks online on node%d" % (dimm, len(blocks), SPARE),
+                       all(seen.get(b, ("",))[0] == "online" and seen[b][1] == str(SPARE)
                            for b in blocks), str(seen))
             z = self.vm.zones()
-            k = sum(z.get((2, name), 0) for name in ("DMA", "DMA32", "Normal"))
-            m = z.get((2, "Movable"), 0)
-            self.check("after %s node2 has %d kernel + %d movable blocks (ratio %d%%)" % (
-                dimm, kern, mov, RATIO), (k, m) == (kern * PPB, mov * PPB),
+            k = sum(z.get((SPARE, name), 0) for name in ("DMA", "DMA32", "Normal"))
+            m = z.get((SPARE, "Movable"), 0)
+            self.check("after %s node%d has %d kernel + %d movable blocks (ratio %d%%)" % (
+                dimm, SPARE, kern, mov, RATIO), (k, m) == (kern * PPB, mov * PPB),
                 "kernel %d movable %d blocks" % (k / PPB, m / PPB))
-            self.check("after %s node2 movable <= %d%% of kernel" % (dimm, RATIO),
+            self.check("after %s node%d movable <= %d%% of kernel" % (dimm, SPARE, RATIO),
                        m * 100 <= k * RATIO, "kernel %d movable %d pages" % (k, m))
 
     def s_remove(self):
@@ -469,7 +475,7 @@ class Tier:
         # next DIMM on node 0 would go Normal.
         good = memhpd_config(self.policies)
         invalid = dict(self.policies)
-        invalid.update({0: "online_kernel", 2: "online_sideways"})
+        invalid.update({0: "online_kernel", SPARE: "online_sideways"})
         self.vm.put("/etc/memhpd.conf", memhpd_config(invalid))
         out, rc = self.vm.sh("memhpd --check-config --config /etc/memhpd.conf 2>&1")
         self.check("the invalid config: memhpd --check-config exits non-zero naming "
@@ -859,20 +865,23 @@ SCENARIOS = [
     # D-Bus and memhpctl (need --memhpctl: the guest then has a system bus)
     ("u", "s_bus"),
     ("o", "s_offline_range"),
+    ("p", "s_dimm_device"),
+    ("n", "s_dax"),
     ("r", "s_rollback"),
     ("j", "s_online_refused"),
     ("k", "s_rollback_incomplete"),
     ("z", "s_shutdown"),
 ]
-DBUS_SCENARIOS = "uorjk"
+DBUS_SCENARIOS = "uorjkn"
 
 
 def cmd_test(args, kit, work):
-    initrd = vmlib.build_initramfs(kit, work, args.memhpd, memhpctl=args.memhpctl, udevd=True)
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd, memhpctl=args.memhpctl, udevd=True,
+                                   ndctl=True)
     only = set(args.only.split(",")) if args.only else None
     timings = []
     t_total = time.monotonic()
-    with vmlib.VM(kit, initrd, work) as vm:
+    with vmlib.VM(kit, initrd, work, nvdimm=True) as vm:
         log("guest %s booted in %.2fs" % (kit.release, vm.boot_seconds))
         timings.append(("boot", vm.boot_seconds))
         tier = Tier(vm, dbus=bool(args.memhpctl))
@@ -918,8 +927,8 @@ def cmd_test(args, kit, work):
 
 
 def cmd_shell(args, kit, work):
-    initrd = vmlib.build_initramfs(kit, work, args.memhpd, memhpctl=args.memhpctl)
-    with vmlib.VM(kit, initrd, work) as vm:
+    initrd = vmlib.build_initramfs(kit, work, args.memhpd, memhpctl=args.memhpctl, ndctl=True)
+    with vmlib.VM(kit, initrd, work, nvdimm=True) as vm:
         print("guest ready (%.1fs). Lines go to the guest shell; '!cmd k=v ...' goes to QMP,"
               " e.g. '!object-add qom-type=memory-backend-ram id=m1 size=1073741824' then"
               " '!device_add driver=pc-dimm id=d1 memdev=m1 node=1'. Ctrl-D quits." %
