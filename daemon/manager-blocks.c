@@ -188,7 +188,7 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
         }
         node = e->node < 0 ? 0 : e->node;
 
-        policy = conf_node_policy(m->config, (unsigned)node);
+        policy = conf_policy_for(m->config, m->platform, node, MEM_SOURCE_UNKNOWN).policy;
         if (policy == POLICY_AUTO_MOVABLE) {
                 /* Exact sizes need every earlier online to have landed in zoneinfo. */
                 if (writer_pending(m->writer) > 0) {
@@ -206,7 +206,7 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
                 }
                 ledger = pass_ledger(m);
         }
-        action = placement_place(m->config, ledger, node, m->block_pages, 0);
+        action = placement_place(policy, m->config->movable_ratio, ledger, node, m->block_pages, 0);
         if (action == MEM_ACTION_NONE) {
                 log_debug("memory%u (node %d): policy %s, leaving it offline.", block, node,
                           policy_to_string(policy));

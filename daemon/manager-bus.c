@@ -152,8 +152,7 @@ static int method_list_nodes(sd_bus_message *msg, void *userdata, sd_bus_error *
                         mv = zones[node].movable_pages * m->page_size;
                 }
                 r = sd_bus_message_append(reply, "(ustt)", node,
-                                          policy_to_string(conf_node_policy(m->config, node)), k,
-                                          mv);
+                                          conf_node_policy_to_string(m->config, node), k, mv);
                 if (r < 0)
                         return r;
         }

@@ -318,7 +318,7 @@ static int method_get_effective_policies(sd_bus_message *msg, void *userdata,
                 if (!nodemask_test(&nodes, node))
                         continue;
                 for (int s = 0; r >= 0 && s < _MEM_SOURCE_MAX; s++) {
-                        char rule[256];
+                        char rule[POLICY_RULE_TEXT_MAX];
                         Policy p = manager_effective_policy(m, node, (MemSource)s, rule,
                                                             sizeof(rule));
 

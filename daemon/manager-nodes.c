@@ -109,14 +109,8 @@ int manager_node_facts(Manager *m, NodeFacts **ret, size_t *ret_n)
 Policy manager_effective_policy(Manager *m, unsigned node, MemSource source, char *rule,
                                 size_t rule_size)
 {
-        const MemhpConfig *c = m->config;
+        PolicyChoice ch = conf_policy_for(m->config, m->platform, (int)node, source);
 
-        /* Until sources have rules of their own, the node's rule decides for every source. */
-        (void)source;
-        if (node < MEMHP_MAX_NODES && c->node_policy[node] >= 0) {
-                snprintf(rule, rule_size, "[Node %u]", node);
-                return (Policy)c->node_policy[node];
-        }
-        snprintf(rule, rule_size, "Default=%s", policy_to_string(c->default_policy));
-        return c->default_policy;
+        policy_choice_format(ch, (int)node, source, rule, rule_size);
+        return ch.policy;
 }

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "autopolicy.h"
 #include "log.h"
 #include "manager.h"
 #include "memblock.h"
@@ -149,6 +151,46 @@ static int setup_monitor(Manager *m)
         return 0;
 }
 
+/* What Default=auto (or the explicit default) gives each source here, and why. */
+static void log_policies(Manager *m)
+{
+        const MemhpConfig *c = m->config;
+        const char *platform;
+        char sources[256] = "";
+        size_t len = 0;
+        int r;
+
+        r = platform_detect(m->sysfs->root_fd, &m->platform);
+        if (r < 0)
+                log_warning_errno(r, "Cannot tell the platform from sysfs, assuming generic: %m");
+        platform = platform_to_string(m->platform);
+
+        if (!c->default_auto) {
+                for (int s = 0; s < _MEM_SOURCE_MAX; s++)
+                        if (c->source_policy[s] >= 0 && len < sizeof(sources))
+                                len += (size_t)snprintf(sources + len, sizeof(sources) - len,
+                                                        ", %s for %s",
+                                                        policy_to_string(c->source_policy[s]),
+                                                        mem_source_to_string(s));
+                log_info("Platform %s; Default=%s for every source%s%s.", platform,
+                         policy_to_string(c->default_policy), len > 0 ? " but" : "", sources);
+                return;
+        }
+        for (int s = 0; s < _MEM_SOURCE_MAX; s++) {
+                AutoChoice a = autopolicy_lookup(m->platform, s);
+
+                if (c->source_policy[s] >= 0)
+                        log_info("Platform %s: %s memory gets %s from [Source %s] (Default=auto "
+                                 "would give %s).",
+                                 platform, mem_source_to_string(s),
+                                 policy_to_string(c->source_policy[s]), mem_source_to_string(s),
+                                 policy_to_string(a.policy));
+                else
+                        log_info("Platform %s: %s memory gets %s from Default=auto: %s.", platform,
+                                 mem_source_to_string(s), policy_to_string(a.policy), a.reason);
+        }
+}
+
 int manager_start(Manager *m)
 {
         int r;
@@ -185,6 +227,7 @@ int manager_start(Manager *m)
                 return log_error_errno(r, "Failed to set up block processing: %m");
 
         manager_log_numa_topology(m);
+        log_policies(m);
         manager_check_other_onliners(m);
 
         /* Listen first, then scan: a block added in between shows up in one or the other. */
@@ -249,6 +292,7 @@ int manager_reload(Manager *m)
                 writer_set_timeout(m->writer, c->offline_timeout_usec);
                 manager_arm_rescan_timer(m);
                 log_info("Configuration reloaded from '%s'.", m->config_path);
+                log_policies(m);
                 /* Offline blocks that the old policy ignored may be wanted now. */
                 manager_request_rescan(m, "configuration reloaded");
         }

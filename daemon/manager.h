@@ -13,6 +13,7 @@
 #include "memsource.h"
 #include "monitor.h"
 #include "placement.h"
+#include "platform.h"
 #include "sysfs.h"
 #include "writer.h"
 
@@ -35,7 +36,8 @@ struct Manager {
         MemhpConfig *config;
         Sysfs *sysfs;
         const char *sysroot;
-        bool numa; /* sys/devices/system/node exists: blocks have nodeN links */
+        bool numa;         /* sys/devices/system/node exists: blocks have nodeN links */
+        Platform platform; /* for Default=auto; detected at start and on reload */
 
         uint64_t block_size;
         uint64_t page_size; /* zoneinfo counts pages of this size */

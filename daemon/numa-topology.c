@@ -65,9 +65,14 @@ void manager_log_numa_topology(Manager *m)
             nodemask_parse(text, &possible) < 0)
                 return;
         log_info("Possible NUMA nodes: %s.", text);
-        for (unsigned n = 0; n < MEMHP_MAX_NODES; n++)
-                if (m->config->node_policy[n] >= 0 && !nodemask_test(&possible, n))
+        for (unsigned n = 0; n < MEMHP_MAX_NODES; n++) {
+                bool named = m->config->node_policy[n] >= 0;
+
+                for (int s = 0; s < _MEM_SOURCE_MAX; s++)
+                        named = named || m->config->node_source_policy[n][s] >= 0;
+                if (named && !nodemask_test(&possible, n))
                         log_warning("[Node %u] in the configuration names a node this kernel can "
                                     "never have (possible nodes: %s).",
                                     n, text);
+        }
 }

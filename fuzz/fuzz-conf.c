@@ -26,10 +26,26 @@ FUZZ_NO_COVERAGE static void check_ranges(const MemhpConfig *c)
         FUZZ_CHECK(c->offline_timeout_usec > 0 &&
                    c->offline_timeout_usec <= 365ULL * 24 * 3600 * 1000000);
         FUZZ_CHECK(c->offline_retries <= 10);
+        FUZZ_CHECK(!c->default_auto || c->default_policy == POLICY_ONLINE_MOVABLE);
+        for (int s = 0; s < _MEM_SOURCE_MAX; s++)
+                FUZZ_CHECK(c->source_policy[s] == _POLICY_INVALID ||
+                           policy_to_string((Policy)c->source_policy[s]));
         for (unsigned n = 0; n < MEMHP_MAX_NODES; n++) {
                 FUZZ_CHECK(c->node_policy[n] == _POLICY_INVALID ||
                            policy_to_string((Policy)c->node_policy[n]));
-                FUZZ_CHECK(policy_to_string(conf_node_policy(c, n)));
+                FUZZ_CHECK(conf_node_policy_to_string(c, n));
+                for (int s = 0; s < _MEM_SOURCE_MAX; s++) {
+                        PolicyChoice ch = conf_policy_for(c, (Platform)(n % _PLATFORM_MAX), (int)n,
+                                                          (MemSource)s);
+                        char rule[POLICY_RULE_TEXT_MAX];
+
+                        FUZZ_CHECK(c->node_source_policy[n][s] == _POLICY_INVALID ||
+                                   policy_to_string((Policy)c->node_source_policy[n][s]));
+                        FUZZ_CHECK(policy_to_string(ch.policy));
+                        FUZZ_CHECK(policy_rule_to_string(ch.rule));
+                        FUZZ_CHECK(policy_choice_format(ch, (int)n, (MemSource)s, rule,
+                                                        sizeof(rule))[0]);
+                }
         }
 }
 
@@ -41,11 +57,15 @@ FUZZ_NO_COVERAGE static void check_same(const MemhpConfig *a, const MemhpConfig 
         FUZZ_CHECK(a->log_level == b->log_level);
         FUZZ_CHECK(a->rescan_interval_usec == b->rescan_interval_usec);
         FUZZ_CHECK(a->receive_buffer_bytes == b->receive_buffer_bytes);
+        FUZZ_CHECK(a->default_auto == b->default_auto);
         FUZZ_CHECK(a->default_policy == b->default_policy);
         FUZZ_CHECK(a->movable_ratio == b->movable_ratio);
         FUZZ_CHECK(a->offline_timeout_usec == b->offline_timeout_usec);
         FUZZ_CHECK(a->offline_retries == b->offline_retries);
         FUZZ_CHECK(memcmp(a->node_policy, b->node_policy, sizeof(a->node_policy)) == 0);
+        FUZZ_CHECK(memcmp(a->source_policy, b->source_policy, sizeof(a->source_policy)) == 0);
+        FUZZ_CHECK(memcmp(a->node_source_policy, b->node_source_policy,
+                          sizeof(a->node_source_policy)) == 0);
 }
 
 FUZZ_NO_COVERAGE static void check_errors(const char *text, const char *err)

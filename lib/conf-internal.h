@@ -23,6 +23,8 @@ typedef enum Section {
         SECTION_POLICY,
         SECTION_OFFLINE,
         SECTION_NODE,
+        SECTION_SOURCE,
+        SECTION_NODE_SOURCE,
 } Section;
 
 typedef struct Parser {
@@ -36,7 +38,9 @@ typedef struct Parser {
 
         Section section;
         unsigned node;
-        char section_name[16]; /* only valid sections are kept, and "Node 1023" is the longest */
+        MemSource source;
+        /* Only valid sections are kept, and "Node 1023 Source hyperv-balloon" is the longest. */
+        char section_name[40];
 
         unsigned n_errors;
         StrBuf errors;

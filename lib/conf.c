@@ -3,6 +3,7 @@
  * memhpd.conf's schema: sections, keys and their typed, bounded value parsers, defaults, the
  * error collector, and conf_format(). The line reader and file loading are in conf-file.c.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -58,20 +59,15 @@ void conf_init_defaults(MemhpConfig *c)
                 .log_level = LOG_INFO,
                 .rescan_interval_usec = 0,
                 .receive_buffer_bytes = MEMHP_DEFAULT_RCVBUF,
+                .default_auto = false,
                 .default_policy = POLICY_ONLINE_MOVABLE,
                 .movable_ratio = MEMHP_DEFAULT_MOVABLE_RATIO,
                 .offline_timeout_usec = MEMHP_DEFAULT_OFFLINE_TIMEOUT_USEC,
                 .offline_retries = MEMHP_DEFAULT_OFFLINE_RETRIES,
         };
         memset(c->node_policy, _POLICY_INVALID, sizeof(c->node_policy));
-}
-
-Policy conf_node_policy(const MemhpConfig *c, unsigned node)
-{
-        if (node < MEMHP_MAX_NODES && c->node_policy[node] >= 0 &&
-            c->node_policy[node] < _POLICY_MAX)
-                return (Policy)c->node_policy[node];
-        return c->default_policy;
+        memset(c->source_policy, _POLICY_INVALID, sizeof(c->source_policy));
+        memset(c->node_source_policy, _POLICY_INVALID, sizeof(c->node_source_policy));
 }
 
 void conf_strbuf_done(StrBuf *b)
@@ -185,10 +181,25 @@ static int set_receive_buffer(Parser *p, const char *v)
 
 static int set_default_policy(Parser *p, const char *v)
 {
-        Policy pol = v ? policy_from_string(v) : POLICY_ONLINE_MOVABLE;
+        MemhpConfig dflt;
+        Policy pol;
 
+        if (!v) {
+                conf_init_defaults(&dflt);
+                p->config->default_auto = dflt.default_auto;
+                p->config->default_policy = dflt.default_policy;
+                return 0;
+        }
+        if (streq(v, MEMHP_POLICY_AUTO)) {
+                /* One representation of auto, so that equal configs compare equal. */
+                p->config->default_auto = true;
+                p->config->default_policy = POLICY_ONLINE_MOVABLE;
+                return 0;
+        }
+        pol = policy_from_string(v);
         if (pol < 0)
                 return pol;
+        p->config->default_auto = false;
         p->config->default_policy = pol;
         return 0;
 }
@@ -248,6 +259,26 @@ static int set_node_policy(Parser *p, const char *v)
         return 0;
 }
 
+static int set_source_policy(Parser *p, const char *v)
+{
+        Policy pol = v ? policy_from_string(v) : _POLICY_INVALID;
+
+        if (v && pol < 0)
+                return pol;
+        p->config->source_policy[p->source] = (int8_t)pol;
+        return 0;
+}
+
+static int set_node_source_policy(Parser *p, const char *v)
+{
+        Policy pol = v ? policy_from_string(v) : _POLICY_INVALID;
+
+        if (v && pol < 0)
+                return pol;
+        p->config->node_source_policy[p->node][p->source] = (int8_t)pol;
+        return 0;
+}
+
 _Static_assert(MOVABLE_RATIO_MAX == 10000U && RETRIES_MAX == 10U, "update the messages below");
 _Static_assert(SEC_MAX_USEC == 31536000ULL * 1000000, "update the messages below");
 
@@ -264,12 +295,15 @@ static const struct ConfKey {
          "seconds, 0 (off) to 31536000 (one year)"},
         {SECTION_DAEMON, "ReceiveBufferSize", set_receive_buffer,
          "a size in bytes with optional K, M or G suffix, 4K to 1G"},
-        {SECTION_POLICY, "Default", set_default_policy, MEMHP_POLICY_CHOICES},
+        {SECTION_POLICY, "Default", set_default_policy,
+         MEMHP_POLICY_AUTO ", " MEMHP_POLICY_CHOICES},
         {SECTION_POLICY, "MovableRatio", set_movable_ratio, "a percentage, 0 to 10000"},
         {SECTION_OFFLINE, "TimeoutSec", set_offline_timeout,
          "seconds greater than 0, at most 31536000 (one year)"},
         {SECTION_OFFLINE, "Retries", set_offline_retries, "an integer 0 to 10"},
         {SECTION_NODE, "Policy", set_node_policy, MEMHP_POLICY_CHOICES},
+        {SECTION_SOURCE, "Policy", set_source_policy, MEMHP_POLICY_CHOICES},
+        {SECTION_NODE_SOURCE, "Policy", set_node_source_policy, MEMHP_POLICY_CHOICES},
 };
 
 void conf_unknown_key(Parser *p, const char *name, size_t n)
@@ -305,19 +339,71 @@ int conf_handler(void *user, const char *section, const char *name, const char *
         return 1;
 }
 
-/* "Node N" with N decimal, no sign, no leading zero, below MEMHP_MAX_NODES. */
-static int parse_node_section(const char *name, size_t n, unsigned *ret)
+#define SOURCE_NAMES "unknown, boot, dimm, virtio-mem, dax, hyperv-balloon or xen-balloon"
+_Static_assert(_MEM_SOURCE_MAX == 7, "update SOURCE_NAMES");
+
+/* "N" decimal, no sign, no leading zero, below MEMHP_MAX_NODES. */
+static int parse_node(const char *s, size_t n, unsigned *ret)
 {
         uint64_t v;
         int r;
 
-        if (n < 6 || memcmp(name, "Node ", 5) != 0)
-                return -EINVAL;
-        r = parse_uint(name + 5, n - 5, PARSE_UINT_NO_LEADING_ZERO, MEMHP_MAX_NODES - 1, &v);
+        r = parse_uint(s, n, PARSE_UINT_NO_LEADING_ZERO, MEMHP_MAX_NODES - 1, &v);
         if (r < 0)
                 return r;
         *ret = (unsigned)v;
         return 0;
+}
+
+/* "Source NAME" from @s (@n bytes): the source, or an error naming it. */
+static int parse_source(Parser *p, const char *section, size_t section_len, const char *s, size_t n)
+{
+        char q[QUOTE_BUF_SIZE], q2[QUOTE_BUF_SIZE], name[32];
+        int src = -EINVAL;
+
+        if (n < sizeof(name)) {
+                memcpy(name, s, n);
+                name[n] = 0;
+                src = mem_source_from_string(name);
+        }
+        if (src < 0) {
+                conf_parser_error(p, "unknown source '%s' in section [%s], expected " SOURCE_NAMES,
+                                  quote_untrusted(q, s, n),
+                                  quote_untrusted(q2, section, section_len));
+                return -EINVAL;
+        }
+        p->source = (MemSource)src;
+        return 0;
+}
+
+/* [Node N] and [Node N Source NAME]. */
+static Section parse_node_section(Parser *p, const char *name, size_t n)
+{
+        static const char source_word[] = " Source ";
+        char q[QUOTE_BUF_SIZE];
+        const char *digits = name + 5, *end = name + n, *sp;
+
+        if (n < 6 || memcmp(name, "Node ", 5) != 0)
+                goto invalid;
+        sp = memchr(digits, ' ', (size_t)(end - digits));
+        if (parse_node(digits, (size_t)((sp ?: end) - digits), &p->node) < 0)
+                goto invalid;
+        if (!sp)
+                return SECTION_NODE;
+        if ((size_t)(end - sp) < strlen(source_word) ||
+            memcmp(sp, source_word, strlen(source_word)) != 0)
+                goto invalid;
+        sp += strlen(source_word);
+        if (parse_source(p, name, n, sp, (size_t)(end - sp)) < 0)
+                return SECTION_BAD;
+        return SECTION_NODE_SOURCE;
+
+invalid:
+        conf_parser_error(p,
+                          "invalid section [%s], expected [Node N] or [Node N Source NAME] with N "
+                          "a decimal integer 0 to %u",
+                          quote_untrusted(q, name, n), MEMHP_MAX_NODES - 1);
+        return SECTION_BAD;
 }
 
 void conf_parse_section_header(Parser *p, const char *s, size_t n)
@@ -325,7 +411,6 @@ void conf_parse_section_header(Parser *p, const char *s, size_t n)
         char q[QUOTE_BUF_SIZE];
         const char *name = s + 1;
         size_t nn;
-        unsigned node;
 
         p->section = SECTION_BAD;
         p->section_name[0] = 0;
@@ -344,22 +429,26 @@ void conf_parse_section_header(Parser *p, const char *s, size_t n)
                 p->section = SECTION_POLICY;
         else if (nn == 7 && memcmp(name, "Offline", 7) == 0)
                 p->section = SECTION_OFFLINE;
-        else if (nn >= 4 && memcmp(name, "Node", 4) == 0) {
-                if (parse_node_section(name, nn, &node) < 0) {
-                        conf_parser_error(
-                                p,
-                                "invalid section [%s], expected [Node N] with N a decimal "
-                                "integer 0 to %u",
-                                quote_untrusted(q, name, nn), MEMHP_MAX_NODES - 1);
+        else if (nn >= 4 && memcmp(name, "Node", 4) == 0)
+                p->section = parse_node_section(p, name, nn);
+        else if (nn >= 6 && memcmp(name, "Source", 6) == 0) {
+                if (nn < 7 || name[6] != ' ') {
+                        conf_parser_error(p,
+                                          "invalid section [%s], expected [Source NAME] with "
+                                          "NAME one of " SOURCE_NAMES,
+                                          quote_untrusted(q, name, nn));
                         return;
                 }
-                p->section = SECTION_NODE;
-                p->node = node;
+                if (parse_source(p, name, nn, name + 7, nn - 7) >= 0)
+                        p->section = SECTION_SOURCE;
         } else {
                 conf_parser_error(p, "unknown section [%s]", quote_untrusted(q, name, nn));
                 return;
         }
+        if (p->section == SECTION_BAD)
+                return;
 
+        assert(nn < sizeof(p->section_name));
         memcpy(p->section_name, name, nn);
         p->section_name[nn] = 0;
 }
@@ -417,7 +506,8 @@ char *conf_format(const MemhpConfig *c)
 
         conf_strbuf_appendf(&b, "\n[Policy]\n");
         conf_strbuf_appendf(&b, "Default=%s\n",
-                            str_or_invalid(policy_to_string(c->default_policy)));
+                            c->default_auto ? MEMHP_POLICY_AUTO
+                                            : str_or_invalid(policy_to_string(c->default_policy)));
         conf_strbuf_appendf(&b, "MovableRatio=%u\n", c->movable_ratio);
 
         conf_strbuf_appendf(&b, "\n[Offline]\n");
@@ -428,6 +518,18 @@ char *conf_format(const MemhpConfig *c)
                 if (c->node_policy[n] != _POLICY_INVALID)
                         conf_strbuf_appendf(&b, "\n[Node %u]\nPolicy=%s\n", n,
                                             str_or_invalid(policy_to_string(c->node_policy[n])));
+        for (int src = 0; src < _MEM_SOURCE_MAX; src++)
+                if (c->source_policy[src] != _POLICY_INVALID)
+                        conf_strbuf_appendf(
+                                &b, "\n[Source %s]\nPolicy=%s\n", mem_source_to_string(src),
+                                str_or_invalid(policy_to_string(c->source_policy[src])));
+        for (unsigned n = 0; n < MEMHP_MAX_NODES; n++)
+                for (int src = 0; src < _MEM_SOURCE_MAX; src++)
+                        if (c->node_source_policy[n][src] != _POLICY_INVALID)
+                                conf_strbuf_appendf(&b, "\n[Node %u Source %s]\nPolicy=%s\n", n,
+                                                    mem_source_to_string(src),
+                                                    str_or_invalid(policy_to_string(
+                                                            c->node_source_policy[n][src])));
 
         if (b.error < 0) {
                 conf_strbuf_done(&b);

@@ -7,9 +7,12 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "memsource.h"
 #include "nodemask.h"
+#include "platform.h"
 #include "policy.h"
 
 #define MEMHP_DEFAULT_MOVABLE_RATIO 301U
@@ -34,21 +37,67 @@ typedef struct MemhpConfig {
         uint64_t receive_buffer_bytes; /* ReceiveBufferSize=, default 128M */
 
         /* [Policy] */
-        Policy default_policy;  /* Default=, default online_movable */
+        bool default_auto;      /* Default=auto: the table of autopolicy.h (built-in) */
+        Policy default_policy;  /* Default= when not auto (then always online_movable) */
         unsigned movable_ratio; /* MovableRatio=, percent, default 301 */
 
         /* [Offline] */
         uint64_t offline_timeout_usec; /* TimeoutSec=, default 30 */
         unsigned offline_retries;      /* Retries=, default 3 */
 
-        /* [Node N] Policy=; _POLICY_INVALID where the node has none of its own */
+        /* Policy= of [Node N], [Source S] and [Node N Source S]; _POLICY_INVALID where unset */
         int8_t node_policy[MEMHP_MAX_NODES];
+        int8_t source_policy[_MEM_SOURCE_MAX];
+        int8_t node_source_policy[MEMHP_MAX_NODES][_MEM_SOURCE_MAX];
 } MemhpConfig;
 
 void conf_init_defaults(MemhpConfig *c);
 
-/* The policy that applies to @node: its own, else the default. */
-Policy conf_node_policy(const MemhpConfig *c, unsigned node);
+/* Which rule decided a policy, most specific first (memhpd.conf(5), PRECEDENCE). */
+typedef enum PolicyRule {
+        POLICY_RULE_NODE_SOURCE, /* [Node N Source S] Policy= */
+        POLICY_RULE_NODE,        /* [Node N] Policy= */
+        POLICY_RULE_SOURCE,      /* [Source S] Policy= */
+        POLICY_RULE_DEFAULT,     /* [Policy] Default=POLICY */
+        POLICY_RULE_AUTO,        /* [Policy] Default=auto: autopolicy_lookup() */
+        _POLICY_RULE_MAX,
+        _POLICY_RULE_INVALID = -EINVAL,
+} PolicyRule;
+
+typedef struct PolicyChoice {
+        Policy policy;
+        PolicyRule rule;
+        const char *reason; /* POLICY_RULE_AUTO: the table's reason (static); else NULL */
+} PolicyChoice;
+
+/**
+ * conf_policy_for() - the policy for a block of @source on @node, and the rule that set it.
+ * @node: the block's node; negative when it is not known, which counts as node 0 (as before
+ *        sources existed: a system without NUMA has node 0 only)
+ * @source: MEM_SOURCE_UNKNOWN while (or when) the source is not known
+ *
+ * Return: always a valid policy; invalid @platform or @source count as generic and unknown.
+ */
+PolicyChoice conf_policy_for(const MemhpConfig *c, Platform platform, int node, MemSource source);
+
+#define POLICY_RULE_TEXT_MAX 320
+
+/**
+ * policy_choice_format() - the rule of @ch as memhpd.conf(5) spells it, for logs and the bus:
+ * "[Node 1 Source dimm]", "[Node 1]", "[Source dimm]", "Default=online_movable" or
+ * "Default=auto: <reason>". @node and @source are the ones passed to conf_policy_for().
+ *
+ * Return: @buf (truncated to @size - 1 characters).
+ */
+const char *policy_choice_format(PolicyChoice ch, int node, MemSource source, char *buf,
+                                 size_t size);
+
+/* "node-source", "node", "source", "default", "auto". */
+const char *policy_rule_to_string(PolicyRule r);
+PolicyRule policy_rule_from_string(const char *s);
+
+/* What [Node N] Policy= says, else Default=: a policy name, or "auto" (for whole-node views). */
+const char *conf_node_policy_to_string(const MemhpConfig *c, unsigned node);
 
 /**
  * conf_load() - parse @path, then "@path.d/NAME.conf" in name order.

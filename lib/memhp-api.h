@@ -54,6 +54,9 @@ _Static_assert(MEMHP_BLOCK_ID_MAX == UINT32_MAX - 1 && MEMHP_NODE_UNKNOWN == UIN
 #define MEMHP_POLICY_ONLINE "online"
 #define MEMHP_POLICY_AUTO_MOVABLE "auto-movable"
 #define MEMHP_POLICY_IGNORE "ignore"
+/* Only [Policy] Default= takes it: the source- and platform-aware table (memhpd.conf(5)).
+ * ListNodes() reports it for a node without a policy of its own. */
+#define MEMHP_POLICY_AUTO "auto"
 /* For messages that list the valid policies. */
 #define MEMHP_POLICY_CHOICES                                                                 \
         MEMHP_POLICY_ONLINE_MOVABLE ", " MEMHP_POLICY_ONLINE_KERNEL ", " MEMHP_POLICY_ONLINE \

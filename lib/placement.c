@@ -52,17 +52,16 @@ int placement_ledger_load(PlacementLedger *l, const Sysfs *s, const BlockMap *bl
         return 1;
 }
 
-MemAction placement_place(const MemhpConfig *c, PlacementLedger *ledger, int node,
+MemAction placement_place(Policy policy, unsigned movable_ratio, PlacementLedger *ledger, int node,
                           uint64_t block_pages, PlaceFlags flags)
 {
-        Policy policy = conf_node_policy(c, node < 0 ? 0 : (unsigned)node);
         NodeZones *z = NULL;
         MemAction a;
 
         /* Only the ratio guard looks at zone sizes; the fixed policies need no ledger. */
         if (policy == POLICY_AUTO_MOVABLE && ledger && node >= 0)
                 z = placement_ledger_at(ledger, (unsigned)node);
-        a = policy_decide(policy, c->movable_ratio, z, block_pages);
+        a = policy_decide(policy, movable_ratio, z, block_pages);
         if (a == MEM_ACTION_NONE && (flags & PLACE_EXPLICIT))
                 a = MEM_ACTION_ONLINE;
         /* Later decisions of the same pass must see this block as placed. */

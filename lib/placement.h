@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Where an offline block goes, and what it costs its node. The policy pass (uevents, scans) and
- * OnlineBlocks with zone "auto" decide the same way: the node's policy, and for auto-movable the
+ * OnlineBlocks with zone "auto" decide the same way: the block's policy, and for auto-movable the
  * node's zone sizes, counting the blocks already decided in the same pass or request, so that a
  * burst of blocks on one node splits by the ratio instead of all landing in one zone.
  */
@@ -46,12 +46,14 @@ int placement_ledger_load(PlacementLedger *l, const Sysfs *s, const BlockMap *bl
 
 /**
  * placement_place() - the action for one block of @node, counted in @ledger.
- * @node: the block's node, or negative when it is unknown (node 0's policy, no zone sizes)
+ * @policy: the block's policy (conf_policy_for() of its node and source)
+ * @movable_ratio: MovableRatio=, for auto-movable
+ * @node: the block's node, or negative when it is unknown (no zone sizes)
  * @ledger: zone sizes; only auto-movable reads and counts them. May be NULL (counts as empty).
  *
  * Return: the action; MEM_ACTION_NONE leaves the block alone (never with PLACE_EXPLICIT).
  */
-MemAction placement_place(const MemhpConfig *c, PlacementLedger *ledger, int node,
+MemAction placement_place(Policy policy, unsigned movable_ratio, PlacementLedger *ledger, int node,
                           uint64_t block_pages, PlaceFlags flags);
 
 /**

@@ -11,6 +11,9 @@
 /* tests/fixtures/conf: whole files, valid and invalid. */
 #define FIXTURES MEMHP_SOURCE_ROOT "/tests/fixtures/conf"
 
+/* The policy a block of unknown source on @node gets on a generic platform. */
+Policy node_policy(const MemhpConfig *c, int node);
+
 /* Parses @text, which must be valid, and returns the config. */
 MemhpConfig *load_ok(const char *text);
 

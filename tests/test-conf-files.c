@@ -151,7 +151,7 @@ TEST(dropins)
         ASSERT_EQ(c->movable_ratio, 31);
         ASSERT_EQ(c->node_policy[1], _POLICY_INVALID);
         ASSERT_EQ(c->node_policy[2], POLICY_IGNORE);
-        ASSERT_EQ(conf_node_policy(c, 1), POLICY_IGNORE);
+        ASSERT_EQ(node_policy(c, 1), POLICY_IGNORE);
         free(c);
         c = NULL;
 

@@ -118,7 +118,7 @@ TEST(node_bounds)
                 ASSERT_TRUE(asprintf(&text, "[Node %u]\nPolicy=online_kernel\n", n) > 0);
                 c = load_ok(text);
                 ASSERT_EQ(c->node_policy[n], POLICY_ONLINE_KERNEL);
-                ASSERT_EQ(conf_node_policy(c, n), POLICY_ONLINE_KERNEL);
+                ASSERT_EQ(node_policy(c, n), POLICY_ONLINE_KERNEL);
         }
 
         _cleanup_free_ MemhpConfig *edges = load_ok("[Node 0]\nPolicy=online\n"
@@ -134,7 +134,8 @@ TEST(node_bounds)
                 if (startswith(bad[i], "Node"))
                         ASSERT_TRUE(asprintf(&expected,
                                              "test.conf:1: invalid section [%s], expected [Node "
-                                             "N] with N a decimal integer 0 to 1023",
+                                             "N] or [Node N Source NAME] with N a decimal integer "
+                                             "0 to 1023",
                                              bad[i]) > 0);
                 else
                         ASSERT_TRUE(asprintf(&expected, "test.conf:1: unknown section [%s]",
@@ -143,7 +144,8 @@ TEST(node_bounds)
                 if (strchr(bad[i], '\t')) {
                         free(expected);
                         expected = strdup("test.conf:1: invalid section [Node\\x091], expected "
-                                          "[Node N] with N a decimal integer 0 to 1023");
+                                          "[Node N] or [Node N Source NAME] with N a decimal "
+                                          "integer 0 to 1023");
                 }
                 assert_bad(text, expected);
         }
@@ -222,10 +224,10 @@ TEST(errors_fixture)
                              "%1$s:7: unknown key 'Foo' in section [Policy]\n"
                              "%1$s:8: invalid value '10001' for MovableRatio=, expected a "
                              "percentage, 0 to 10000\n"
-                             "%1$s:9: invalid section [Nodes], expected [Node N] with N a "
-                             "decimal integer 0 to 1023\n"
-                             "%1$s:11: invalid section [Node 1024], expected [Node N] with N a "
-                             "decimal integer 0 to 1023\n"
+                             "%1$s:9: invalid section [Nodes], expected [Node N] or [Node N "
+                             "Source NAME] with N a decimal integer 0 to 1023\n"
+                             "%1$s:11: invalid section [Node 1024], expected [Node N] or [Node N "
+                             "Source NAME] with N a decimal integer 0 to 1023\n"
                              "%1$s:14: invalid value '0' for TimeoutSec=, expected seconds greater "
                              "than 0, at most 31536000 (one year)\n"
                              "%1$s:15: invalid value '11' for Retries=, expected an integer 0 to "
@@ -245,6 +247,7 @@ TEST(garbage)
                 "[Daemon]", "[Policy]", "[Offline]", "[Node ",  "1023",     "1024",
                 "Coldplug", "Default",  "Policy",    "Retries", "yes",      "ignore",
                 "\x01",     "\xff",     "0.5",       "128M",    "LogLevel", "x",
+                "[Source ", " Source ", "dax",       "auto",    "dimm]",    "xen-balloon",
         };
         uint64_t seed = 0x9e3779b97f4a7c15ULL;
         unsigned n_ok = 0, n_bad = 0;

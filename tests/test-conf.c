@@ -40,13 +40,13 @@ TEST(defaults)
         assert_defaults(comments);
 
         /* Without its own policy a node follows Default=, also beyond the table. */
-        ASSERT_EQ(conf_node_policy(c, 0), POLICY_ONLINE_MOVABLE);
-        ASSERT_EQ(conf_node_policy(c, MEMHP_MAX_NODES), POLICY_ONLINE_MOVABLE);
-        ASSERT_EQ(conf_node_policy(c, UINT32_MAX), POLICY_ONLINE_MOVABLE);
+        ASSERT_EQ(node_policy(c, 0), POLICY_ONLINE_MOVABLE);
+        ASSERT_EQ(node_policy(c, MEMHP_MAX_NODES), POLICY_ONLINE_MOVABLE);
+        ASSERT_EQ(node_policy(c, INT32_MAX), POLICY_ONLINE_MOVABLE);
         c->default_policy = POLICY_IGNORE;
         c->node_policy[7] = POLICY_ONLINE_KERNEL;
-        ASSERT_EQ(conf_node_policy(c, 7), POLICY_ONLINE_KERNEL);
-        ASSERT_EQ(conf_node_policy(c, 6), POLICY_IGNORE);
+        ASSERT_EQ(node_policy(c, 7), POLICY_ONLINE_KERNEL);
+        ASSERT_EQ(node_policy(c, 6), POLICY_IGNORE);
 }
 
 TEST(event_source_strings)
@@ -84,9 +84,17 @@ TEST(full_fixture)
         ASSERT_EQ(c->node_policy[1023], POLICY_IGNORE);
         for (unsigned n = 1; n < 1023; n++)
                 ASSERT_EQ(c->node_policy[n], _POLICY_INVALID);
-        ASSERT_EQ(conf_node_policy(c, 0), POLICY_ONLINE_KERNEL);
-        ASSERT_EQ(conf_node_policy(c, 1), POLICY_AUTO_MOVABLE);
-        ASSERT_EQ(conf_node_policy(c, 1023), POLICY_IGNORE);
+        ASSERT_EQ(node_policy(c, 0), POLICY_ONLINE_KERNEL);
+        ASSERT_EQ(node_policy(c, 1), POLICY_AUTO_MOVABLE);
+        ASSERT_EQ(node_policy(c, 1023), POLICY_IGNORE);
+        for (int s = 0; s < _MEM_SOURCE_MAX; s++) {
+                ASSERT_EQ(c->source_policy[s],
+                          s == MEM_SOURCE_DAX ? POLICY_ONLINE_KERNEL : _POLICY_INVALID);
+                for (unsigned n = 0; n < MEMHP_MAX_NODES; n++)
+                        ASSERT_EQ(c->node_source_policy[n][s], n == 2 && s == MEM_SOURCE_VIRTIO_MEM
+                                                                       ? POLICY_ONLINE
+                                                                       : _POLICY_INVALID);
+        }
         assert_round_trip(c);
 }
 
@@ -139,6 +147,17 @@ TEST(good_values)
                 {"[Policy]\nDefault=online\n", F(default_policy), POLICY_ONLINE},
                 {"[Policy]\nDefault=auto-movable\n", F(default_policy), POLICY_AUTO_MOVABLE},
                 {"[Policy]\nDefault=ignore\n", F(default_policy), POLICY_IGNORE},
+                {"[Policy]\nDefault=auto\n", F(default_auto), true},
+                {"[Policy]\nDefault=auto\n", F(default_policy), POLICY_ONLINE_MOVABLE},
+                {"[Policy]\nDefault=auto\nDefault=online\n", F(default_auto), false},
+                {"[Source boot]\nPolicy=online\n", F(source_policy[MEM_SOURCE_BOOT]),
+                 POLICY_ONLINE},
+                {"[Source xen-balloon]\nPolicy=ignore\n", F(source_policy[MEM_SOURCE_XEN_BALLOON]),
+                 POLICY_IGNORE},
+                {"[Node 0 Source unknown]\nPolicy=auto-movable\n",
+                 F(node_source_policy[0][MEM_SOURCE_UNKNOWN]), POLICY_AUTO_MOVABLE},
+                {"[Node 17 Source dax]\nPolicy=online_kernel\n",
+                 F(node_source_policy[17][MEM_SOURCE_DAX]), POLICY_ONLINE_KERNEL},
                 {"[Policy]\nMovableRatio=0\n", F(movable_ratio), 0},
                 {"[Policy]\nMovableRatio=100\n", F(movable_ratio), 100},
                 {"[Policy]\nMovableRatio=10000\n", F(movable_ratio), 10000},
@@ -238,12 +257,12 @@ TEST(bad_values)
                 {"[Daemon]\nReceiveBufferSize=99999999999999999999\n",
                  "test.conf:2: invalid value '99999999999999999999' for ReceiveBufferSize=, "
                  "expected a size in bytes with optional K, M or G suffix, 4K to 1G"},
-                {"[Policy]\nDefault=movable\n",
-                 "test.conf:2: invalid value 'movable' for Default=, expected online_movable, "
-                 "online_kernel, online, auto-movable or ignore"},
+                {"[Policy]\nDefault=movable\n", "test.conf:2: invalid value 'movable' for "
+                                                "Default=, expected auto, online_movable, "
+                                                "online_kernel, online, auto-movable or ignore"},
                 {"[Policy]\nDefault=auto_movable\n",
                  "test.conf:2: invalid value 'auto_movable' for Default=, expected "
-                 "online_movable, online_kernel, online, auto-movable or ignore"},
+                 "auto, online_movable, online_kernel, online, auto-movable or ignore"},
                 {"[Policy]\nMovableRatio=10001\n",
                  "test.conf:2: invalid value '10001' for MovableRatio=, expected a percentage, 0 "
                  "to 10000"},
@@ -280,11 +299,11 @@ TEST(bad_values)
                 /* Internal whitespace is part of the value. */
                 {"[Policy]\nDefault=online movable\n",
                  "test.conf:2: invalid value 'online movable' for Default=, expected "
-                 "online_movable, online_kernel, online, auto-movable or ignore"},
+                 "auto, online_movable, online_kernel, online, auto-movable or ignore"},
                 /* Terminal escapes and other bytes are quoted, not passed through. */
                 {"[Policy]\nDefault=\x1b[31mred\\\xff\n",
                  "test.conf:2: invalid value '\\x1b[31mred\\x5c\\xff' for Default=, expected "
-                 "online_movable, online_kernel, online, auto-movable or ignore"},
+                 "auto, online_movable, online_kernel, online, auto-movable or ignore"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)

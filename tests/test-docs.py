@@ -101,7 +101,7 @@ def check_conf(src, api, memhpd, page):
     if block is None:
         fail("lib/conf.c: no conf_keys[] table found")
         return
-    keys = re.findall(r'\{SECTION_([A-Z]+), "([A-Za-z]+)"', block)
+    keys = re.findall(r'\{SECTION_([A-Z_]+), "([A-Za-z]+)"', block)
     if len(keys) < 5:
         fail(f"lib/conf.c: only {len(keys)} keys parsed from conf_keys[]")
     shipped = read(os.path.join(src, "memhpd.conf"))
@@ -111,7 +111,8 @@ def check_conf(src, api, memhpd, page):
         if not re.search(r"^#?" + key + "=", shipped, re.M):
             fail(f"memhpd.conf: key {key}= is not shown in the shipped file")
     for section in sorted({s for s, _ in keys}):
-        title = "Node N" if section == "NODE" else section.capitalize()
+        title = {"NODE": "Node N", "SOURCE": "Source NAME",
+                 "NODE_SOURCE": "Node N Source NAME"}.get(section, section.capitalize())
         if f"[{title}]" not in page:
             fail(f"{name}: section [{title}] is not described")
 

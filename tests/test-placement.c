@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * placement.h: one decision for the policy pass and OnlineBlocks(auto): the node's policy, the
+ * placement.h: one decision for the policy pass and OnlineBlocks(auto): the block's policy, the
  * ratio guard over a ledger that counts each placed block, and a block's node from the table or
  * its nodeN link. Expected zones are worked out by hand from the ratio, not by policy_decide().
  */
@@ -11,6 +11,14 @@
 #include "test-util.h"
 
 #define PAGES 100 /* per block, to keep the arithmetic readable */
+
+/* What the daemon does for a block of unknown source: the config's policy for it, placed. */
+static MemAction place(const MemhpConfig *c, PlacementLedger *l, int node, PlaceFlags flags)
+{
+        return placement_place(
+                conf_policy_for(c, PLATFORM_GENERIC, node, MEM_SOURCE_UNKNOWN).policy,
+                c->movable_ratio, l, node, PAGES, flags);
+}
 
 static MemhpConfig config(Policy dflt)
 {
@@ -29,12 +37,12 @@ TEST(fixed_policies_leave_the_ledger_alone)
         c.node_policy[1] = POLICY_ONLINE_KERNEL;
         c.node_policy[2] = POLICY_ONLINE;
         c.node_policy[3] = POLICY_IGNORE;
-        ASSERT_EQ(placement_place(&c, &l, 0, PAGES, 0), MEM_ACTION_ONLINE_MOVABLE);
-        ASSERT_EQ(placement_place(&c, &l, 1, PAGES, 0), MEM_ACTION_ONLINE_KERNEL);
-        ASSERT_EQ(placement_place(&c, &l, 2, PAGES, 0), MEM_ACTION_ONLINE);
-        ASSERT_EQ(placement_place(&c, &l, 3, PAGES, 0), MEM_ACTION_NONE);
+        ASSERT_EQ(place(&c, &l, 0, 0), MEM_ACTION_ONLINE_MOVABLE);
+        ASSERT_EQ(place(&c, &l, 1, 0), MEM_ACTION_ONLINE_KERNEL);
+        ASSERT_EQ(place(&c, &l, 2, 0), MEM_ACTION_ONLINE);
+        ASSERT_EQ(place(&c, &l, 3, 0), MEM_ACTION_NONE);
         /* A node without a policy of its own takes the default. */
-        ASSERT_EQ(placement_place(&c, &l, 4, PAGES, 0), MEM_ACTION_ONLINE_MOVABLE);
+        ASSERT_EQ(place(&c, &l, 4, 0), MEM_ACTION_ONLINE_MOVABLE);
         ASSERT_EQ(l.n_nodes, 0);
         placement_ledger_clear(&l);
 }
@@ -44,12 +52,12 @@ TEST(explicit_request_onlines_ignored_nodes)
         MemhpConfig c = config(POLICY_IGNORE);
 
         /* The policy pass leaves an "ignore" node alone; an administrator's request does not. */
-        ASSERT_EQ(placement_place(&c, NULL, 0, PAGES, 0), MEM_ACTION_NONE);
-        ASSERT_EQ(placement_place(&c, NULL, 0, PAGES, PLACE_EXPLICIT), MEM_ACTION_ONLINE);
-        ASSERT_EQ(placement_place(&c, NULL, -1, PAGES, PLACE_EXPLICIT), MEM_ACTION_ONLINE);
+        ASSERT_EQ(place(&c, NULL, 0, 0), MEM_ACTION_NONE);
+        ASSERT_EQ(place(&c, NULL, 0, PLACE_EXPLICIT), MEM_ACTION_ONLINE);
+        ASSERT_EQ(place(&c, NULL, -1, PLACE_EXPLICIT), MEM_ACTION_ONLINE);
         /* PLACE_EXPLICIT changes nothing for a policy that onlines anyway. */
         c.default_policy = POLICY_ONLINE_KERNEL;
-        ASSERT_EQ(placement_place(&c, NULL, 0, PAGES, PLACE_EXPLICIT), MEM_ACTION_ONLINE_KERNEL);
+        ASSERT_EQ(place(&c, NULL, 0, PLACE_EXPLICIT), MEM_ACTION_ONLINE_KERNEL);
 }
 
 TEST(auto_movable_burst_splits_by_ratio)
@@ -70,7 +78,7 @@ TEST(auto_movable_burst_splits_by_ratio)
         ASSERT_TRUE(z);
         z->kernel_pages = PAGES;
         for (size_t i = 0; i < ELEMENTSOF(want); i++)
-                ASSERT_EQ(placement_place(&c, &l, 1, PAGES, 0), want[i]);
+                ASSERT_EQ(place(&c, &l, 1, 0), want[i]);
         ASSERT_EQ(l.nodes[1].kernel_pages, 3 * PAGES);
         ASSERT_EQ(l.nodes[1].movable_pages, 6 * PAGES);
         /* Node 0 was not touched by node 1's blocks. */
@@ -89,9 +97,9 @@ TEST(auto_movable_new_node_counts_from_zero)
         /* A node the ledger has never seen (memory-less until now): kernel memory first, then
          * the ratio applies to what this pass placed. */
         c.movable_ratio = 100;
-        ASSERT_EQ(placement_place(&c, &l, 5, PAGES, 0), MEM_ACTION_ONLINE_KERNEL);
-        ASSERT_EQ(placement_place(&c, &l, 5, PAGES, 0), MEM_ACTION_ONLINE_MOVABLE);
-        ASSERT_EQ(placement_place(&c, &l, 5, PAGES, 0), MEM_ACTION_ONLINE_KERNEL);
+        ASSERT_EQ(place(&c, &l, 5, 0), MEM_ACTION_ONLINE_KERNEL);
+        ASSERT_EQ(place(&c, &l, 5, 0), MEM_ACTION_ONLINE_MOVABLE);
+        ASSERT_EQ(place(&c, &l, 5, 0), MEM_ACTION_ONLINE_KERNEL);
         ASSERT_EQ(l.n_nodes, 6);
         ASSERT_EQ(l.nodes[5].kernel_pages, 2 * PAGES);
         ASSERT_EQ(l.nodes[5].movable_pages, PAGES);
@@ -108,16 +116,15 @@ TEST(no_count_and_unknown_node)
         l.nodes[0].kernel_pages = 10 * PAGES;
         /* An online block is decided but not counted again. */
         for (int i = 0; i < 5; i++)
-                ASSERT_EQ(placement_place(&c, &l, 0, PAGES, PLACE_NO_COUNT),
-                          MEM_ACTION_ONLINE_MOVABLE);
+                ASSERT_EQ(place(&c, &l, 0, PLACE_NO_COUNT), MEM_ACTION_ONLINE_MOVABLE);
         ASSERT_EQ(l.nodes[0].kernel_pages, 10 * PAGES);
         ASSERT_EQ(l.nodes[0].movable_pages, 0);
         /* Unknown node: node 0's policy, but no node's sizes (counts as empty: kernel first). */
-        ASSERT_EQ(placement_place(&c, &l, -1, PAGES, 0), MEM_ACTION_ONLINE_KERNEL);
+        ASSERT_EQ(place(&c, &l, -1, 0), MEM_ACTION_ONLINE_KERNEL);
         ASSERT_EQ(l.nodes[0].kernel_pages, 10 * PAGES);
         ASSERT_EQ(l.nodes[0].movable_pages, 0);
         /* Without a ledger auto-movable sees an empty node. */
-        ASSERT_EQ(placement_place(&c, NULL, 0, PAGES, 0), MEM_ACTION_ONLINE_KERNEL);
+        ASSERT_EQ(place(&c, NULL, 0, 0), MEM_ACTION_ONLINE_KERNEL);
         placement_ledger_clear(&l);
 }
 
