@@ -109,7 +109,15 @@ int ctl_get_block_size(sd_bus *bus, uint64_t *ret)
         return 0;
 }
 
-static int call_list(sd_bus *bus, const char *method, const char *signature, sd_bus_message **ret)
+static bool is_unknown_method(const sd_bus_error *error)
+{
+        return sd_bus_error_has_names(error, SD_BUS_ERROR_UNKNOWN_METHOD,
+                                      SD_BUS_ERROR_UNKNOWN_INTERFACE,
+                                      SD_BUS_ERROR_UNKNOWN_PROPERTY);
+}
+
+int ctl_call_list(sd_bus *bus, const char *method, const char *signature, bool optional,
+                  sd_bus_message **ret)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -117,6 +125,10 @@ static int call_list(sd_bus *bus, const char *method, const char *signature, sd_
 
         r = sd_bus_call_method(bus, MEMHP_BUS_NAME, MEMHP_BUS_PATH, MEMHP_BUS_INTERFACE, method,
                                &error, &reply, NULL);
+        if (r < 0 && optional && is_unknown_method(&error)) {
+                *ret = NULL;
+                return 0;
+        }
         if (r < 0)
                 return call_failed(&error, r, method);
         r = sd_bus_message_enter_container(reply, 'a', signature);
@@ -164,7 +176,7 @@ int ctl_list_blocks(sd_bus *bus, BlockList *ret)
         size_t allocated = 0;
         int r;
 
-        r = call_list(bus, "ListBlocks", "(uuss)", &l.reply);
+        r = ctl_call_list(bus, "ListBlocks", "(uuss)", false, &l.reply);
         if (r < 0)
                 return r;
         for (;;) {
@@ -177,6 +189,7 @@ int ctl_list_blocks(sd_bus *bus, BlockList *ret)
                         break;
                 b.state = mem_state_from_string(b.state_name);
                 b.held = false;
+                b.source = b.device = NULL;
                 if (GREEDY_REALLOC(l.blocks, allocated, l.n + 1) < 0)
                         return log_oom();
                 l.blocks[l.n++] = b;
@@ -192,9 +205,50 @@ int ctl_list_blocks(sd_bus *bus, BlockList *ret)
         return 0;
 }
 
+/*
+ * GetBlockSources with an empty array: every block's. One call for all blocks rather than one per
+ * block: a machine may have 65536 of them.
+ */
+int ctl_block_list_add_sources(sd_bus *bus, BlockList *l)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *source, *device;
+        uint32_t id;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
+                                           MEMHP_BUS_INTERFACE, "GetBlockSources");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'u', NULL, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the GetBlockSources call: %m");
+        r = sd_bus_call(bus, m, 0, &error, &reply);
+        if (r < 0 && is_unknown_method(&error))
+                return 0;
+        if (r < 0)
+                return call_failed(&error, r, "GetBlockSources");
+        r = sd_bus_message_enter_container(reply, 'a', "(uss)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(uss)", &id, &source, &device)) > 0) {
+                BlockInfo *b = (BlockInfo *)block_list_find(l, id);
+
+                if (b) {
+                        b->source = source;
+                        b->device = device;
+                }
+        }
+        if (r < 0)
+                return log_error_errno(r, "Unexpected reply to GetBlockSources: %m");
+        /* The strings point into the reply: the list keeps it. */
+        sd_bus_message_unref(l->sources_reply);
+        l->sources_reply = TAKE_PTR(reply);
+        return 0;
+}
+
 void block_list_done(BlockList *l)
 {
         l->reply = sd_bus_message_unref(l->reply);
+        l->sources_reply = sd_bus_message_unref(l->sources_reply);
         free(l->blocks);
         l->blocks = NULL;
         l->n = 0;
@@ -215,7 +269,7 @@ int ctl_list_nodes(sd_bus *bus, NodeList *ret)
         size_t allocated = 0;
         int r;
 
-        r = call_list(bus, "ListNodes", "(ustt)", &l.reply);
+        r = ctl_call_list(bus, "ListNodes", "(ustt)", false, &l.reply);
         if (r < 0)
                 return r;
         for (;;) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <systemd/sd-event.h>
 
+#include "alloc-util.h"
 #include "ctl.h"
 #include "log.h"
 #include "strutil.h"
@@ -29,6 +30,13 @@ static int check_usage(char **args, size_t n_args, const CtlArgs *arg)
 {
         TargetError err;
 
+        if (arg->device && (n_args > 0 || arg->has_node || arg->size)) {
+                log_error("Give either --device or a TARGET or --node, not several: --device "
+                          "names all the blocks of one device.");
+                return CTL_EXIT_USAGE;
+        }
+        if (arg->device)
+                return CTL_EXIT_SUCCESS;
         if (n_args > 1) {
                 log_error("Unexpected argument '%s': give one TARGET, joining blocks with commas "
                           "as in 32,40-47.",
@@ -41,7 +49,7 @@ static int check_usage(char **args, size_t n_args, const CtlArgs *arg)
         }
         if (n_args == 0 && !arg->has_node) {
                 log_error("Missing TARGET: block ids (32,40-47), an address range "
-                          "(0x100000000-0x13fffffff), or --node N [--size SIZE].");
+                          "(0x100000000-0x13fffffff), --node N [--size SIZE] or --device ID.");
                 return CTL_EXIT_USAGE;
         }
         if (arg->size && !arg->has_node) {
@@ -165,35 +173,70 @@ static int print_plan(sd_bus *bus, const BlockList *blocks, const uint32_t *ids,
         return CTL_EXIT_SUCCESS;
 }
 
-/* The reply: "memory32-memory39: online (Movable)", one line per run of equal outcomes. */
+typedef struct Result {
+        uint32_t id;
+        const char *state, *zone;
+} Result;
+
+static int result_compare(const void *a, const void *b)
+{
+        const Result *x = a, *y = b;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * The reply: "memory32-memory39: online (Movable)", one line per run of equal outcomes, in
+ * ascending order whatever order memhpd worked in (offlining goes highest address first).
+ */
 static int print_results(sd_bus_message *reply)
 {
-        uint32_t first = 0, last = 0, id;
-        const char *state = NULL, *zone = NULL, *s, *z;
+        _cleanup_free_ Result *results = NULL;
+        size_t n = 0, allocated = 0;
         char range[48];
+        Result x;
         int r;
 
         r = sd_bus_message_enter_container(reply, 'a', "(uss)");
-        for (;;) {
-                if (r >= 0)
-                        r = sd_bus_message_read(reply, "(uss)", &id, &s, &z);
-                if (r < 0)
-                        return log_error_errno(r, "Unexpected reply from memhpd: %m");
-                if (state && (r == 0 || id != last + 1 || !streq(s, state) || !streq(z, zone))) {
-                        ctl_format_block_range(first, last, range, sizeof(range));
-                        printf("%s: %s%s%s%s\n", range, state, *zone ? " (" : "", zone,
-                               *zone ? ")" : "");
-                        state = NULL;
-                }
-                if (r == 0)
-                        break;
-                if (!state) {
-                        first = id;
-                        state = s;
-                        zone = z;
-                }
-                last = id;
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(uss)", &x.id, &x.state, &x.zone)) > 0) {
+                if (GREEDY_REALLOC(results, allocated, n + 1) < 0)
+                        return log_oom();
+                results[n++] = x;
         }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                return log_error_errno(r, "Unexpected reply from memhpd: %m");
+        if (n > 0)
+                qsort(results, n, sizeof(Result), result_compare);
+        for (size_t first = 0, i = 1; i <= n; i++) {
+                if (i < n && results[i].id == results[i - 1].id + 1 &&
+                    streq(results[i].state, results[first].state) &&
+                    streq(results[i].zone, results[first].zone))
+                        continue;
+                ctl_format_block_range(results[first].id, results[i - 1].id, range, sizeof(range));
+                printf("%s: %s%s%s%s\n", range, results[first].state,
+                       *results[first].zone ? " (" : "", results[first].zone,
+                       *results[first].zone ? ")" : "");
+                first = i;
+        }
+        return fflush(stdout) == 0 ? 0 : negative_errno();
+}
+
+/* OfflineDevice's second value: whether the device may now be unplugged. */
+static int print_removable(sd_bus_message *reply, const char *device)
+{
+        int removable, r;
+
+        r = sd_bus_message_read(reply, "b", &removable);
+        if (r < 0)
+                return log_error_errno(r, "Unexpected reply from memhpd: %m");
+        if (!removable) {
+                log_error("%s is not safe to remove: some of its blocks are not offline "
+                          "(see 'memhpctl list -o BLOCK,STATE,DEVICE').",
+                          device);
+                return -EBUSY;
+        }
+        printf("%s is safe to remove: all its memory blocks are offline.\n", device);
         return fflush(stdout) == 0 ? 0 : negative_errno();
 }
 
@@ -244,13 +287,16 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-/* Makes the call and waits for its reply; returns the exit code. */
-static int call_and_wait(sd_bus *bus, const uint32_t *ids, size_t n, bool online, const char *zone)
+/*
+ * Makes the call @m (OnlineBlocks, OfflineBlocks, OnlineDevice or OfflineDevice) and waits for
+ * its reply; returns the exit code.
+ */
+static int call_and_wait(sd_bus *bus, sd_bus_message *m, const char *device)
 {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        PendingCall call = {.bus = bus, .method = online ? "OnlineBlocks" : "OfflineBlocks"};
+        PendingCall call = {.bus = bus, .method = sd_bus_message_get_member(m)};
+        bool offline_device = streq(call.method, "OfflineDevice");
         int r, ret;
 
         r = sd_event_default(&event);
@@ -262,13 +308,6 @@ static int call_and_wait(sd_bus *bus, const uint32_t *ids, size_t n, bool online
                                         &call);
         if (r >= 0)
                 r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
-        if (r >= 0)
-                r = sd_bus_message_new_method_call(bus, &m, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
-                                                   MEMHP_BUS_INTERFACE, call.method);
-        if (r >= 0)
-                r = sd_bus_message_append_array(m, 'u', ids, n * sizeof(uint32_t));
-        if (r >= 0 && online)
-                r = sd_bus_message_append(m, "s", zone);
         /*
          * No timeout: offlining may legitimately take minutes (memhpd bounds it by its own
          * TimeoutSec=), and Ctrl-C is the way out. A dying memhpd still ends the wait: the bus
@@ -292,10 +331,96 @@ static int call_and_wait(sd_bus *bus, const uint32_t *ids, size_t n, bool online
 
         if (sd_bus_message_is_method_error(call.reply, NULL))
                 ret = ctl_log_bus_error(sd_bus_message_get_error(call.reply), -EIO, call.method);
+        else if (print_results(call.reply) < 0)
+                ret = CTL_EXIT_FAILURE;
+        else if (offline_device && print_removable(call.reply, device) < 0)
+                ret = CTL_EXIT_FAILURE;
         else
-                ret = print_results(call.reply) < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_SUCCESS;
+                ret = CTL_EXIT_SUCCESS;
         sd_bus_message_unref(call.reply);
         return ret;
+}
+
+static int new_call(sd_bus *bus, const char *method, sd_bus_message **ret)
+{
+        int r = sd_bus_message_new_method_call(bus, ret, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
+                                               MEMHP_BUS_INTERFACE, method);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the %s call: %m", method);
+        return 0;
+}
+
+/* OnlineBlocks(au ids, s zone) or OfflineBlocks(au ids). */
+static int call_blocks(sd_bus *bus, const uint32_t *ids, size_t n, bool online, const char *zone)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if (new_call(bus, online ? "OnlineBlocks" : "OfflineBlocks", &m) < 0)
+                return CTL_EXIT_FAILURE;
+        r = sd_bus_message_append_array(m, 'u', ids, n * sizeof(uint32_t));
+        if (r >= 0 && online)
+                r = sd_bus_message_append(m, "s", zone);
+        if (r < 0) {
+                log_error_errno(r, "Failed to build the call: %m");
+                return CTL_EXIT_FAILURE;
+        }
+        return call_and_wait(bus, m, NULL);
+}
+
+/* OnlineDevice(s device, s zone) or OfflineDevice(s device). */
+static int call_device(sd_bus *bus, const char *device, bool online, const char *zone)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if (new_call(bus, online ? "OnlineDevice" : "OfflineDevice", &m) < 0)
+                return CTL_EXIT_FAILURE;
+        r = sd_bus_message_append(m, "s", device);
+        if (r >= 0 && online)
+                r = sd_bus_message_append(m, "s", zone);
+        if (r < 0) {
+                log_error_errno(r, "Failed to build the call: %m");
+                return CTL_EXIT_FAILURE;
+        }
+        return call_and_wait(bus, m, device);
+}
+
+/* --device with --dry-run: the device's blocks, from GetBlockSources(), in ascending order. */
+static int select_from_device(sd_bus *bus, BlockList *blocks, const char *device, uint32_t **ret,
+                              size_t *ret_n)
+{
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0;
+
+        if (ctl_block_list_add_sources(bus, blocks) < 0)
+                return CTL_EXIT_FAILURE;
+        ids = calloc(blocks->n + 1, sizeof(uint32_t));
+        if (!ids) {
+                log_oom();
+                return CTL_EXIT_FAILURE;
+        }
+        for (size_t i = 0; i < blocks->n; i++)
+                if (blocks->blocks[i].device && streq(blocks->blocks[i].device, device))
+                        ids[n++] = blocks->blocks[i].id;
+        if (n == 0) {
+                log_error("No such device: '%s' (memhpctl devices lists them).", device);
+                return CTL_EXIT_FAILURE;
+        }
+        *ret = TAKE_PTR(ids);
+        *ret_n = n;
+        return CTL_EXIT_SUCCESS;
+}
+
+/* memhpd offlines highest address first; memhpctl asks in that order and shows it. */
+static void reverse(uint32_t *ids, size_t n)
+{
+        for (size_t i = 0; i < n / 2; i++) {
+                uint32_t t = ids[i];
+
+                ids[i] = ids[n - 1 - i];
+                ids[n - 1 - i] = t;
+        }
 }
 
 typedef enum Change {
@@ -323,7 +448,13 @@ static int change_blocks(char **args, size_t n_args, const CtlArgs *arg, Change 
         if ((arg->has_node || arg->dry_run) && ctl_list_blocks(bus, &blocks) < 0)
                 return CTL_EXIT_FAILURE;
 
-        if (n_args == 1) {
+        if (arg->device && !arg->dry_run)
+                return call_device(bus, arg->device, online, arg->zone);
+        if (arg->device) {
+                ret = select_from_device(bus, &blocks, arg->device, &ids, &n);
+                if (ret != CTL_EXIT_SUCCESS)
+                        return ret;
+        } else if (n_args == 1) {
                 if (target_parse_blocks(args[0], block_size, &ids, &n, &err) < 0) {
                         log_error("%s", err.message);
                         return CTL_EXIT_USAGE;
@@ -333,10 +464,12 @@ static int change_blocks(char **args, size_t n_args, const CtlArgs *arg, Change 
                 if (ret != CTL_EXIT_SUCCESS)
                         return ret;
         }
+        if (!online)
+                reverse(ids, n);
 
         if (arg->dry_run)
                 return print_plan(bus, &blocks, ids, n, online, arg);
-        return call_and_wait(bus, ids, n, online, arg->zone);
+        return call_blocks(bus, ids, n, online, arg->zone);
 }
 
 int verb_online(char **args, size_t n_args, const CtlArgs *arg)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * memhpctl: the admin's command line over memhpd's D-Bus API (org.memhpd1). The verbs live in
- * ctl-show.c (status, list, policy), ctl-ops.c (online, offline), ctl-monitor.c (monitor) and
- * memhpctl.c (argument parsing, reload, rescan); ctl-bus.c holds the bus plumbing they share.
+ * ctl-status.c (status), ctl-list.c (list), ctl-devices.c (devices), ctl-show.c (policy),
+ * ctl-ops.c (online, offline), ctl-monitor.c (monitor), ctl-metrics.c (metrics) and memhpctl.c
+ * (argument parsing, reload, rescan); ctl-bus.c holds the bus plumbing they share, ctl-table.c
+ * and ctl-columns.c the tables.
  *
  * Verbs return the process exit code. Helpers return 0 or a negative errno after logging the
  * one line that explains the failure, so nothing is reported twice.
@@ -43,7 +45,8 @@ typedef struct CtlArgs {
         uint32_t node;
         const char *size;   /* parsed once the block size is known */
         const char *zone;   /* "movable", "kernel" or "auto" */
-        const char *output; /* metrics --output FILE */
+        const char *output; /* metrics: --output FILE; list, devices: -o COLUMNS */
+        const char *device; /* online, offline: --device ID */
 } CtlArgs;
 
 /* One row of ListBlocks(); the strings point into the reply that BlockList holds. */
@@ -52,12 +55,15 @@ typedef struct BlockInfo {
         uint32_t node;  /* MEMHP_NODE_UNKNOWN when memhpd does not know it */
         MemState state; /* _MEM_STATE_INVALID for a state this memhpctl does not know */
         const char *state_name;
-        const char *zone; /* "" when offline */
-        bool held;        /* offline on purpose: memhpd keeps it so across restarts */
+        const char *zone;   /* "" when offline */
+        bool held;          /* offline on purpose: memhpd keeps it so across restarts */
+        const char *source; /* GetBlockSources(): NULL until asked, or if memhpd lacks it */
+        const char *device; /* "" for none; NULL as source */
 } BlockInfo;
 
 typedef struct BlockList {
         sd_bus_message *reply;
+        sd_bus_message *sources_reply;
         BlockInfo *blocks; /* sorted by id */
         size_t n;
 } BlockList;
@@ -76,6 +82,21 @@ typedef struct NodeList {
         size_t n;
 } NodeList;
 
+/* One row of ListDevices(). */
+typedef struct DeviceInfo {
+        const char *id, *source, *backing; /* backing: "" unless a dax device */
+        uint32_t node;                     /* MEMHP_NODE_UNKNOWN: unknown or several */
+        uint64_t start, end;               /* inclusive; 0, 0 when not known */
+        uint32_t blocks, online_blocks;
+        char *zones; /* its online blocks' distinct zones, comma-separated; "" for none */
+} DeviceInfo;
+
+typedef struct DeviceList {
+        sd_bus_message *reply;
+        DeviceInfo *devices; /* sorted by id */
+        size_t n;
+} DeviceList;
+
 struct libscols_table;
 
 /* ctl-bus.c */
@@ -90,6 +111,21 @@ const BlockInfo *block_list_find(const BlockList *l, uint32_t id);
 int ctl_list_nodes(sd_bus *bus, NodeList *ret);
 void node_list_done(NodeList *l);
 const NodeInfo *node_list_find(const NodeList *l, uint32_t node);
+/*
+ * Fills each block's source and device from GetBlockSources(); a memhpd without it leaves them
+ * NULL, as one without HeldBlocks leaves nothing held.
+ */
+int ctl_block_list_add_sources(sd_bus *bus, BlockList *l);
+/*
+ * Calls a method without arguments whose reply is an array of @signature and enters the array.
+ * @optional: a memhpd older than the method gives *ret = NULL and 0 instead of an error.
+ */
+int ctl_call_list(sd_bus *bus, const char *method, const char *signature, bool optional,
+                  sd_bus_message **ret);
+/* ctl-devices.c */
+int ctl_list_devices(sd_bus *bus, DeviceList *ret);
+void device_list_done(DeviceList *l);
+const DeviceInfo *device_list_find(const DeviceList *l, const char *id);
 /* ctl-metrics.c: org.memhpd1.Metrics and Manager.HeldBlocks into one snapshot. */
 struct MemhpMetrics;
 int ctl_get_metrics(sd_bus *bus, struct MemhpMetrics *ret);
@@ -109,16 +145,54 @@ int ctl_table_add_row(struct libscols_table *tb, size_t n_cells, ...);
 int ctl_table_print(struct libscols_table *tb);
 void ctl_table_unrefp(struct libscols_table **tb);
 
+/* ctl-columns.c: the columns a listing offers and the ones -o picked, in their order. */
+typedef enum CtlColumnFlags {
+        CTL_COLUMN_DEFAULT = 1 << 0, /* shown without -o */
+        CTL_COLUMN_RIGHT = 1 << 1,
+        CTL_COLUMN_NUMBER = 1 << 2,  /* a JSON number */
+        CTL_COLUMN_BOOLEAN = 1 << 3, /* a JSON boolean: cells "1" and "0" */
+} CtlColumnFlags;
+
+typedef struct CtlColumn {
+        const char *name;
+        unsigned flags;
+        const char *help; /* for -o help */
+} CtlColumn;
+
+#define CTL_COLUMNS_MAX 16
+
+typedef struct CtlColumns {
+        const CtlColumn *all;
+        size_t n_all;
+        unsigned shown[CTL_COLUMNS_MAX]; /* indices into all */
+        size_t n_shown;
+} CtlColumns;
+
+/*
+ * -o's list (NULL: the defaults; "+A,B": the defaults and A, B; "help": print the columns and set
+ * *ret_help). Returns CTL_EXIT_SUCCESS, or CTL_EXIT_USAGE after naming the bad column.
+ */
+int ctl_columns_select(const char *verb, const CtlColumn *all, size_t n_all, const char *spec,
+                       CtlColumns *ret, bool *ret_help);
+bool ctl_columns_shown(const CtlColumns *c, unsigned id);
+int ctl_columns_add_to_table(struct libscols_table *tb, const CtlColumns *c);
+/* @cells is indexed by column (all[]), not by position: the selection picks and orders them. */
+int ctl_columns_add_row(struct libscols_table *tb, const CtlColumns *c, const char *const *cells);
+
 /*
  * Verbs: each checks its arguments before it connects, so that bad usage is reported (exit 64)
  * even when memhpd is not running.
  */
 typedef int (*verb_fn)(char **args, size_t n_args, const CtlArgs *arg);
 
-/* ctl-show.c */
 int verb_status(char **args, size_t n_args, const CtlArgs *arg);
 int verb_list(char **args, size_t n_args, const CtlArgs *arg);
+int verb_devices(char **args, size_t n_args, const CtlArgs *arg);
 int verb_policy(char **args, size_t n_args, const CtlArgs *arg);
+/* Bytes covered by @n blocks, saturated: memhpd's numbers are not ours to trust blindly. */
+uint64_t ctl_blocks_bytes(uint64_t n, uint64_t block_size);
+/* "0x0000000100000000-0x000000013fffffff", or "?" when the numbers make no sense. */
+void ctl_format_address_range(uint64_t start, uint64_t end, char *buf, size_t size);
 
 /* ctl-ops.c */
 int verb_online(char **args, size_t n_args, const CtlArgs *arg);

@@ -19,6 +19,7 @@ enum {
         OPT_ZONE = 1 << 4,
         OPT_DRY_RUN = 1 << 5,
         OPT_OUTPUT = 1 << 6,
+        OPT_DEVICE = 1 << 7,
 };
 
 static const struct {
@@ -27,7 +28,7 @@ static const struct {
 } option_names[] = {
         {OPT_JSON, "--json"},     {OPT_NO_LEGEND, "--no-legend"}, {OPT_NODE, "--node"},
         {OPT_SIZE, "--size"},     {OPT_ZONE, "--zone"},           {OPT_DRY_RUN, "--dry-run"},
-        {OPT_OUTPUT, "--output"},
+        {OPT_OUTPUT, "--output"}, {OPT_DEVICE, "--device"},
 };
 
 static void help(void)
@@ -38,13 +39,20 @@ static void help(void)
                "\n"
                "Commands:\n"
                "  status [--json]           memhpd's version and event source, the block size,\n"
-               "                            per node: policy, zone sizes, block counts; and\n"
+               "                            per node: policy, zone sizes, block counts, CPUs,\n"
+               "                            memory tier, sources; the effective policy of\n"
+               "                            each source on each node and the rule deciding it;\n"
                "                            memhpd's counters\n"
-               "  list [--node N] [--json]  memory blocks; adjacent blocks with the same state,\n"
-               "                            zone and node are merged into one range, as lsmem\n"
+               "  list [--node N] [-o COLS] [--json]\n"
+               "                            memory blocks; adjacent blocks that agree in every\n"
+               "                            shown column are merged into one range, as lsmem\n"
                "                            does\n"
+               "  devices [--node N] [-o COLS] [--json]\n"
+               "                            hotplug devices (DIMMs, virtio-mem, dax) and their\n"
+               "                            blocks\n"
                "  online [--zone Z] TARGET  online blocks in one transaction\n"
-               "  offline TARGET            offline blocks in one transaction\n"
+               "  offline TARGET            offline blocks in one transaction, highest\n"
+               "                            address first\n"
                "  policy [NODE [POLICY]]    show the node policies, or set one until memhpd\n"
                "                            reloads or restarts\n"
                "  reload                    make memhpd re-read memhpd.conf\n"
@@ -60,19 +68,30 @@ static void help(void)
                "  --node N                  all offline blocks of node N (for offline: all\n"
                "                            its online blocks)\n"
                "  --node N --size 2G        that much of them, highest addresses first\n"
+               "  --device ID               all blocks of a device (memhpctl devices lists\n"
+               "                            them); offline says whether it is now safe to\n"
+               "                            remove\n"
                "\n"
                "Options:\n"
                "  -h --help                 show this help\n"
                "     --version              show the version\n"
-               "     --json                 list: JSON, one object per range, size in bytes;\n"
-               "                            status: one JSON object\n"
+               "     --json                 list, devices: JSON, one object per row, sizes in\n"
+               "                            bytes; status: one JSON object\n"
                "     --no-legend            no column headings, summaries or notes\n"
-               "  -n --node=N               list: only node N; online/offline: see TARGET\n"
+               "  -n --node=N               list, devices: only node N; online/offline: see\n"
+               "                            TARGET\n"
                "  -s --size=SIZE            with --node: how much, with K, M, G or T suffix\n"
                "  -z --zone=ZONE            online: movable, kernel, or auto (the default): as\n"
                "                            the node's policy says\n"
                "     --dry-run              online/offline: print the plan, change nothing\n"
+               "  -d --device=ID            online/offline: see TARGET\n"
+               "  -o --output=COLS          list, devices: the columns to show, comma-separated;\n"
+               "                            +COLS adds to the defaults; 'help' lists them\n"
                "  -o --output=FILE          metrics: replace FILE atomically instead of printing\n"
+               "\n"
+               "Columns:\n"
+               "  list     RANGE SIZE STATE ZONE NODE BLOCK SOURCE DEVICE HELD\n"
+               "  devices  DEVICE SOURCE BACKING NODE RANGE SIZE BLOCKS ONLINE ZONES\n"
                "\n"
                "Ctrl-C during online or offline asks memhpd to cancel and roll back, and\n"
                "reports the outcome; a second Ctrl-C stops waiting.\n"
@@ -119,10 +138,12 @@ static const struct Verb {
         verb_fn fn;
 } verbs[] = {
         {"status", 0, OPT_JSON | OPT_NO_LEGEND, verb_status},
-        {"list", 0, OPT_JSON | OPT_NO_LEGEND | OPT_NODE, verb_list},
-        {"online", SIZE_MAX, OPT_NODE | OPT_SIZE | OPT_ZONE | OPT_DRY_RUN | OPT_NO_LEGEND,
-         verb_online},
-        {"offline", SIZE_MAX, OPT_NODE | OPT_SIZE | OPT_DRY_RUN | OPT_NO_LEGEND, verb_offline},
+        {"list", 0, OPT_JSON | OPT_NO_LEGEND | OPT_NODE | OPT_OUTPUT, verb_list},
+        {"devices", 0, OPT_JSON | OPT_NO_LEGEND | OPT_NODE | OPT_OUTPUT, verb_devices},
+        {"online", SIZE_MAX,
+         OPT_NODE | OPT_SIZE | OPT_ZONE | OPT_DRY_RUN | OPT_NO_LEGEND | OPT_DEVICE, verb_online},
+        {"offline", SIZE_MAX, OPT_NODE | OPT_SIZE | OPT_DRY_RUN | OPT_NO_LEGEND | OPT_DEVICE,
+         verb_offline},
         {"policy", 2, OPT_NO_LEGEND, verb_policy},
         {"reload", 0, 0, verb_reload},
         {"rescan", 0, 0, verb_rescan},
@@ -148,6 +169,7 @@ int main(int argc, char *argv[])
                 {"zone", required_argument, NULL, 'z'},
                 {"dry-run", no_argument, NULL, ARG_DRY_RUN},
                 {"output", required_argument, NULL, 'o'},
+                {"device", required_argument, NULL, 'd'},
                 {},
         };
         CtlArgs arg = {.legend = true, .zone = MEMHP_ZONE_AUTO};
@@ -160,7 +182,7 @@ int main(int argc, char *argv[])
         log_set_ident("memhpctl");
         /* getopt's own complaints would lack our prefix and exit code: report them ourselves. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hn:s:z:o:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":hn:s:z:o:d:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -204,11 +226,21 @@ int main(int argc, char *argv[])
                         break;
                 case 'o':
                         if (!*optarg) {
-                                log_error("--output needs a file name.");
+                                log_error("--output needs a value: a file name for metrics, "
+                                          "columns for list and devices.");
                                 return CTL_EXIT_USAGE;
                         }
                         arg.output = optarg;
                         given |= OPT_OUTPUT;
+                        break;
+                case 'd':
+                        if (!*optarg) {
+                                log_error("--device needs a device id (memhpctl devices lists "
+                                          "them).");
+                                return CTL_EXIT_USAGE;
+                        }
+                        arg.device = optarg;
+                        given |= OPT_DEVICE;
                         break;
                 case ':':
                         log_error("Option '%s' needs a value.", argv[optind - 1]);

@@ -196,7 +196,15 @@ grep -qx "1 auto-movable 0B 1G 8 8 0" <<<"$s" || fail "status node 1: $s"
 # --- list ----------------------------------------------------------------------------------
 expect_rc 0 list
 s=$(squeezed)
-grep -qx "RANGE SIZE STATE ZONE NODE BLOCK HELD" <<<"$s" || fail "list header: $s"
+grep -qx "RANGE SIZE STATE ZONE NODE BLOCK SOURCE DEVICE HELD" <<<"$s" || fail "list header: $s"
+grep -qx "Memory block size: 128M" <<<"$s" || fail "list summary, block size: $s"
+grep -qx "Total online memory: 2G" <<<"$s" || fail "list summary, online: $s"
+grep -qx "Total offline memory: 1.5G" <<<"$s" || fail "list summary, offline: $s"
+# The columns every memhpd has; SOURCE and DEVICE are checked against the simulator (tests/dbus).
+cols=RANGE,SIZE,STATE,ZONE,NODE,BLOCK,HELD
+expect_rc 0 list -o $cols
+s=$(squeezed)
+grep -qx "RANGE SIZE STATE ZONE NODE BLOCK HELD" <<<"$s" || fail "list -o header: $s"
 grep -qx "0x0000000000000000-0x000000003fffffff 1G online Normal 0 0-7" <<<"$s" ||
         fail "list row 0-7: $s"
 grep -qx "0x0000000040000000-0x000000005fffffff 512M offline - 0 8-11" <<<"$s" ||
@@ -205,18 +213,35 @@ grep -qx "0x0000000100000000-0x000000013fffffff 1G online Movable 1 32-39" <<<"$
         fail "list row 32-39: $s"
 grep -qx "0x0000000140000000-0x000000017fffffff 1G offline - 1 40-47" <<<"$s" ||
         fail "list row 40-47: $s"
-grep -qx "Memory block size: 128M" <<<"$s" || fail "list summary, block size: $s"
-grep -qx "Total online memory: 2G" <<<"$s" || fail "list summary, online: $s"
-grep -qx "Total offline memory: 1.5G" <<<"$s" || fail "list summary, offline: $s"
 
-expect_rc 0 list --node 1 --no-legend
+# As lsmem: ranges merge over the columns shown, so without STATE and ZONE one row per node.
+expect_rc 0 --no-legend list --output block,NODE
+s=$(squeezed)
+[ "$s" = $'0-11 0\n32-47 1' ] || fail "list -o block,NODE: $s"
+expect_rc 64 list -o +SIZE
+expect_err "Column 'SIZE' is named twice"
+expect_rc 0 list -o help
+for c in RANGE SIZE STATE ZONE NODE BLOCK SOURCE DEVICE HELD; do
+        grep -q "^  $c " <<<"$out" || fail "list -o help lacks $c: $out"
+done
+expect_rc 0 devices -o help
+for c in DEVICE SOURCE BACKING NODE RANGE SIZE BLOCKS ONLINE ZONES; do
+        grep -q "^  $c " <<<"$out" || fail "devices -o help lacks $c: $out"
+done
+expect_rc 64 list -o RANGE,SOURCES
+[ "$err" = "memhpctl: Unknown column 'SOURCES' for 'list'; 'memhpctl list -o help' lists them." ] ||
+        fail "unknown column: '$err'"
+expect_rc 64 devices -o DEVICE,HELD
+expect_err "Unknown column 'HELD' for 'devices'"
+
+expect_rc 0 list --node 1 --no-legend -o $cols
 s=$(squeezed)
 [ "$(wc -l <<<"$s")" -eq 2 ] || fail "list --node 1 --no-legend: $s"
 grep -q "RANGE\|Memory block size" <<<"$s" && fail "--no-legend printed a legend: $s"
 grep -qx "0x0000000100000000-0x000000013fffffff 1G online Movable 1 32-39" <<<"$s" ||
         fail "list --node 1: $s"
 
-expect_rc 0 list --json
+expect_rc 0 list --json -o ${cols,,}
 python3 - "$out" <<'EOF' || fail "list --json: $out"
 import json, sys
 doc = json.loads(sys.argv[1])
@@ -283,7 +308,8 @@ expect_out "(1 of 2 blocks would change)"
 # --size picks the highest addresses first.
 expect_rc 0 offline --dry-run --no-legend --node 1 --size 256M
 s=$(squeezed)
-[ "$s" = $'memory38 1 online Movable offline\nmemory39 1 online Movable offline' ] ||
+# ... and offlines them in that order.
+[ "$s" = $'memory39 1 online Movable offline\nmemory38 1 online Movable offline' ] ||
         fail "offline --size: $s"
 expect_rc 0 online --dry-run --no-legend --node 0 --size 256M --zone kernel
 s=$(squeezed)
@@ -306,7 +332,11 @@ for args in "" "frobnicate" "--frobnicate status" "-x status" "status extra" \
         "online --zone sideways 32" "online 32,32" "online 47-32" "online 4294967296" \
         "online 0x100000001-0x13fffffff" "online 0x100000000-0x13ffffffe" "online 0x100000000" \
         "online --node 1 --size 100M" "online --node 1 --size 0" "online --node x" \
-        "list --node" "policy x" "policy 0 sometimes" "policy 0 online extra" "reload now"; do
+        "list --node" "policy x" "policy 0 sometimes" "policy 0 online extra" "reload now" \
+        "list -o NOPE" "list -o RANGE,,SIZE" "list -o RANGE,RANGE" "list -o" "devices -o +X" \
+        "status -o RANGE" "devices --zone movable" "devices extra" "list --device dax0.0" \
+        "offline --device dax0.0 32" "offline --device dax0.0 --node 1" \
+        "online --device dax0.0 --size 1G" "offline --device=" "offline --device"; do
         # shellcheck disable=SC2086 # word splitting is the point
         expect_rc 64 $args
         if [ "$(wc -l <<<"$err")" -ne 1 ] || [[ "$err" != memhpctl:* ]]; then
@@ -344,7 +374,7 @@ if $is_root; then
         [ "$out" = "memory38-memory39: offline" ] || fail "offline 38-39 printed '$out' ($err)"
         # A plain file, not sysfs: "offline" lands over "online\n" (same length, nothing left over).
         [ "$(cat "$mem/memory38/state")" = offline ] || fail "memory38/state was not written"
-        expect_rc 0 list --node 1 --no-legend
+        expect_rc 0 list --node 1 --no-legend -o $cols
         s=$(squeezed)
         grep -qx "0x0000000100000000-0x000000012fffffff 768M online Movable 1 32-37" <<<"$s" ||
                 fail "list after offline, online part: $s"

@@ -56,12 +56,12 @@ def ok_writes(sim):
 
 
 def in_flight(sim, block):
-    """Waits until the two blocks before block are offline and block's offline is in the
-    (simulated) kernel."""
+    """Waits until the two blocks above block are offline (offlining goes highest address
+    first) and block's offline is in the (simulated) kernel."""
     wait_until(lambda: states(sim, [block])[block][0] == 'going-offline', timeout=10,
                what=f'the offline of memory{block} in flight')
-    check_eq([w for w in ok_writes(sim)], [(block - 2, 'offline', 'ok'),
-                                           (block - 1, 'offline', 'ok')], 'writes so far')
+    check_eq([w for w in ok_writes(sim)], [(block + 2, 'offline', 'ok'),
+                                           (block + 1, 'offline', 'ok')], 'writes so far')
 
 
 def test_ctrl_c(tmp):
@@ -72,24 +72,25 @@ def test_ctrl_c(tmp):
     set_states(sim, BASE)
     prior = states(sim)
 
-    # Six slow offlines (500 ms, then 5 s); Ctrl-C while the third one is in the kernel.
-    sim.ctl('slow', '128-129', 500)
-    sim.ctl('slow', '130-133', 5000)
+    # Six slow offlines, highest first (500 ms, then 5 s); Ctrl-C while the third one is in the
+    # kernel.
+    sim.ctl('slow', '132-133', 500)
+    sim.ctl('slow', '128-131', 5000)
     p = Ctl(bus, 'offline', '128-133')
-    in_flight(sim, 130)
+    in_flight(sim, 131)
     t0 = time.monotonic()
     p.proc.send_signal(signal.SIGINT)
     rc, out, err = p.wait()
     took = time.monotonic() - t0
     check_eq(rc, 2, 'memhpctl exit after Ctrl-C (failed, rolled back)')
     check('Cancelling: memhpd rolls back what it changed' in err, f'stderr: {err}')
-    check('Cancelled' in err and 'Rolled back: memory129, memory128.' in err, f'stderr: {err}')
+    check('Cancelled' in err and 'Rolled back: memory132, memory133.' in err, f'stderr: {err}')
     # The write in flight was interrupted, not waited for.
     check(took < 2, f'Ctrl-C took {took:.2f}s to take effect')
     check_eq(states(sim), prior, 'sim state after Ctrl-C')
     check_eq(wlog_since_reset(sim),
-             [(128, 'offline', 'ok'), (129, 'offline', 'ok'), (130, 'offline', 'EINTR'),
-              (129, 'online_movable', 'ok'), (128, 'online_movable', 'ok')], 'writes')
+             [(133, 'offline', 'ok'), (132, 'offline', 'ok'), (131, 'offline', 'EINTR'),
+              (132, 'online_movable', 'ok'), (133, 'online_movable', 'ok')], 'writes')
     check_eq(d.intents(), [], 'intent record left')
 
     # Ctrl-C during an online: same story.
@@ -128,15 +129,15 @@ def test_disconnect(tmp):
     prior = states(sim)
     sim.ctl('slow', '128-133', 500)
     p = Ctl(bus, 'offline', '128-133')
-    in_flight(sim, 130)
+    in_flight(sim, 131)
     p.proc.kill()
     p.proc.wait()
     t0 = time.monotonic()
     wait_until(lambda: states(sim) == prior, timeout=5, what='rollback after the caller left')
     log(f'   rolled back {time.monotonic() - t0:.2f}s after kill -9')
     d.wait_log(r'Caller of operation \d+ disconnected, cancelling it')
-    d.wait_log(r'Cancelled\. Rolled back: memory129, memory128\.')
-    check(not [w for w in wlog_since_reset(sim) if w[0] > 130], 'nothing after memory130')
+    d.wait_log(r'Cancelled\. Rolled back: memory132, memory133\.')
+    check(not [w for w in wlog_since_reset(sim) if w[0] < 131], 'nothing after memory131')
     check_eq(d.intents(), [], 'intent record left')
     d.stop()
 
@@ -149,9 +150,9 @@ def test_cancel_in_backoff(tmp):
     d = Memhpd(tmp, sim, bus, quiet_config(timeout=30, retries=3))
     set_states(sim, BASE)
     prior = states(sim)
-    sim.ctl('fail', 130, 'EBUSY', 'always')
+    sim.ctl('fail', 129, 'EBUSY', 'always')
     p = Ctl(bus, 'offline', '128-131')
-    wait_until(lambda: [w for w in wlog_since_reset(sim) if w[0] == 130], timeout=10,
+    wait_until(lambda: [w for w in wlog_since_reset(sim) if w[0] == 129], timeout=10,
                what='the first EBUSY')
     time.sleep(0.2)
     t0 = time.monotonic()
@@ -159,9 +160,9 @@ def test_cancel_in_backoff(tmp):
     rc, out, err = p.wait()
     took = time.monotonic() - t0
     check_eq(rc, 2, 'memhpctl exit after Ctrl-C in the backoff')
-    check('Rolled back: memory129, memory128.' in err, f'stderr: {err}')
+    check('Rolled back: memory130, memory131.' in err, f'stderr: {err}')
     check_eq(states(sim), prior, 'sim state')
-    check_eq([w for w in wlog_since_reset(sim) if w[0] == 130], [(130, 'offline', 'EBUSY')],
+    check_eq([w for w in wlog_since_reset(sim) if w[0] == 129], [(129, 'offline', 'EBUSY')],
              'no retry after the cancel')
     # memhpd lets the pending backoff run out before it acts on the cancel (< 1 s left here).
     check(took < 1.5, f'the cancel took {took:.2f}s')
@@ -176,17 +177,17 @@ def test_stop(tmp):
     d = Memhpd(tmp, sim, bus, quiet_config(timeout=30, retries=0))
     set_states(sim, BASE)
     prior = states(sim)
-    sim.ctl('slow', '128-129', 300)
-    sim.ctl('slow', '130-133', 5000)
+    sim.ctl('slow', '132-133', 300)
+    sim.ctl('slow', '128-131', 5000)
     p = Ctl(bus, 'offline', '128-133')
-    in_flight(sim, 130)
+    in_flight(sim, 131)
     t0 = time.monotonic()
     d.stop()
     took = time.monotonic() - t0
     check(took < 2, f'memhpd took {took:.2f}s to stop')
     rc, out, err = p.wait()
     check_eq(rc, 2, 'memhpctl exit when memhpd stops mid-operation')
-    check('Rolled back: memory129, memory128.' in err, f'stderr: {err}')
+    check('Rolled back: memory132, memory133.' in err, f'stderr: {err}')
     check_eq(states(sim), prior, 'sim state after the stop')
     check_eq(d.intents(), [], 'intent record left')
     d.wait_log(r'cancelling 1 running operations and rolling them back first')
@@ -227,18 +228,18 @@ def test_exit_codes(tmp):
                           'Restored: memory34, memory32.', 'stderr')
     check_eq(states(sim), {**prior, 33: ('online', 'Movable')}, 'sim state after exit 3')
 
-    # 3 for an offline as well.
+    # 3 for an offline as well (highest address first: memory128 is the last one).
     set_states(sim, BASE)
-    sim.ctl('hang', 130)
-    sim.ctl('fail', 130, 'ENOMEM')
+    sim.ctl('hang', 128)
+    sim.ctl('fail', 128, 'ENOMEM')
     p = Ctl(bus, 'offline', '128-130')
-    sim.ctl('wait-hung', 130, 5000)
-    sim.ctl('fail', 128, 'EIO')
-    sim.ctl('release', 130)
+    sim.ctl('wait-hung', 128, 5000)
+    sim.ctl('fail', 130, 'EIO')
+    sim.ctl('release', 128)
     rc, out, err = p.wait()
     check_eq(rc, 3, 'exit of an offline whose rollback failed')
-    check('blocks left changed: memory128 (Input/output error)' in err, f'stderr: {err}')
-    check_eq(states(sim), {**prior, 128: ('offline', '-')}, 'sim state after offline exit 3')
+    check('blocks left changed: memory130 (Input/output error)' in err, f'stderr: {err}')
+    check_eq(states(sim), {**prior, 130: ('offline', '-')}, 'sim state after offline exit 3')
     d.stop()
 
 

@@ -86,7 +86,7 @@ def test_holds_and_counters(tmp):
     lh = listed_held(bus)
     check_eq([b for b in sorted(lh) if lh[b]], [128, 129, 130, 131], 'list --json held')
     text = ctl(bus, 'list')
-    check(re.search(r'offline .* 128-131 +held$', text, re.M), f'list marks held:\n{text}')
+    check(re.search(r'offline .* 128-131 .*held$', text, re.M), f'list marks held:\n{text}')
     k = counters(c)
     check_eq(k['BlocksOfflined'] - base['BlocksOfflined'], 4, 'BlocksOfflined')
     check_eq(k['OperationsSucceeded'] - base['OperationsSucceeded'], 1, 'OperationsSucceeded')
