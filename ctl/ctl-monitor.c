@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* monitor: one timestamped line per BlockChanged signal, until Ctrl-C. */
+/* monitor: one timestamped line per BlockChanged and DeviceChanged signal, until Ctrl-C. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -48,6 +48,21 @@ static int on_block_changed(sd_bus_message *m, void *userdata, sd_bus_error *err
                 print_line("memory%" PRIu32 ": %s (%s)", block, state, zone);
         else
                 print_line("memory%" PRIu32 ": %s", block, state);
+        return 0;
+}
+
+/* "device dax0.0 (dax): added", "changed" (its count of online blocks did) or "removed". */
+static int on_device_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        const char *device, *source, *change;
+
+        (void)userdata;
+        (void)error;
+        if (sd_bus_message_read(m, "sss", &device, &source, &change) < 0) {
+                log_warning("Ignoring a malformed DeviceChanged signal.");
+                return 0;
+        }
+        print_line("device %s (%s): %s", device, source, change);
         return 0;
 }
 
@@ -114,6 +129,10 @@ int verb_monitor(char **args, size_t n_args, const CtlArgs *arg)
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
                                         MEMHP_BUS_INTERFACE, "BlockChanged", on_block_changed,
+                                        NULL);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, MEMHP_BUS_NAME, MEMHP_BUS_PATH,
+                                        MEMHP_BUS_INTERFACE, "DeviceChanged", on_device_changed,
                                         NULL);
         if (r >= 0)
                 r = sd_bus_add_match(bus, NULL,

@@ -57,7 +57,7 @@ static void help(void)
                "                            reloads or restarts\n"
                "  reload                    make memhpd re-read memhpd.conf\n"
                "  rescan                    make memhpd re-read every memory block\n"
-               "  monitor                   print block state changes as they happen\n"
+               "  monitor                   print block and device changes as they happen\n"
                "  metrics [--output FILE]   memhpd's counters in the Prometheus text format\n"
                "\n"
                "TARGET:\n"
