@@ -13,6 +13,7 @@ set -uo pipefail
 
 MEMHPD=${1:?usage: test-memhpctl.sh MEMHPD MEMHPCTL}
 MEMHPCTL=${2:?usage: test-memhpctl.sh MEMHPD MEMHPCTL}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
 export MEMHP_TESTING=1
 # memhpd lets only root (or group memhp) change anything: other users get the read-only checks.
 is_root=false
@@ -50,6 +51,11 @@ echo 8000000 >"$mem/block_size_bytes"
 echo offline >"$mem/auto_online_blocks"
 echo 0-1 >"$nodes/possible"
 echo 0-1 >"$nodes/online"
+echo 0 >"$nodes/has_cpu"
+tiers=$root/sys/devices/virtual/memory_tiering
+mkdir -p "$tiers/memory_tier4" "$tiers/memory_tier22"
+echo 0 >"$tiers/memory_tier4/nodelist"
+echo 1 >"$tiers/memory_tier22/nodelist"
 
 add_blocks() { # FIRST LAST NODE STATE VALID_ZONES
         local id d
@@ -69,6 +75,24 @@ add_blocks 0 7 0 online Normal
 add_blocks 8 11 0 offline "Normal Movable"
 add_blocks 32 39 1 online Movable
 add_blocks 40 47 1 offline "Movable Normal"
+# Sources (lib/memsource.h): 0-7 boot memory; 8-11 virtio-mem device virtio0, found through
+# /proc/iomem; 32-39 and 40-47 two ACPI memory devices (DIMMs), found through firmware_node.
+acpi=$root/sys/devices/LNXSYSTM:00/LNXSYBUS:00
+add_dimm() { # FIRST LAST DEVICE
+        local id
+        mkdir -p "$acpi/$3"
+        for ((id = $1; id <= $2; id++)); do
+                ln -s "../../../LNXSYSTM:00/LNXSYBUS:00/$3" "$mem/memory$id/firmware_node"
+        done
+}
+add_dimm 32 39 PNP0C80:00
+add_dimm 40 47 PNP0C80:01
+cat >"$root/proc/iomem" <<'EOF'
+00000000-3fffffff : System RAM
+40000000-5fffffff : virtio0
+  40000000-5fffffff : System RAM (virtio_mem)
+100000000-17fffffff : System RAM
+EOF
 cat >"$root/proc/zoneinfo" <<'EOF'
 Node 0, zone   Normal
   pages free     1000
@@ -188,10 +212,27 @@ expect_out "Event source: kernel"
 expect_out "Block size:   128M"
 [[ "$out" =~ Version:\ +[0-9] ]] || fail "status lacks the version: $out"
 s=$(squeezed)
-grep -qx "NODE POLICY KERNEL MOVABLE ONLINE OFFLINE GOING-OFFLINE" <<<"$s" ||
+grep -qx "NODE POLICY KERNEL MOVABLE ONLINE OFFLINE GOING-OFFLINE CPUS TIER SOURCES" <<<"$s" ||
         fail "status header: $s"
-grep -qx "0 ignore 1G 0B 8 4 0" <<<"$s" || fail "status node 0: $s"
-grep -qx "1 auto-movable 0B 1G 8 8 0" <<<"$s" || fail "status node 1: $s"
+# CPUs and tiers as the fixture's has_cpu and memory_tiering say.
+grep -Eqx "0 ignore 1G 0B 8 4 0 yes 4 [a-z,-]+" <<<"$s" || fail "status node 0: $s"
+grep -Eqx "1 auto-movable 0B 1G 8 8 0 no 22 [a-z,-]+" <<<"$s" || fail "status node 1: $s"
+# The effective policy per node and source, with the rule that decided it.
+grep -qx "NODE SOURCE POLICY RULE" <<<"$s" || fail "status policies header: $s"
+grep -qx "0 dimm ignore Default=ignore" <<<"$s" || fail "status rule node 0 dimm: $s"
+grep -qx "1 dimm auto-movable \[Node 1\]" <<<"$s" || fail "status rule node 1 dimm: $s"
+[ "$(grep -c " Default=ignore$" <<<"$s")" -eq 7 ] || fail "status: not 7 sources on node 0: $s"
+expect_rc 0 status --json
+python3 - "$out" <<'EOF' || fail "status --json: $out"
+import json, sys
+nodes = {n["node"]: n for n in json.loads(sys.argv[1])["nodes"]}
+assert (nodes[0]["cpus"], nodes[0]["tier"]) == (True, 4), nodes[0]
+assert (nodes[1]["cpus"], nodes[1]["tier"]) == (False, 22), nodes[1]
+assert all(isinstance(s, str) for s in nodes[0]["sources"]), nodes[0]
+pol = {p["source"]: p for p in nodes[1]["policies"]}
+assert pol["dimm"] == {"source": "dimm", "policy": "auto-movable", "rule": "[Node 1]"}, pol
+assert set(pol) >= {"unknown", "boot", "dimm", "virtio-mem", "dax"}, pol
+EOF
 
 # --- list ----------------------------------------------------------------------------------
 expect_rc 0 list
@@ -253,6 +294,14 @@ assert rows[0] == {"range": "0x0000000000000000-0x000000003fffffff", "size": 107
 assert rows[1]["zone"] is None and rows[1]["size"] == 536870912, rows[1]
 assert rows[3]["node"] == 1 and rows[3]["block"] == "40-47", rows[3]
 EOF
+
+# --- devices: an unknown id is an error naming it, and nothing is written -------------------
+expect_rc 1 offline --dry-run --device PNP0C80:99
+expect_err "No such device: 'PNP0C80:99'"
+expect_rc 1 offline --device PNP0C80:99
+$is_root && expect_err "PNP0C80:99"
+expect_rc 1 online --device nonsense --zone movable
+$is_root && expect_err "nonsense"
 
 # --- policy --------------------------------------------------------------------------------
 expect_rc 0 policy
