@@ -23,7 +23,7 @@ int bus_ops_online(Manager *m, sd_bus_message *msg, const uint32_t *ids, size_t 
                    const char *zone, sd_bus_error *error);
 
 /**
- * bus_ops_offline() - offline @ids as one operation, in the order given, replying a(uss) in
+ * bus_ops_offline() - offline @ids as one operation, highest address first, replying a(uss) in
  * the order of @ids; with @device, also "b removable": every block of that device is offline
  * once the operation is over.
  */

@@ -3,6 +3,11 @@
  * D-Bus calls that run as operations (OnlineBlocks, OfflineBlocks, OnlineDevice,
  * OfflineDevice): the request is checked, turned into a transaction and handed to manager-ops.c;
  * the reply is sent when the operation ends, with each block's state read back from sysfs.
+ *
+ * Offlines run highest address first, as virtio-mem's own unplug does. What the kernel refuses
+ * to offline (boot memory, blocks with unmovable pages) sits low, so a low refused block no
+ * longer ends an operation before any of the removable memory above it was tried, and a device,
+ * hot-added from its lowest address up, gives back its youngest memory first.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -203,6 +208,13 @@ static int read_blocks(sd_bus_message *msg, uint32_t **ret, size_t *ret_n, sd_bu
         return 0;
 }
 
+static int cmp_block_desc(const void *a, const void *b)
+{
+        uint32_t x = ((const TxnBlock *)a)->id, y = ((const TxnBlock *)b)->id;
+
+        return x < y ? 1 : x > y ? -1 : 0;
+}
+
 /*
  * A transaction over @ids with each block's current state. Unknown and going-offline blocks are
  * refused before anything is written (read_blocks did the pure checks); the operation reads the
@@ -248,6 +260,9 @@ static int new_txn(Manager *m, TxnKind kind, const uint32_t *ids, size_t n, Txn 
                 if (e && !(e->flags & BLOCK_PRESENT))
                         blockmap_set_present(&m->blocks, e, true);
         }
+        /* Block ids grow with the physical address. */
+        if (kind == TXN_OFFLINE)
+                qsort(t->blocks, n, sizeof(*t->blocks), cmp_block_desc);
         /* Only accepted requests take an operation id. */
         t->id = m->next_op_id++;
         *ret = TAKE_PTR(t);

@@ -24,11 +24,12 @@ CONFIG = quiet_config(timeout=10, retries=0)
 CRASHPOINT = os.environ.get('MEMHP_CRASHPOINT', '')
 
 
-# name, method, args, blocks, state of a block after its forward write
+# name, method, args, blocks in the order written (offlines: highest address first, whatever
+# the order asked), state of a block after its forward write
 OPS = [
     ('online', 'OnlineBlocks', 'aus', ([32, 33, 34], 'movable'), [32, 33, 34],
      ('online', 'Movable')),
-    ('offline', 'OfflineBlocks', 'au', ([128, 129, 130],), [128, 129, 130], ('offline', '-')),
+    ('offline', 'OfflineBlocks', 'au', ([128, 129, 130],), [130, 129, 128], ('offline', '-')),
 ]
 
 

@@ -72,15 +72,16 @@ def test_hang(tmp):
     prior = states(sim)
     sim.ctl('reset-counters')
 
+    # Offlines go highest address first: 131, 130, then 129 hangs; 128 is never reached.
     ids = [128, 129, 130, 131]
-    sim.ctl('hang', 130)
+    sim.ctl('hang', 129)
     t_call = time.monotonic()
     serial = c.send('OfflineBlocks', 'au', (ids,))
-    sim.ctl('wait-hung', 130, 5000)
+    sim.ctl('wait-hung', 129, 5000)
     t_hung = time.monotonic()
-    check_eq(states(sim, [128, 129, 130]),
-             {128: ('offline', '-'), 129: ('offline', '-'), 130: ('going-offline', 'Movable')},
-             'while the offline of memory130 hangs')
+    check_eq(states(sim, [129, 130, 131]),
+             {131: ('offline', '-'), 130: ('offline', '-'), 129: ('going-offline', 'Movable')},
+             'while the offline of memory129 hangs')
     check_eq(len(d.intents()), 1, 'the intent record while the operation runs')
 
     # memhpd answers readers during the hang: its loop does not wait for the writer.
@@ -90,7 +91,7 @@ def test_hang(tmp):
         blocks = reader.list_blocks()
         reader.get('Version')
         latencies.append(time.monotonic() - t0)
-        check_eq(blocks[131][0], 'online', 'ListBlocks during the hang')
+        check_eq(blocks[128][0], 'online', 'ListBlocks during the hang')
         time.sleep(0.1)
     check(len(latencies) >= 5, f'only {len(latencies)} reads during the hang')
     check(max(latencies) < 1.0, f'reads during the hang took up to {max(latencies):.3f}s')
@@ -98,8 +99,8 @@ def test_hang(tmp):
 
     msg = expect_error(lambda: c.reply(serial, timeout=TIMEOUT + 10), E_FAILED, 'hung offline')
     t_reply = time.monotonic()
-    check_eq(msg, 'Failed to change memory130: Connection timed out. '
-                  'Rolled back: memory129, memory128.', 'message')
+    check_eq(msg, 'Failed to change memory129: Connection timed out. '
+                  'Rolled back: memory130, memory131.', 'message')
     took = t_reply - t_call
     check(TIMEOUT - 0.2 < took < TIMEOUT + 2,
           f'the call took {took:.2f}s with TimeoutSec={TIMEOUT}')
@@ -116,17 +117,17 @@ def test_hang(tmp):
     # Sim truth: everything back where it was; one interrupted write, no retry of a timeout.
     check_eq(states(sim), prior, 'sim state after the timeout')
     check_eq(wlog_since_reset(sim),
-             [(128, 'offline', 'ok'), (129, 'offline', 'ok'), (130, 'offline', 'EINTR'),
-              (129, 'online_movable', 'ok'), (128, 'online_movable', 'ok')], 'writes')
+             [(131, 'offline', 'ok'), (130, 'offline', 'ok'), (129, 'offline', 'EINTR'),
+              (130, 'online_movable', 'ok'), (131, 'online_movable', 'ok')], 'writes')
     check_eq(d.intents(), [], 'intent record left')
-    check(d.count(r'memory130 offline failed: Connection timed out') == 1, 'the timeout is logged')
+    check(d.count(r'memory129 offline failed: Connection timed out') == 1, 'the timeout is logged')
     wait_view(reader, sim)
 
     # Offlining Normal blocks: the same bound, and the rollback restores into Normal.
     sim.ctl('reset-counters')
     sim.ctl('hang', 256)
     t0 = time.monotonic()
-    msg = expect_error(lambda: c.call('OfflineBlocks', 'au', ([257, 256],)), E_FAILED,
+    msg = expect_error(lambda: c.call('OfflineBlocks', 'au', ([256, 257],)), E_FAILED,
                        'hung offline of a Normal block')
     check(time.monotonic() - t0 < TIMEOUT + 2, 'bounded')
     check_eq(msg, 'Failed to change memory256: Connection timed out. Rolled back: memory257.',

@@ -3,8 +3,9 @@
 """The rollback matrix through D-Bus. For OnlineBlocks (zone movable and kernel) and
 OfflineBlocks (of Movable and of Normal blocks) of n = 1, 2, 8, 64 blocks, the k-th write fails,
 for every k: the call fails with OperationFailed naming the block and the errno, the sim's write
-log shows the forward writes then the rollback in reverse order, and every block's state and
-zone equal the prior ones. Then: failures during the rollback (RollbackIncomplete names exactly
+log shows the forward writes (onlines in the order given, offlines highest address first
+whatever the order given) then the rollback in reverse order, and every block's state and zone
+equal the prior ones. Then: failures during the rollback (RollbackIncomplete names exactly
 the blocks left changed, and exactly those are); blocks already in the target state (skipped:
 no write, no rollback); a block another agent onlined first; a block removed mid-write;
 operations on overlapping blocks (queued, cancellable while queued); EBUSY retries (forward
@@ -65,6 +66,12 @@ def mem_list(ids):
     return ', '.join(f'memory{i}' for i in ids)
 
 
+def written(method, ids):
+    """The order memhpd writes ids in: as given for onlines, highest address first for
+    offlines."""
+    return sorted(ids, reverse=True) if method == 'OfflineBlocks' else list(ids)
+
+
 def order(n, pool):
     """The first n ids of pool, in an order that is not sorted (for n > 2): the order given is
     the order written, and the rollback runs it backwards."""
@@ -78,11 +85,12 @@ def one_case(c, d, sim, kind, ids, k, err):
     name, method, zone, _pool, fwd, back, _after = kind
     set_states(sim, base_states())
     prior = states(sim)
-    failing = ids[k - 1]
+    w = written(method, ids)
+    failing = w[k - 1]
     sim.ctl('fail', failing, err)
     what = f'{name}, n={len(ids)}, k={k} ({err})'
     msg = expect_error(lambda: call(c, method, zone, ids), E_FAILED, what)
-    done = ids[:k - 1]
+    done = w[:k - 1]
     want = (f'Failed to change memory{failing}: {strerror(err)}. Rolled back: '
             f'{mem_list(reversed(done)) or "nothing had changed"}.')
     check_eq(msg, want, f'{what}: message')
@@ -126,7 +134,8 @@ def rollback_case(c, d, sim, kind, ids, k, js, fwd_err='EIO', back_err='EIO'):
     name, method, zone, _pool, fwd, back, after = kind
     set_states(sim, base_states())
     prior = states(sim)
-    failing = ids[k - 1]
+    w = written(method, ids)
+    failing = w[k - 1]
     what = f'{name}, n={len(ids)}, k={k}, rollback of {js} fails'
     # Block k's write waits in the "kernel" until the earlier blocks are done and their
     # rollback faults are armed (a fault armed earlier would hit the forward write).
@@ -135,7 +144,7 @@ def rollback_case(c, d, sim, kind, ids, k, js, fwd_err='EIO', back_err='EIO'):
     serial = send(c, method, zone, ids)
     sim.ctl('wait-hung', failing, 5000)
     for j in js:
-        sim.ctl('fail', ids[j - 1], back_err)
+        sim.ctl('fail', w[j - 1], back_err)
     sim.ctl('release', failing)
     try:
         c.reply(serial, timeout=30)
@@ -145,8 +154,8 @@ def rollback_case(c, d, sim, kind, ids, k, js, fwd_err='EIO', back_err='EIO'):
             raise
         check_eq(e.name, E_INCOMPLETE, f'{what}: error ({e.message})')
         msg = e.message
-    done = ids[:k - 1]
-    left = [ids[j - 1] for j in sorted(js, reverse=True)]
+    done = w[:k - 1]
+    left = [w[j - 1] for j in sorted(js, reverse=True)]
     restored = [i for i in reversed(done) if i not in left]
     want = (f'Failed to change memory{failing}: {strerror(fwd_err)}. Rollback incomplete; '
             f'blocks left changed: '
@@ -211,16 +220,17 @@ def test_skip_and_others(tmp):
     check_eq(len(call(c, 'OnlineBlocks', 'kernel', [32, 33, 34, 35])[0]), 4, 'no-op reply')
     check_eq(sim.writes(), ({}, 0), 'a no-op online writes nothing')
 
-    # Offline: 129 is offline already; 130 fails; only 128 is brought back.
+    # Offline, highest address first: 129 is offline already; 128 fails; only 130 is brought
+    # back.
     set_states(sim, {**base_states(), 129: ('offline', '-')})
     prior = states(sim)
-    sim.ctl('fail', 130, 'EBUSY')
+    sim.ctl('fail', 128, 'EBUSY')
     msg = expect_error(lambda: call(c, 'OfflineBlocks', None, [128, 129, 130]), E_FAILED,
                        'offline with a block offline already')
-    check_eq(msg, 'Failed to change memory130: Device or resource busy. Rolled back: memory128.',
+    check_eq(msg, 'Failed to change memory128: Device or resource busy. Rolled back: memory130.',
              'message')
-    check_eq(wlog_since_reset(sim), [(128, 'offline', 'ok'), (130, 'offline', 'EBUSY'),
-                                     (128, 'online_movable', 'ok')], 'writes: none to 129')
+    check_eq(wlog_since_reset(sim), [(130, 'offline', 'ok'), (128, 'offline', 'EBUSY'),
+                                     (130, 'online_movable', 'ok')], 'writes: none to 129')
     check_eq(states(sim), prior, 'sim state')
 
     # Another onliner wins the race for 33 just before memhpd's write (the kernel answers
@@ -244,15 +254,15 @@ def test_skip_and_others(tmp):
     # and memhpd's list drops it.
     set_states(sim, base_states())
     prior = states(sim)
-    sim.ctl('vanish', 130)
+    sim.ctl('vanish', 129)
     msg = expect_error(lambda: call(c, 'OfflineBlocks', None, [128, 129, 130, 131]), E_FAILED,
                        'offline of a block that vanishes')
-    check_eq(msg, 'Failed to change memory130: No such file or directory. '
-                  'Rolled back: memory129, memory128.', 'message')
-    del prior[130]
-    check_eq(states(sim), prior, 'sim state: memory130 gone, the rest as before')
-    check_eq([w for w in wlog_since_reset(sim) if w[0] in (130, 131)],
-             [(130, 'offline', 'ENOENT')], 'one write to memory130, none to memory131')
+    check_eq(msg, 'Failed to change memory129: No such file or directory. '
+                  'Rolled back: memory130, memory131.', 'message')
+    del prior[129]
+    check_eq(states(sim), prior, 'sim state: memory129 gone, the rest as before')
+    check_eq([w for w in wlog_since_reset(sim) if w[0] in (128, 129)],
+             [(129, 'offline', 'ENOENT')], 'one write to memory129, none to memory128')
     wait_view(c, sim)
     d.stop()
 
@@ -282,9 +292,9 @@ def test_overlap(tmp):
              'second reply: 129 was offline when it started')
     msg = expect_error(lambda: c.reply(sc), E_FAILED, 'the cancelled queued operation')
     check_eq(msg, 'Cancelled. Rolled back: nothing had changed.', 'its message')
-    check_eq(wlog_since_reset(sim), [(128, 'offline', 'ok'), (129, 'offline', 'ok'),
+    check_eq(wlog_since_reset(sim), [(129, 'offline', 'ok'), (128, 'offline', 'ok'),
                                      (129, 'online_kernel', 'ok'), (32, 'online_kernel', 'ok')],
-             'writes in arrival order, none by the cancelled operation')
+             'writes in arrival order (the offline highest first), none by the cancelled one')
     check_eq(states(sim), {**prior, 128: ('offline', '-'), 129: ('online', 'Normal'),
                            32: ('online', 'Normal')}, 'sim state')
     check_eq(d.intents(), [], 'intent records left')
@@ -340,7 +350,7 @@ def test_retries(tmp):
     sim.ctl('fail', 129, 'EBUSY', 2)
     msg = expect_error(lambda: call(c, 'OfflineBlocks', None, [128, 129, 130]), E_FAILED,
                        'EBUSY twice')
-    check_eq(msg, 'Failed to change memory129: Device or resource busy. Rolled back: memory128.',
+    check_eq(msg, 'Failed to change memory129: Device or resource busy. Rolled back: memory130.',
              'EBUSY twice: message')
     check_eq([w for w in wlog_since_reset(sim) if w[0] == 129],
              [(129, 'offline', 'EBUSY'), (129, 'offline', 'EBUSY')], 'EBUSY twice: writes')

@@ -695,9 +695,10 @@ class Tier(SourceScenarios):
                    all(v[0] == "gone" for v in seen.values()), str(seen))
 
     def s_rollback(self):
-        """r. OfflineBlocks of hot-added Movable blocks, then a boot block the kernel refuses:
-        OperationFailed, the Movable blocks offlined and back online, the boot block as it was.
-        memhpctl: exit 2, for that set and for a refusal at the last block of a DIMM."""
+        """r. OfflineBlocks of hot-added Movable blocks and a boot block the kernel refuses:
+        highest address first, so the Movable blocks are offlined, the boot block is refused
+        last, OperationFailed, the Movable blocks back online, the boot block as it was.
+        memhpctl: exit 2, for that set and for a refusal at the lowest block of a DIMM."""
         refused = self.refused_boot_block()
         blocks = self.hotadd_online("r1", 1, 512 * MiB)
         before, zones = self.vm.blocks(), self.vm.zones()
@@ -716,32 +717,39 @@ class Tier(SourceScenarios):
                    all(self.history(events, b) == "offline,online" for b in blocks),
                    " ".join("%s:%s" % (b, self.history(events, b)) for b in blocks))
 
-        # memhpctl sorts its TARGET: the boot block comes first and nothing changes.
+        # Through memhpctl: memhpd goes highest address first whatever order memhpctl sends,
+        # so the DIMM's blocks are offlined, the boot block is refused, and they are restored.
         target = self.dimm_range("r1")
+        mark = self.uevent_mark()
         out, rc = self.memhpctl("offline %s,%s" % (target, refused[6:]))
-        self.check("memhpctl offline %s,%s: exit %d, nothing changed" % (
+        self.check("memhpctl offline %s,%s: exit %d, the DIMM's blocks rolled back" % (
             target, refused[6:], EXIT_ROLLED_BACK), rc == EXIT_ROLLED_BACK
             and "Failed to change %s: Invalid argument" % refused in out
-            and "nothing had changed" in out, "rc %d: %s" % (rc, out))
+            and "Rolled back: %s." % ", ".join(blocks) in out, "rc %d: %s" % (rc, out))
         self.unchanged("after memhpctl", before)
+        events = self.uevents_since(mark)
+        self.check("kernel uevents: each Movable block went offline, then online again",
+                   all(self.history(events, b) == "offline,online" for b in blocks),
+                   " ".join("%s:%s" % (b, self.history(events, b)) for b in blocks))
 
-        # A refusal after real changes, through memhpctl: the kernel refuses the DIMM's last
-        # block (MEM_GOING_OFFLINE), armed by stepgate when memhpd reaches it.
+        # A refusal after real changes, through memhpctl: the kernel refuses the DIMM's lowest
+        # block, the last one offlined (MEM_GOING_OFFLINE), armed by stepgate when memhpd
+        # reaches it.
         mark = self.uevent_mark()
-        out, rc, _ = self.gated(blocks[-1], "MEM_GOING_OFFLINE", "offline " + target)
+        out, rc, _ = self.gated(blocks[0], "MEM_GOING_OFFLINE", "offline " + target)
         self.inject(0, "MEM_GOING_OFFLINE")
         self.check("memhpctl offline %s, %s refused: exit %d, the others rolled back" % (
-            target, blocks[-1], EXIT_ROLLED_BACK), rc == EXIT_ROLLED_BACK
-            and "Failed to change %s: Cannot allocate memory" % blocks[-1] in out
-            and "Rolled back: %s." % ", ".join(reversed(blocks[:-1])) in out,
+            target, blocks[0], EXIT_ROLLED_BACK), rc == EXIT_ROLLED_BACK
+            and "Failed to change %s: Cannot allocate memory" % blocks[0] in out
+            and "Rolled back: %s." % ", ".join(blocks[1:]) in out,
             "rc %d: %s" % (rc, out))
         say(out)
         self.expect_blocks("rolled back", blocks, "online", 1, "Movable")
         events = self.uevents_since(mark)
-        self.check("kernel uevents: the first %d went offline, then online again; %s never "
-                   "offline" % (len(blocks) - 1, blocks[-1]),
+        self.check("kernel uevents: the top %d went offline, then online again; %s never "
+                   "offline" % (len(blocks) - 1, blocks[0]),
                    [self.history(events, b) for b in blocks]
-                   == ["offline,online"] * (len(blocks) - 1) + [""],
+                   == [""] + ["offline,online"] * (len(blocks) - 1),
                    " ".join("%s:%s" % (b, self.history(events, b)) for b in blocks))
         self.check("device_del r1 -> DEVICE_DELETED", self.vm.del_dimm("r1"))
 
@@ -796,11 +804,11 @@ class Tier(SourceScenarios):
     def s_rollback_incomplete(self):
         """k. OfflineBlocks [Movable A, refused boot block] while the kernel refuses onlines:
         A's re-online in the rollback is refused too -> RollbackIncomplete naming A, A offline.
-        memhpctl: exit 3 when the DIMM's last block is refused too (stepgate)."""
+        memhpctl: exit 3 when the DIMM's lowest block is refused too (stepgate)."""
         refused = self.refused_boot_block()
         blocks = self.hotadd_online("k1", 1, 512 * MiB)
         zones = self.vm.zones()
-        a = blocks[0]
+        a = blocks[-1]
         self.inject(-12)
         mark = self.uevent_mark()
         out, rc = self.bus_call("OfflineBlocks", "array:uint32:%s,%s" % (a[6:], refused[6:]))
@@ -814,20 +822,21 @@ class Tier(SourceScenarios):
         self.check("kernel uevents: %s offline, never online again" % a,
                    self.history(events, a) == "offline", self.history(events, a))
 
-        # The whole DIMM through memhpctl: A is offline already (skipped), the middle two go
-        # offline, the last is refused (MEM_GOING_OFFLINE, stepgate), their re-onlines too.
+        # The whole DIMM through memhpctl, highest address first: A (the top) is offline
+        # already (skipped), the middle two go offline, the lowest is refused
+        # (MEM_GOING_OFFLINE, stepgate), their re-onlines too.
         target = self.dimm_range("k1")
         mid = blocks[1:-1]
-        out, rc, _ = self.gated(blocks[-1], "MEM_GOING_OFFLINE", "offline " + target)
+        out, rc, _ = self.gated(blocks[0], "MEM_GOING_OFFLINE", "offline " + target)
         self.inject(0, "MEM_GOING_OFFLINE")
         self.check("memhpctl offline %s: exit %d naming %s" % (
             target, EXIT_LEFT_CHANGED, " and ".join(mid)), rc == EXIT_LEFT_CHANGED
             and "left changed: %s." % ", ".join(
-                "%s (Cannot allocate memory)" % b for b in reversed(mid)) in out,
+                "%s (Cannot allocate memory)" % b for b in mid) in out,
             "rc %d: %s" % (rc, out))
         say(out)
         self.expect_blocks("left offline", [a] + mid, "offline", 1)
-        self.expect_blocks("never offlined", blocks[-1:], "online", 1, "Movable")
+        self.expect_blocks("never offlined", blocks[:1], "online", 1, "Movable")
         self.expect_zone_delta(zones, self.vm.zones(), {(1, "Movable"): -1 - len(mid)})
 
         self.inject(0)
