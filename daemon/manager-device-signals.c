@@ -76,7 +76,8 @@ static int arm_flush(Manager *m, DeviceSignals *ds)
         int r;
 
         if (!ds->flush) {
-                r = sd_event_add_time_relative(m->event, &ds->flush, CLOCK_MONOTONIC, 0, 0,
+                /* Accuracy 1 us: the default 250 ms would delay every signal that long. */
+                r = sd_event_add_time_relative(m->event, &ds->flush, CLOCK_MONOTONIC, 0, 1,
                                                on_flush, m);
                 if (r < 0)
                         return r;
