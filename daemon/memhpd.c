@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* memhpd: onlines hot-added memory blocks into the zone their NUMA node's policy names. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,56 @@
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
+#include "nodemask.h"
+#include "platform.h"
+#include "sysfs.h"
 
 static const char *arg_config = MEMHPD_CONF_PATH;
 static bool arg_config_given;
 static const char *arg_sysroot = "/";
 static int arg_log_level = -1;
 static bool arg_check_config;
+
+/*
+ * --check-config's second half: what each source gets on each possible node of the sysroot, on
+ * its platform. Only reads; a sysroot it cannot read counts as generic with node 0 alone.
+ */
+static void print_policies(const MemhpConfig *config)
+{
+        _cleanup_close_ int root_fd = -EBADF;
+        _cleanup_free_ char *text = NULL;
+        Platform platform = PLATFORM_GENERIC;
+        NodeMask nodes = {.bits = {1}};
+        char possible[256];
+        int r;
+
+        root_fd = open(arg_sysroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                fprintf(stderr,
+                        "memhpd: cannot open sysroot '%s' (%m), assuming a generic "
+                        "platform with node 0 only.\n",
+                        arg_sysroot);
+        else {
+                r = platform_detect(root_fd, &platform);
+                if (r < 0)
+                        fprintf(stderr,
+                                "memhpd: cannot tell the platform (%s), assuming "
+                                "generic.\n",
+                                strerror(-r));
+                /* No node directory (no CONFIG_NUMA): node 0 is the only one. */
+                if (sysfs_read_at(root_fd, "sys/devices/system/node/possible", possible,
+                                  sizeof(possible)) >= 0 &&
+                    nodemask_parse(possible, &nodes) < 0) {
+                        fprintf(stderr,
+                                "memhpd: cannot parse the possible nodes '%s', showing "
+                                "node 0 only.\n",
+                                possible);
+                        nodes = (NodeMask){.bits = {1}};
+                }
+        }
+        text = conf_format_policies(config, platform, &nodes);
+        printf("\n%s", text ?: "");
+}
 
 static void help(void)
 {
@@ -23,7 +68,8 @@ static void help(void)
                "  -c --config=PATH      configuration file (default %s, plus PATH.d/*.conf)\n"
                "     --sysroot=DIR      root that holds sys/devices/system/memory (default /)\n"
                "     --log-level=LEVEL  debug, info, notice, warning or err (overrides LogLevel=)\n"
-               "     --check-config     validate the configuration, print it, and exit\n"
+               "     --check-config     validate the configuration, print it and the policy of\n"
+               "                        every source on every possible node, and exit\n"
                "  -h --help             show this help\n"
                "     --version          show the version\n",
                MEMHPD_CONF_PATH);
@@ -110,6 +156,7 @@ int main(int argc, char *argv[])
                 _cleanup_free_ char *text = conf_format(config);
 
                 printf("%s", text ? text : "");
+                print_policies(config);
                 fprintf(stderr, "memhpd: configuration '%s' is valid.\n", arg_config);
                 return 0;
         }

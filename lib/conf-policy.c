@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "autopolicy.h"
+#include "conf-internal.h"
 #include "conf.h"
 #include "macro.h"
 #include "strutil.h"
@@ -98,4 +99,32 @@ const char *conf_node_policy_to_string(const MemhpConfig *c, unsigned node)
         if (node < MEMHP_MAX_NODES && set(c->node_policy[node]))
                 return policy_to_string(c->node_policy[node]);
         return c->default_auto ? "auto" : policy_to_string(c->default_policy);
+}
+
+char *conf_format_policies(const MemhpConfig *c, Platform platform, const NodeMask *nodes)
+{
+        StrBuf b = {};
+
+        conf_strbuf_appendf(&b, "# Platform: %s\n", platform_to_string(platform) ?: "invalid");
+        conf_strbuf_appendf(&b, "# Effective policy per node and source, and the rule that "
+                                "decides it (memhpd.conf(5), PRECEDENCE):\n");
+        conf_strbuf_appendf(&b, "# %-4s %-15s %-15s %s\n", "NODE", "SOURCE", "POLICY", "RULE");
+        for (unsigned n = 0; n < MEMHP_MAX_NODES; n++) {
+                if (!nodemask_test(nodes, n))
+                        continue;
+                for (int s = 0; s < _MEM_SOURCE_MAX; s++) {
+                        PolicyChoice ch = conf_policy_for(c, platform, (int)n, (MemSource)s);
+                        char rule[POLICY_RULE_TEXT_MAX];
+
+                        conf_strbuf_appendf(
+                                &b, "# %-4u %-15s %-15s %s\n", n, mem_source_to_string(s),
+                                policy_to_string(ch.policy),
+                                policy_choice_format(ch, (int)n, (MemSource)s, rule, sizeof(rule)));
+                }
+        }
+        if (b.error < 0) {
+                conf_strbuf_done(&b);
+                return NULL;
+        }
+        return b.s;
 }

@@ -59,7 +59,7 @@ void conf_init_defaults(MemhpConfig *c)
                 .log_level = LOG_INFO,
                 .rescan_interval_usec = 0,
                 .receive_buffer_bytes = MEMHP_DEFAULT_RCVBUF,
-                .default_auto = false,
+                .default_auto = true,
                 .default_policy = POLICY_ONLINE_MOVABLE,
                 .movable_ratio = MEMHP_DEFAULT_MOVABLE_RATIO,
                 .offline_timeout_usec = MEMHP_DEFAULT_OFFLINE_TIMEOUT_USEC,

@@ -37,7 +37,7 @@ typedef struct MemhpConfig {
         uint64_t receive_buffer_bytes; /* ReceiveBufferSize=, default 128M */
 
         /* [Policy] */
-        bool default_auto;      /* Default=auto: the table of autopolicy.h (built-in) */
+        bool default_auto;      /* Default=auto, the default: the table of autopolicy.h */
         Policy default_policy;  /* Default= when not auto (then always online_movable) */
         unsigned movable_ratio; /* MovableRatio=, percent, default 301 */
 
@@ -95,6 +95,16 @@ const char *policy_choice_format(PolicyChoice ch, int node, MemSource source, ch
 /* "node-source", "node", "source", "default", "auto". */
 const char *policy_rule_to_string(PolicyRule r);
 PolicyRule policy_rule_from_string(const char *s);
+
+/**
+ * conf_format_policies() - the effective policy of every source on every node of @nodes, with
+ * the rule that decides it, for --check-config: a "# Platform: P" line, then one comment line
+ * per node and source ("# NODE SOURCE POLICY RULE" columns), so that no line of it reads as a
+ * key of the dump before it.
+ *
+ * Return: the text (free()), NULL on ENOMEM.
+ */
+char *conf_format_policies(const MemhpConfig *c, Platform platform, const NodeMask *nodes);
 
 /* What [Node N] Policy= says, else Default=: a policy name, or "auto" (for whole-node views). */
 const char *conf_node_policy_to_string(const MemhpConfig *c, unsigned node);

@@ -78,7 +78,7 @@ void assert_defaults(const MemhpConfig *c)
         ASSERT_EQ(c->log_level, LOG_INFO);
         ASSERT_EQ(c->rescan_interval_usec, 0);
         ASSERT_EQ(c->receive_buffer_bytes, 128ULL * 1024 * 1024);
-        ASSERT_EQ(c->default_auto, false);
+        ASSERT_EQ(c->default_auto, true);
         ASSERT_EQ(c->default_policy, POLICY_ONLINE_MOVABLE);
         ASSERT_EQ(c->movable_ratio, 301);
         ASSERT_EQ(c->offline_timeout_usec, 30ULL * 1000000);

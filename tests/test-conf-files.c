@@ -95,6 +95,7 @@ TEST(missing_main_file)
         ASSERT_EQ(mkdir(dropins, 0755), 0);
         write_file(dropins, "50-x.conf", "[Policy]\nDefault=online\n");
         ASSERT_OK(conf_load(main_path, true, &c, &err));
+        ASSERT_TRUE(!c->default_auto);
         ASSERT_EQ(c->default_policy, POLICY_ONLINE);
         free(c);
         c = NULL;
@@ -147,6 +148,7 @@ TEST(dropins)
         ASSERT_TRUE(!err);
         ASSERT_EQ(c->coldplug, true);        /* reset by 15-reset.conf */
         ASSERT_EQ(c->log_level, LOG_NOTICE); /* main file only */
+        ASSERT_TRUE(!c->default_auto);
         ASSERT_EQ(c->default_policy, POLICY_IGNORE);
         ASSERT_EQ(c->movable_ratio, 31);
         ASSERT_EQ(c->node_policy[1], _POLICY_INVALID);

@@ -11,6 +11,7 @@
 #include "conf-test.h"
 #include "conf.h"
 #include "macro.h"
+#include "strutil.h"
 #include "test-util.h"
 
 enum { L_NODE_SOURCE, L_NODE, L_SOURCE, L_DEFAULT, _L_MAX };
@@ -47,7 +48,7 @@ TEST(precedence_every_combination)
                               "[Node 3 Source dax]\nPolicy=auto-movable\n"
                               "[Node 4]\nPolicy=auto-movable\n"
                               "[Source virtio-mem]\nPolicy=auto-movable\n");
-                /* Explicit Default=auto when the level is absent, half of the time. */
+                /* When the level is absent: Default=auto, explicit half of the time. */
                 append(&text, mask & (1U << L_DEFAULT) ? "[Policy]\nDefault=online_movable\n"
                               : mask & 1U              ? "[Policy]\nDefault=auto\n"
                                                        : "");
@@ -58,9 +59,6 @@ TEST(precedence_every_combination)
                 if (mask & (1U << L_NODE_SOURCE))
                         append(&text, "[Node 3 Source dimm]\nPolicy=online_kernel\n");
                 c = load_ok(text);
-                /* The built-in default is not auto yet: say it for the "absent" case. */
-                if (!(mask & (1U << L_DEFAULT)))
-                        c->default_auto = true;
 
                 for (int l = 0; l < _L_MAX; l++)
                         if (mask & (1U << l)) {
@@ -291,4 +289,31 @@ TEST(bad_sections)
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
                 assert_bad(cases[i].text, cases[i].error);
+}
+
+TEST(format_policies)
+{
+        _cleanup_free_ MemhpConfig *c = load_ok("[Policy]\nDefault=auto\n[Node 1]\nPolicy=online\n"
+                                                "[Node 3 Source dax]\nPolicy=online_kernel\n");
+        _cleanup_free_ char *text = NULL;
+        NodeMask nodes = {};
+        const char *l;
+        unsigned lines = 0;
+
+        nodes.bits[0] = (1U << 1) | (1U << 3);
+        text = conf_format_policies(c, PLATFORM_HYPERV, &nodes);
+        ASSERT_TRUE(text);
+        ASSERT_TRUE(startswith(text, "# Platform: hyperv\n"));
+        ASSERT_CONTAINS(text, "\n# 1    dax             online          [Node 1]\n");
+        ASSERT_CONTAINS(text, "\n# 3    dax             online_kernel   [Node 3 Source dax]\n");
+        ASSERT_CONTAINS(text, "\n# 3    unknown         online          Default=auto: on Hyper-V");
+        ASSERT_CONTAINS(text, "\n# 3    dimm            auto-movable    Default=auto: a DIMM");
+        ASSERT_TRUE(!strstr(text, "# 0 ") && !strstr(text, "# 2 "));
+        /* Every line a comment, so that nothing reads it as a Key= of the dump before it. */
+        for (l = text; *l; l = strchr(l, '\n') + 1) {
+                ASSERT_TRUE(l[0] == '#');
+                ASSERT_TRUE(strchr(l, '\n'));
+                lines++;
+        }
+        ASSERT_EQ(lines, 3 + 2 * _MEM_SOURCE_MAX);
 }

@@ -39,10 +39,13 @@ TEST(defaults)
         comments = load_ok("# nothing\n; at all\n\n   \n[Daemon]\n[Policy]\n[Offline]\n[Node 5]\n");
         assert_defaults(comments);
 
-        /* Without its own policy a node follows Default=, also beyond the table. */
-        ASSERT_EQ(node_policy(c, 0), POLICY_ONLINE_MOVABLE);
-        ASSERT_EQ(node_policy(c, MEMHP_MAX_NODES), POLICY_ONLINE_MOVABLE);
-        ASSERT_EQ(node_policy(c, INT32_MAX), POLICY_ONLINE_MOVABLE);
+        /* Without its own policy a node follows Default=, also beyond the table: auto, which
+         * gives an unknown source on a generic platform the ratio guard. */
+        ASSERT_EQ(node_policy(c, 0), POLICY_AUTO_MOVABLE);
+        ASSERT_EQ(node_policy(c, MEMHP_MAX_NODES), POLICY_AUTO_MOVABLE);
+        ASSERT_EQ(node_policy(c, INT32_MAX), POLICY_AUTO_MOVABLE);
+        ASSERT_EQ(conf_policy_for(c, PLATFORM_GENERIC, 0, MEM_SOURCE_DIMM).rule, POLICY_RULE_AUTO);
+        c->default_auto = false;
         c->default_policy = POLICY_IGNORE;
         c->node_policy[7] = POLICY_ONLINE_KERNEL;
         ASSERT_EQ(node_policy(c, 7), POLICY_ONLINE_KERNEL);
@@ -346,7 +349,7 @@ TEST(format_round_trip)
                            "ReceiveBufferSize=128M\n"
                            "\n"
                            "[Policy]\n"
-                           "Default=online_movable\n"
+                           "Default=auto\n"
                            "MovableRatio=301\n"
                            "\n"
                            "[Offline]\n"
@@ -360,12 +363,18 @@ TEST(format_round_trip)
         c->log_level = LOG_WARNING;
         c->rescan_interval_usec = 1000001;
         c->receive_buffer_bytes = 4097;
+        c->default_auto = false;
         c->default_policy = POLICY_AUTO_MOVABLE;
         c->movable_ratio = 0;
         c->offline_timeout_usec = 1;
         c->offline_retries = 10;
-        for (unsigned n = 0; n < MEMHP_MAX_NODES; n++)
+        for (unsigned n = 0; n < MEMHP_MAX_NODES; n++) {
                 c->node_policy[n] = (int8_t)(n % _POLICY_MAX);
+                for (int s = 0; s < _MEM_SOURCE_MAX; s++)
+                        c->node_source_policy[n][s] = (int8_t)((n + (unsigned)s) % _POLICY_MAX);
+        }
+        for (int s = 0; s < _MEM_SOURCE_MAX; s++)
+                c->source_policy[s] = (int8_t)(s % _POLICY_MAX);
         assert_round_trip(c);
 
         c->receive_buffer_bytes = 3ULL << 20;

@@ -25,6 +25,7 @@ static MemhpConfig config(Policy dflt)
         MemhpConfig c;
 
         conf_init_defaults(&c);
+        c.default_auto = false;
         c.default_policy = dflt;
         return c;
 }

@@ -60,6 +60,38 @@ def test_policies(tmp):
     check(not policy_mismatches(sim, expect, ids), 'stable after stop')
 
 
+def test_default_auto(tmp):
+    """No Default=: the built-in Default=auto. The simulator is a generic platform and memhpd
+    cannot tell these blocks' source (unknown), so the table gives them auto-movable; an explicit
+    Default= names one policy for every source, as before sources existed."""
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15', name='auto')
+    d = Daemon(tmp, sim, '[Daemon]\nEventSource=udev\n[Policy]\nMovableRatio=100\n',
+               name='memhpd-auto')
+    # One line per source, each naming what it gets and why.
+    check_eq(d.count(r'Platform generic: \S+ memory gets \S+ from Default=auto: '), 7,
+             'one log line per source with Default=auto')
+    check_eq(d.count(r'Platform generic: unknown memory gets auto-movable from Default=auto: '),
+             1, 'the unknown source gets auto-movable on a generic platform')
+    check_eq(d.count(r'Platform generic: boot memory gets ignore from Default=auto: '), 1,
+             'boot memory is left alone')
+    sim.ctl('add-dimm', 0, 12, 32)
+    # 8 kernel blocks at boot, MovableRatio=100: of 12 new blocks 10 fit Movable, 2 go Normal.
+    wait_until(lambda: all(sim.blocks()[i][0] == 'online' for i in range(32, 44)), timeout=10,
+               what='node 0 blocks online')
+    z = sim.zones()
+    check_eq(z[(0, 'Movable')] // PAGES_PER_BLOCK, 10, 'node 0 Movable blocks under auto')
+    # The boot blocks lie below 4 GiB (DMA32): Normal holds the new kernel blocks alone.
+    check_eq(z[(0, 'Normal')] // PAGES_PER_BLOCK, 2, 'node 0 Normal blocks under auto')
+    d.stop()
+
+    sim = Sim(tmp, '--nodes', '0', '--boot', 'node0:0-7', name='explicit')
+    d = Daemon(tmp, sim, config(), name='memhpd-explicit')
+    check_eq(d.count(r'Platform generic; Default=online_movable for every source\.$'), 1,
+             'an explicit Default= is logged as one line')
+    check_eq(d.count(r'from Default=auto'), 0, 'no per-source lines without Default=auto')
+    d.stop()
+
+
 def test_coldplug(tmp):
     boot = ['--nodes', '0-1', '--boot', 'node0:0-7,node0:40-43/offline,node1:48-49/offline']
     sim = Sim(tmp, *boot, name='yes')
@@ -133,6 +165,7 @@ def test_environment(tmp):
 run_tests([
     test_environment,
     test_policies,
+    test_default_auto,
     test_coldplug,
     test_already_online,
 ])

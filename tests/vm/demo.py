@@ -57,7 +57,7 @@ def run(args, kit, work):
               " 512 MiB each, node 2 has neither." % kit.release)
         print("config: %s as /etc/memhpd.conf (Default=%s), plus %s: [Node 2] Policy=auto-movable"
               % (os.path.basename(conf) if conf else "an empty file",
-                 default[-1] if default else "online_movable, built in", DROPIN))
+                 default[-1] if default else "auto, built in", DROPIN))
         vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf")
         print()
         print("Before hot-add:")
