@@ -151,8 +151,9 @@ static int setup_monitor(Manager *m)
         return 0;
 }
 
-/* What Default=auto (or the explicit default) gives each source here, and why. */
-static void log_policies(Manager *m)
+/* Detects the platform (at start and on reload), then logs what Default=auto (or the explicit
+ * default) gives each source on it, and why. */
+static void setup_platform(Manager *m)
 {
         const MemhpConfig *c = m->config;
         const char *platform;
@@ -227,7 +228,7 @@ int manager_start(Manager *m)
                 return log_error_errno(r, "Failed to set up block processing: %m");
 
         manager_log_numa_topology(m);
-        log_policies(m);
+        setup_platform(m);
         manager_check_other_onliners(m);
 
         /* Listen first, then scan: a block added in between shows up in one or the other. */
@@ -292,7 +293,7 @@ int manager_reload(Manager *m)
                 writer_set_timeout(m->writer, c->offline_timeout_usec);
                 manager_arm_rescan_timer(m);
                 log_info("Configuration reloaded from '%s'.", m->config_path);
-                log_policies(m);
+                setup_platform(m);
                 /* Offline blocks that the old policy ignored may be wanted now. */
                 manager_request_rescan(m, "configuration reloaded");
         }
