@@ -306,6 +306,48 @@ const NodeInfo *node_list_find(const NodeList *l, uint32_t node)
         return NULL;
 }
 
+int ctl_get_effective_policies(sd_bus *bus, PolicyList *ret)
+{
+        _cleanup_(policy_list_done) PolicyList l = {};
+        size_t allocated = 0;
+        int r;
+
+        r = ctl_call_list(bus, "GetEffectivePolicies", "(usss)", true, &l.reply);
+        if (r < 0)
+                return r;
+        while (l.reply) {
+                EffectivePolicy p;
+
+                r = sd_bus_message_read(l.reply, "(usss)", &p.node, &p.source, &p.policy, &p.rule);
+                if (r < 0)
+                        return log_error_errno(r, "Unexpected reply to GetEffectivePolicies: %m");
+                if (r == 0)
+                        break;
+                if (GREEDY_REALLOC(l.policies, allocated, l.n + 1) < 0)
+                        return log_oom();
+                l.policies[l.n++] = p;
+        }
+        *ret = l;
+        l = (PolicyList){};
+        return 0;
+}
+
+void policy_list_done(PolicyList *l)
+{
+        l->reply = sd_bus_message_unref(l->reply);
+        free(l->policies);
+        l->policies = NULL;
+        l->n = 0;
+}
+
+const EffectivePolicy *policy_list_find(const PolicyList *l, uint32_t node, const char *source)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (l->policies[i].node == node && streq(l->policies[i].source, source))
+                        return &l->policies[i];
+        return NULL;
+}
+
 void ctl_format_block_range(uint32_t first, uint32_t last, char *buf, size_t size)
 {
         if (first == last)

@@ -93,8 +93,9 @@ static int select_from_node(const BlockList *blocks, const CtlArgs *arg, bool on
 
 /* What OnlineBlocks would do with one block, in words. */
 static const char *plan_online(const BlockInfo *b, const char *zone, const NodeList *nodes,
-                               char *buf, size_t size)
+                               const PolicyList *policies, char *buf, size_t size)
 {
+        const EffectivePolicy *p;
         const NodeInfo *node;
 
         if (b->state == MEM_STATE_ONLINE)
@@ -103,6 +104,18 @@ static const char *plan_online(const BlockInfo *b, const char *zone, const NodeL
                 snprintf(buf, size, "online to %s", zone);
                 return buf;
         }
+        /* The policy of the block's source on its node, as memhpd decides it. */
+        p = b->node != MEMHP_NODE_UNKNOWN
+                    ? policy_list_find(policies, b->node, b->source ? b->source : "unknown")
+                    : NULL;
+        if (p && streq(p->policy, MEMHP_POLICY_IGNORE))
+                snprintf(buf, size, "online by policy ignore (%s): the kernel picks the zone",
+                         p->rule);
+        else if (p)
+                snprintf(buf, size, "online by policy %s (%s)", p->policy, p->rule);
+        if (p)
+                return buf;
+        /* A memhpd without GetEffectivePolicies: the node's policy is all there is. */
         node = b->node != MEMHP_NODE_UNKNOWN ? node_list_find(nodes, b->node) : NULL;
         if (!node)
                 return "online by its node's policy (node unknown)";
@@ -117,14 +130,17 @@ static const char *plan_online(const BlockInfo *b, const char *zone, const NodeL
  * --dry-run: the checks memhpd makes before it changes anything (every block exists and is not
  * being offlined), then one row per block with its node, its state and what would happen.
  */
-static int print_plan(sd_bus *bus, const BlockList *blocks, const uint32_t *ids, size_t n,
-                      bool online, const CtlArgs *arg)
+static int print_plan(sd_bus *bus, BlockList *blocks, const uint32_t *ids, size_t n, bool online,
+                      const CtlArgs *arg)
 {
         _cleanup_(ctl_table_unrefp) struct libscols_table *tb = NULL;
         _cleanup_(node_list_done) NodeList nodes = {};
+        _cleanup_(policy_list_done) PolicyList policies = {};
         size_t n_changes = 0;
 
-        if (online && streq(arg->zone, MEMHP_ZONE_AUTO) && ctl_list_nodes(bus, &nodes) < 0)
+        if (online && streq(arg->zone, MEMHP_ZONE_AUTO) &&
+            (ctl_list_nodes(bus, &nodes) < 0 || ctl_get_effective_policies(bus, &policies) < 0 ||
+             (!blocks->sources_reply && ctl_block_list_add_sources(bus, blocks) < 0)))
                 return CTL_EXIT_FAILURE;
         for (size_t i = 0; i < n; i++) {
                 const BlockInfo *b = block_list_find(blocks, ids[i]);
@@ -148,7 +164,7 @@ static int print_plan(sd_bus *bus, const BlockList *blocks, const uint32_t *ids,
                 return CTL_EXIT_FAILURE;
         for (size_t i = 0; i < n; i++) {
                 const BlockInfo *b = block_list_find(blocks, ids[i]);
-                char block[24], node[16] = "-", now[48], buf[96];
+                char block[24], node[16] = "-", now[48], buf[512];
                 const char *plan;
 
                 snprintf(block, sizeof(block), "memory%" PRIu32, b->id);
@@ -156,7 +172,7 @@ static int print_plan(sd_bus *bus, const BlockList *blocks, const uint32_t *ids,
                         snprintf(node, sizeof(node), "%" PRIu32, b->node);
                 snprintf(now, sizeof(now), "%s%s%s", b->state_name, *b->zone ? " " : "", b->zone);
                 if (online)
-                        plan = plan_online(b, arg->zone, &nodes, buf, sizeof(buf));
+                        plan = plan_online(b, arg->zone, &nodes, &policies, buf, sizeof(buf));
                 else
                         plan = b->state == MEM_STATE_OFFLINE ? "nothing, offline already"
                                                              : "offline";

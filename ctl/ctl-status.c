@@ -28,20 +28,12 @@ typedef struct NodeDesc {
         char **sources;
 } NodeDesc;
 
-/* One row of GetEffectivePolicies(); the strings point into the reply. */
-typedef struct EffectivePolicy {
-        uint32_t node;
-        const char *source, *policy, *rule;
-} EffectivePolicy;
-
 /* What a memhpd from before sources and tiers cannot tell: then both lists stay empty. */
 typedef struct NodeDetails {
         bool described; /* DescribeNodes() answered */
         NodeDesc *descs;
         size_t n_descs;
-        sd_bus_message *policies_reply;
-        EffectivePolicy *policies;
-        size_t n_policies;
+        PolicyList policies;
 } NodeDetails;
 
 static void node_details_done(NodeDetails *d)
@@ -49,8 +41,7 @@ static void node_details_done(NodeDetails *d)
         for (size_t i = 0; i < d->n_descs; i++)
                 strv_free(d->descs[i].sources);
         free(d->descs);
-        free(d->policies);
-        sd_bus_message_unref(d->policies_reply);
+        policy_list_done(&d->policies);
         *d = (NodeDetails){};
 }
 
@@ -87,30 +78,6 @@ static int read_descs(sd_bus *bus, NodeDetails *d)
                         return log_oom();
                 }
                 d->descs[d->n_descs++] = n;
-        }
-        return 0;
-}
-
-static int read_policies(sd_bus *bus, NodeDetails *d)
-{
-        size_t allocated = 0;
-        int r;
-
-        r = ctl_call_list(bus, "GetEffectivePolicies", "(usss)", true, &d->policies_reply);
-        if (r < 0 || !d->policies_reply)
-                return r;
-        for (;;) {
-                EffectivePolicy p;
-
-                r = sd_bus_message_read(d->policies_reply, "(usss)", &p.node, &p.source, &p.policy,
-                                        &p.rule);
-                if (r < 0)
-                        return log_error_errno(r, "Unexpected reply to GetEffectivePolicies: %m");
-                if (r == 0)
-                        break;
-                if (GREEDY_REALLOC(d->policies, allocated, d->n_policies + 1) < 0)
-                        return log_oom();
-                d->policies[d->n_policies++] = p;
         }
         return 0;
 }
@@ -231,8 +198,8 @@ static void print_node_details_json(const NodeRow *row, const NodeDetails *d)
                 printf(", \"cpus\": null, \"tier\": null, \"sources\": null");
 
         printf(", \"policies\": [");
-        for (size_t i = 0; i < d->n_policies; i++) {
-                const EffectivePolicy *p = &d->policies[i];
+        for (size_t i = 0; i < d->policies.n; i++) {
+                const EffectivePolicy *p = &d->policies.policies[i];
 
                 if (p->node != row->node)
                         continue;
@@ -379,8 +346,8 @@ static int print_policies_table(const CtlArgs *arg, const NodeDetails *d)
             ctl_table_add_column(tb, "POLICY", false, false) < 0 ||
             ctl_table_add_column(tb, "RULE", false, false) < 0)
                 return -ENOMEM;
-        for (size_t i = 0; i < d->n_policies; i++) {
-                const EffectivePolicy *p = &d->policies[i];
+        for (size_t i = 0; i < d->policies.n; i++) {
+                const EffectivePolicy *p = &d->policies.policies[i];
                 char node[16];
 
                 snprintf(node, sizeof(node), "%" PRIu32, p->node);
@@ -409,7 +376,7 @@ int verb_status(char **args, size_t n_args, const CtlArgs *arg)
             ctl_get_string_property(bus, "EventSource", &source) < 0 ||
             ctl_get_block_size(bus, &block_size) < 0 || ctl_list_nodes(bus, &nodes) < 0 ||
             ctl_list_blocks(bus, &blocks) < 0 || read_descs(bus, &details) < 0 ||
-            read_policies(bus, &details) < 0)
+            ctl_get_effective_policies(bus, &details.policies) < 0)
                 return CTL_EXIT_FAILURE;
         if (collect_node_rows(&nodes, &blocks, &details, &rows, &n_rows) < 0)
                 return CTL_EXIT_FAILURE;
@@ -428,7 +395,7 @@ int verb_status(char **args, size_t n_args, const CtlArgs *arg)
 
         if (print_nodes_table(arg, rows, n_rows, details.described) < 0)
                 return CTL_EXIT_FAILURE;
-        if (details.policies_reply && print_policies_table(arg, &details) < 0)
+        if (details.policies.reply && print_policies_table(arg, &details) < 0)
                 return CTL_EXIT_FAILURE;
         return CTL_EXIT_SUCCESS;
 }

@@ -97,6 +97,18 @@ typedef struct DeviceList {
         size_t n;
 } DeviceList;
 
+/* One row of GetEffectivePolicies(): what a new block of @source on @node gets, and why. */
+typedef struct EffectivePolicy {
+        uint32_t node;
+        const char *source, *policy, *rule;
+} EffectivePolicy;
+
+typedef struct PolicyList {
+        sd_bus_message *reply; /* NULL: memhpd does not offer GetEffectivePolicies */
+        EffectivePolicy *policies;
+        size_t n;
+} PolicyList;
+
 struct libscols_table;
 
 /* ctl-bus.c */
@@ -122,6 +134,9 @@ int ctl_block_list_add_sources(sd_bus *bus, BlockList *l);
  */
 int ctl_call_list(sd_bus *bus, const char *method, const char *signature, bool optional,
                   sd_bus_message **ret);
+int ctl_get_effective_policies(sd_bus *bus, PolicyList *ret);
+void policy_list_done(PolicyList *l);
+const EffectivePolicy *policy_list_find(const PolicyList *l, uint32_t node, const char *source);
 /* ctl-devices.c */
 int ctl_list_devices(sd_bus *bus, DeviceList *ret);
 void device_list_done(DeviceList *l);

@@ -345,12 +345,15 @@ expect_out "Dry run: nothing was changed (4 of 4 blocks would change)."
 expect_rc 0 online --dry-run --node 1
 s=$(squeezed)
 [ "$(grep -c "online by policy auto-movable" <<<"$s")" -eq 8 ] || fail "dry-run auto: $s"
-grep -qx "memory40 1 offline online by policy auto-movable" <<<"$s" || fail "dry-run auto: $s"
+# The policy of the block's source on its node, with the rule that decides it.
+grep -qx "memory40 1 offline online by policy auto-movable (\[Node 1\])" <<<"$s" ||
+        fail "dry-run auto: $s"
 
 expect_rc 0 online --dry-run 8,0x0-0x7ffffff
 s=$(squeezed)
 grep -qx "memory0 0 online Normal nothing, online already" <<<"$s" || fail "dry-run online: $s"
-grep -qx "memory8 0 offline online by policy ignore (the kernel picks the zone)" <<<"$s" ||
+grep -qx "memory8 0 offline online by policy ignore (Default=ignore): the kernel picks the zone" \
+        <<<"$s" ||
         fail "dry-run ignore: $s"
 expect_out "(1 of 2 blocks would change)"
 
