@@ -96,8 +96,9 @@ static void queue_changed(Manager *m, const Device *dev)
 
         if (!ds || !bus_up(m))
                 return;
-        for (size_t i = 0; i < ds->n_pending; i++)
-                if (streq(ds->pending[i].id, dev->id))
+        /* A burst changes one device's blocks in a row: its entry is usually the last one. */
+        for (size_t i = ds->n_pending; i > 0; i--)
+                if (streq(ds->pending[i - 1].id, dev->id))
                         return;
         if (GREEDY_REALLOC(ds->pending, ds->allocated, ds->n_pending + 1) < 0) {
                 log_warning("Out of memory: DeviceChanged for %s not sent.", dev->id);
