@@ -274,6 +274,21 @@ static bool xen_balloon_present(const Sysfs *s)
                faccessat(s->root_fd, "sys/devices/system/xen_memory/xen_memory0", F_OK, 0) == 0;
 }
 
+/* The ACPI core registers PNP0C80:XX before its memory is added: the device is there when the
+ * blocks' add uevents arrive, only the firmware_node links are not. */
+static bool acpi_memory_present(const Sysfs *s)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        if (opendir_at(s->root_fd, "sys/bus/acpi/devices", &d) < 0)
+                return false;
+        while ((de = readdir(d)))
+                if (startswith(de->d_name, "PNP0C80:"))
+                        return true;
+        return false;
+}
+
 static int range_cmp(const void *a, const void *b)
 {
         const SourceRange *x = a, *y = b;
@@ -299,6 +314,7 @@ int memsource_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret)
                 qsort(m->ranges, m->n, sizeof(*m->ranges), range_cmp);
         m->hyperv_balloon = driver_bound(s, "sys/bus/vmbus/drivers/hv_balloon");
         m->xen_balloon = xen_balloon_present(s);
+        m->acpi_memory = acpi_memory_present(s);
         *ret = m;
         return 0;
 }

@@ -68,6 +68,10 @@ typedef struct SourceMap {
         bool iomem_missing;  /* no proc/iomem under the sysroot */
         bool hyperv_balloon; /* hv_balloon is bound to a device */
         bool xen_balloon;    /* a Xen guest with the balloon driver */
+        /* An ACPI memory device (PNP0C80) exists: a block it does not cover yet may still turn
+         * out to be its, as firmware_node appears after the add uevents. Without one, a block
+         * no evidence explains now never will be a DIMM. */
+        bool acpi_memory;
 } SourceMap;
 
 /**

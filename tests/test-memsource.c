@@ -260,3 +260,34 @@ TEST(block_gone)
         sysfs_free(s);
         fixture_free(f);
 }
+
+static bool map_acpi_memory(Fixture *f)
+{
+        Sysfs *s = NULL;
+        SourceMap *m = NULL;
+        bool acpi;
+
+        ASSERT_OK(sysfs_open(f->root, &s));
+        ASSERT_OK(memsource_map_build(s, -1, &m));
+        acpi = m->acpi_memory;
+        memsource_map_free(m);
+        sysfs_free(s);
+        return acpi;
+}
+
+TEST(acpi_memory_devices)
+{
+        Fixture *f = fixture();
+
+        /* No ACPI bus, then one without memory devices: an unexplained block is no DIMM. */
+        ASSERT_TRUE(!map_acpi_memory(f));
+        ASSERT_OK(fixture_mkdir(f, "sys/bus/acpi/devices"));
+        ASSERT_OK(fixture_symlink(f, "../../../devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A06:00",
+                                  "sys/bus/acpi/devices/PNP0A06:00"));
+        ASSERT_TRUE(!map_acpi_memory(f));
+        /* A memory device whose blocks have no firmware_node yet: they may still be its. */
+        ASSERT_OK(fixture_symlink(f, "../../../devices/LNXSYSTM:00/LNXSYBUS:00/PNP0C80:00",
+                                  "sys/bus/acpi/devices/PNP0C80:00"));
+        ASSERT_TRUE(map_acpi_memory(f));
+        fixture_free(f);
+}
