@@ -49,6 +49,7 @@ void manager_block_gone(Manager *m, uint32_t block, BlockEntry *e)
         if (!(e->flags & BLOCK_PRESENT))
                 return;
         manager_hold_release(m, block, e, "was removed");
+        manager_block_source_forget(m, e);
         blockmap_set_present(&m->blocks, e, false);
         notify_changed(m, block, e);
 }
@@ -155,13 +156,13 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
         PlacementLedger *ledger = NULL;
         MemAction action;
         Policy policy;
+        uint64_t delay;
         int r, node = 0;
 
         if (m->numa && e->node < 0) {
                 r = placement_block_node(m->sysfs, m->numa, block, e, m->node_hint, &node);
                 if (r == -ENODATA) {
-                        uint64_t delay = retry_node_link_delay_usec(++e->attempts);
-
+                        delay = retry_node_link_delay_usec(++e->attempts);
                         if (delay == 0) {
                                 e->flags |= BLOCK_FAILED;
                                 log_block(LOG_ERR, SYNTHETIC_ERRNO(ENODATA), block, -1, NULL,
@@ -188,7 +189,12 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
         }
         node = e->node < 0 ? 0 : e->node;
 
-        policy = conf_policy_for(m->config, m->platform, node, MEM_SOURCE_UNKNOWN).policy;
+        /* Waits only while the block's source is open and would change the policy. */
+        if (manager_block_policy(m, block, e, node, &policy, &delay) == SOURCE_WAIT) {
+                e->flags |= BLOCK_AWAIT_SOURCE;
+                delay_block(m, block, delay);
+                return;
+        }
         if (policy == POLICY_AUTO_MOVABLE) {
                 /* Exact sizes need every earlier online to have landed in zoneinfo. */
                 if (writer_pending(m->writer) > 0) {
@@ -246,6 +252,8 @@ static void process_block(Manager *m, uint32_t block)
                 zone = (MemZone)e->zone;
         else if (st == MEM_STATE_ONLINE)
                 (void)memblock_read_zone(m->sysfs, block, &zone);
+        /* Before the observers hear of the block: its device is known by then. */
+        manager_block_resolve(m, block, e, st);
         update_state(m, block, e, st, zone);
 
         if (st == MEM_STATE_OFFLINE &&
@@ -276,6 +284,7 @@ static int on_process(sd_event_source *s, void *userdata)
                 t0 = m->scan_started_usec;
         }
         m->scan_started_usec = 0;
+        manager_sources_pass_begin(m);
 
         /* Take the batch: blocks queued while it runs (by completions) go to the next pass. */
         batch = TAKE_PTR(m->queue);
@@ -310,6 +319,7 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
                 return;
         case BLOCK_EVENT_NEW:
                 manager_hold_release(m, ev->block, e, "was added anew");
+                manager_block_source_forget(m, e);
                 blockmap_set_present(&m->blocks, e, false);
                 break;
         case BLOCK_EVENT_READ:

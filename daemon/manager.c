@@ -62,6 +62,7 @@ int manager_new(const char *config_path, MemhpConfig *config, const char *sysroo
         m->node_hint = MEMBLOCK_NODE_NONE;
         m->log_level_override = -1;
         m->runtime_fd = -EBADF;
+        m->iomem_fd = -EBADF;
         *ret = m;
         return 0;
 }
@@ -74,6 +75,7 @@ Manager *manager_free(Manager *m)
         m->monitor = monitor_free(m->monitor);
         m->writer = writer_free(m->writer);
         manager_ops_free(m);
+        manager_sources_free(m);
         sd_event_source_disable_unref(m->process_source);
         sd_event_source_disable_unref(m->delay_timer);
         sd_event_source_disable_unref(m->rescan_timer);
@@ -202,6 +204,10 @@ int manager_start(Manager *m)
         r = setup_sysfs(m);
         if (r < 0)
                 return r;
+        /* Before anything is listened to or served: CAP_SYS_ADMIN is gone after this. */
+        r = manager_sources_setup(m);
+        if (r < 0)
+                return r;
 
         r = sd_event_add_signal(m->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_stop_signal,
                                 m);
@@ -292,6 +298,7 @@ int manager_reload(Manager *m)
                                                              : c->log_level);
                 writer_set_timeout(m->writer, c->offline_timeout_usec);
                 manager_arm_rescan_timer(m);
+                manager_sources_reset_announced(m);
                 log_info("Configuration reloaded from '%s'.", m->config_path);
                 setup_platform(m);
                 /* Offline blocks that the old policy ignored may be wanted now. */

@@ -9,8 +9,9 @@
 
 #include "blockmap.h"
 #include "conf.h"
-#include "metrics.h"
 #include "memsource.h"
+#include "metrics.h"
+#include "nodemask.h"
 #include "monitor.h"
 #include "placement.h"
 #include "platform.h"
@@ -100,6 +101,20 @@ struct Manager {
          * block, "removed" when it loses its last one (manager-sources.c). */
         void (*device_changed)(Manager *m, const Device *dev, const char *change);
         DeviceSignals *device_signals; /* DeviceChanged's queue (manager-device-signals.c) */
+
+        /* Sources and devices (manager-sources.c). */
+        int iomem_fd;           /* <sysroot>/proc/iomem, opened once at start; -1 if absent */
+        SourceMap *source_map;  /* the last snapshot, kept until a block it cannot explain */
+        bool source_map_fresh;  /* built during the current pass: not again before the next */
+        Device *devices;        /* interned; BlockEntry.device is the index + 1 */
+        size_t n_devices, devices_allocated;
+        uint8_t announced[MEMHP_MAX_NODES]; /* bit per MemSource: device-less policy logged */
+        /* Blocks decided while their firmware_node could still appear: looked at again after
+         * 1, 4 and 16 s (manager-sources.c). */
+        struct Recheck *recheck;
+        size_t n_recheck, recheck_allocated;
+        sd_event_source *recheck_timer;
+        bool iomem_hidden_logged;
 };
 
 int manager_new(const char *config_path, MemhpConfig *config, const char *sysroot, Manager **ret);
@@ -173,14 +188,39 @@ void manager_check_other_onliners(Manager *m);
  * blocks. A device is a hotplug unit with an id (PNP0C80:XX, virtioN, daxX.Y); boot memory,
  * balloons and unknown blocks belong to none. */
 struct Device {
-        char id[MEMSOURCE_DEVICE_MAX];
+        char id[MEMSOURCE_DEVICE_MAX]; /* "" for a free slot of the table */
         MemSource source;
         DaxBacking backing;
         uint64_t start, end; /* inclusive; 0, 0 when the range is not known */
+        uint32_t n_blocks;   /* present blocks that resolved to it */
+        bool announced;      /* its policy was logged at info */
 };
 
+/* Opens proc/iomem while memhpd still has CAP_SYS_ADMIN, then drops that capability. */
 int manager_sources_setup(Manager *m);
 void manager_sources_free(Manager *m);
-/* The block's source as last resolved, and its device (NULL for none). MEM_SOURCE_UNKNOWN until
- * resolved. */
+/* The block's source as last resolved, and its device (NULL for none). A block whose
+ * firmware_node may still appear is resolved again first (lazily: when someone asks).
+ * MEM_SOURCE_UNKNOWN for a block not resolved yet. */
 MemSource manager_block_source(Manager *m, uint32_t block, const Device **ret_device);
+/* Device @index + 1 (BlockEntry.device), NULL for 0 or a free slot. */
+const Device *manager_device(const Manager *m, uint16_t device);
+/* The device called @id, or NULL. */
+const Device *manager_device_find(const Manager *m, const char *id);
+
+/* A new pass: the next block the last snapshot cannot explain may rebuild it. */
+void manager_sources_pass_begin(Manager *m);
+/* Resolves @block if it never was, or if its firmware_node may have appeared since. */
+void manager_block_resolve(Manager *m, uint32_t block, BlockEntry *e, MemState st);
+/* The block leaves: it no longer counts for its device. */
+void manager_block_source_forget(Manager *m, BlockEntry *e);
+
+/* What the policy does with an offline block of @node (manager-sources.c). */
+typedef enum SourceVerdict {
+        SOURCE_DECIDED, /* *ret_policy applies */
+        SOURCE_WAIT,    /* its source would change the policy: look again in *ret_delay_usec */
+} SourceVerdict;
+SourceVerdict manager_block_policy(Manager *m, uint32_t block, BlockEntry *e, int node,
+                                   Policy *ret_policy, uint64_t *ret_delay_usec);
+/* Forgets which policies were announced (after a reload they are announced again). */
+void manager_sources_reset_announced(Manager *m);

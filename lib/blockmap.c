@@ -6,6 +6,9 @@
 #include "blockmap.h"
 #include "memblock.h"
 
+/* 65,536 blocks (8 TiB of 128 MiB blocks, or one storm) in 768 KiB: keep it that small. */
+_Static_assert(sizeof(BlockEntry) == 12, "BlockEntry grew");
+
 #define CHUNK_SHIFT 10
 #define CHUNK_SIZE (1U << CHUNK_SHIFT)
 

@@ -2,7 +2,7 @@
 /*
  * The daemon's view of every memory block, keyed by block id. Ids are sparse and may be large
  * (a device-memory window far above boot memory), so the map is two-level: chunks of 1024
- * entries allocated on first use. 65,536 blocks cost about 0.5 MiB.
+ * entries allocated on first use. 65,536 blocks cost about 0.75 MiB (12 bytes each).
  */
 #pragma once
 
@@ -26,7 +26,18 @@ enum {
         BLOCK_DEFERRED = 1 << 9,      /* on the auto-movable list that waits for writes to finish */
         BLOCK_SIGNAL_PENDING = 1 << 10, /* its BlockChanged waits for the bus's queue to drain */
         BLOCK_COUNTED_ONLINE = 1 << 11, /* online as DeviceChanged last counted it */
-        BLOCK_DELAYED = BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY, /* on the delay timer */
+        BLOCK_AWAIT_SOURCE = 1 << 12,   /* waiting for firmware_node: it would change the policy */
+        /* On the delay timer. */
+        BLOCK_DELAYED = BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY | BLOCK_AWAIT_SOURCE,
+};
+
+/* BlockEntry.source: the MemSource in the low bits, what resolving it has found above. */
+enum {
+        BLOCK_SOURCE_MASK = 0x0f,
+        BLOCK_SOURCE_KNOWN = 1 << 4,    /* resolved at least once since it appeared */
+        BLOCK_SOURCE_GAVE_UP = 1 << 5,  /* waited for firmware_node in vain: follows what it is */
+        BLOCK_SOURCE_SETTLING = 1 << 6, /* its attempts count source lookups, not writes */
+        BLOCK_SOURCE_RECHECK = 1 << 7,  /* on the list of blocks whose device may still appear */
 };
 
 typedef struct BlockEntry {
@@ -36,6 +47,8 @@ typedef struct BlockEntry {
         uint8_t attempts; /* node-link lookups or write retries so far */
         uint8_t held;     /* offline on purpose, with a hold record (lib/hold.h) */
         int16_t node;     /* MEMBLOCK_NODE_NONE until known */
+        uint8_t source;   /* MemSource (BLOCK_SOURCE_MASK) and BLOCK_SOURCE_* bits below */
+        uint16_t device;  /* index + 1 into the daemon's device table; 0 for none */
 } BlockEntry;
 
 typedef struct BlockMap {

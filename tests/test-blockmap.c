@@ -252,10 +252,13 @@ TEST(many)
 
 TEST(entry_stays_small)
 {
-        /* 65,536 blocks in about 0.5 MiB: the flags grew to 16 bits inside the same 8 bytes. */
-        ASSERT_EQ(sizeof(BlockEntry), 8);
-        ASSERT_TRUE(BLOCK_AWAIT_RETRY <= UINT16_MAX && BLOCK_DELAYED <= UINT16_MAX);
+        /* 65,536 blocks in 0.75 MiB: source and device took 4 more bytes, the flags are full. */
+        ASSERT_EQ(sizeof(BlockEntry), 12);
+        ASSERT_TRUE(BLOCK_COUNTED_ONLINE <= UINT16_MAX && BLOCK_DELAYED <= UINT16_MAX);
+        ASSERT_TRUE(BLOCK_SOURCE_MASK >= 7 && (BLOCK_SOURCE_RECHECK & BLOCK_SOURCE_MASK) == 0);
+        ASSERT_TRUE(BLOCK_SOURCE_RECHECK <= UINT8_MAX);
         ASSERT_TRUE((BLOCK_AWAIT_NODE & BLOCK_AWAIT_RETRY) == 0);
+        ASSERT_TRUE((BLOCK_AWAIT_SOURCE & (BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY)) == 0);
 }
 
 TEST(observe)
