@@ -30,7 +30,8 @@ static void usage(FILE *f)
         fputs("usage: memhp-sim serve ROOT --ctl SOCK [--nodes LIST] [--possible LIST]\n"
               "                 [--cpu-nodes LIST] [--boot nodeN:LO-HI[/ZONE],...]\n"
               "                 [--block-size HEX] [--auto-online VALUE] [--movable-node]\n"
-              "                 [--late-link MS] [--kernel-group] [--die-with-parent] [--debug]\n"
+              "                 [--late-link MS] [--late-firmware-node MS] [--extra DIR]\n"
+              "                 [--kernel-group] [--die-with-parent] [--debug]\n"
               "       memhp-sim ctl SOCK COMMAND...   (COMMAND help lists the commands)\n"
               "       memhp-sim write [--timeout MS] [--hold MS] PATH VALUE\n"
               "       memhp-sim bench ROOT FIRST N\n"
@@ -122,6 +123,8 @@ static int serve(int argc, char **argv)
                 {"auto-online", required_argument, NULL, 'a'},
                 {"movable-node", no_argument, NULL, 'm'},
                 {"late-link", required_argument, NULL, 'l'},
+                {"late-firmware-node", required_argument, NULL, 'F'},
+                {"extra", required_argument, NULL, 'x'},
                 {"kernel-group", no_argument, NULL, 'k'},
                 {"die-with-parent", no_argument, NULL, 'P'},
                 {"debug", no_argument, NULL, 'd'},
@@ -133,7 +136,8 @@ static int serve(int argc, char **argv)
         unsigned long long block_size = 0x8000000;
         uint64_t online_mask, possible_mask, cpu_mask;
         bool movable_node = false, debug = false, kernel_group = false;
-        unsigned long late_link = 0;
+        unsigned long late_link = 0, late_fw = 0;
+        const char *extra = NULL;
         static struct sim s;
         char *end;
         int c, r;
@@ -171,6 +175,12 @@ static int serve(int argc, char **argv)
                         break;
                 case 'l':
                         late_link = strtoul(optarg, &end, 10);
+                        break;
+                case 'F':
+                        late_fw = strtoul(optarg, &end, 10);
+                        break;
+                case 'x':
+                        extra = optarg;
                         break;
                 case 'k':
                         kernel_group = true;
@@ -221,6 +231,11 @@ static int serve(int argc, char **argv)
         }
         s.movable_node = movable_node;
         s.late_link_ms = (unsigned)late_link;
+        s.late_fw_ms = (unsigned)late_fw;
+        if (extra && (r = sim_extra_init(extra)) < 0) {
+                fprintf(stderr, "memhp-sim: --extra %s: %s\n", extra, strerror(-r));
+                return 2;
+        }
         s.kernel_group = kernel_group;
         if (boot && (r = parse_boot(&s, boot)) < 0) {
                 fprintf(stderr, "memhp-sim: bad --boot '%s': %s\n", boot, strerror(-r));

@@ -40,6 +40,7 @@ static const char usage[] =
         "                                    another onliner wins: the block goes online\n"
         "                                    just before the next write is processed\n"
         "  late-link MS                      nodeN links of later hot-adds appear MS late\n"
+        "  late-firmware-node MS             memoryN/firmware_node (--extra) MS after the links\n"
         "  clear [BLOCKS]                    drop faults\n"
         "  faults\n"
         "  state [BLOCKS]                    one line per block: id state zone node\n"
@@ -529,6 +530,14 @@ static bool run_command(struct sim *s, char *line, struct reply *rp)
                 else {
                         pthread_mutex_lock(&s->lock);
                         s->late_link_ms = v;
+                        pthread_mutex_unlock(&s->lock);
+                }
+        } else if (strcmp(argv[0], "late-firmware-node") == 0) {
+                if (argc < 2 || parse_uint(argv[1], &v) < 0)
+                        fail(rp, EINVAL, "usage: late-firmware-node MS");
+                else {
+                        pthread_mutex_lock(&s->lock);
+                        s->late_fw_ms = v;
                         pthread_mutex_unlock(&s->lock);
                 }
         } else if (strcmp(argv[0], "clear") == 0) {

@@ -8,6 +8,8 @@
 
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 
 #include "sim.h"
 
@@ -18,6 +20,7 @@ enum kind {
         K_NODEDIR,  /* node/nodeN/ */
         K_NODEATTR, /* node/nodeN/<attr> (nid << 8 | attr) */
         K_NODELINK, /* node/nodeN/memoryM (nid << 32 | id) */
+        K_EXTRA,    /* a file of the --extra directory (index + 1, sim-fuse-extra.c) */
 };
 
 #define KIND_SHIFT 56
@@ -84,6 +87,17 @@ extern struct sim *sim;
 
 /* sim-fuse.c */
 struct block *ino_block_locked(fuse_ino_t ino);
+
+/* sim-fuse-extra.c: files served from the --extra directory. Called with sim->lock held. */
+bool extra_enabled(void);
+const char *extra_path(fuse_ino_t ino);
+int extra_lookup_locked(const char *parent, const char *name, fuse_ino_t *ret);
+int extra_stat_locked(fuse_ino_t ino, struct stat *st);
+int extra_readlink_locked(fuse_ino_t ino, char *buf, size_t size);
+int extra_read_locked(fuse_ino_t ino, char **ret, size_t *ret_len);
+int extra_readdir_locked(const char *rel, bool (*add)(void *d, const char *name, fuse_ino_t ino,
+                                                      mode_t mode, off_t off),
+                         void *d, off_t first_off);
 
 /* sim-fuse-io.c */
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);

@@ -242,7 +242,9 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
                 if (!b || b->gen != fi->fh)
                         r = -ENODEV; /* kernfs: the attribute's device is gone */
         }
-        if (r == 0)
+        if (r == 0 && INO_KIND(ino) == K_EXTRA)
+                r = extra_read_locked(ino, &buf, &len);
+        else if (r == 0)
                 r = render_locked(ino, &buf, &len);
         pthread_mutex_unlock(&sim->lock);
         if (r < 0)

@@ -15,6 +15,7 @@
 #define FUSE_USE_VERSION 312
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <fuse_lowlevel.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -165,6 +166,8 @@ static int stat_locked(fuse_ino_t ino, struct stat *st, double *timeout)
                 st->st_size = 4096;
                 *timeout = STATIC_TIMEOUT;
                 break;
+        case K_EXTRA:
+                return extra_stat_locked(ino, st);
         case K_NODELINK:
                 b = sim_find_locked(sim, (uint32_t)v);
                 if (!b || b->node != (v >> 32) || !sim_link_visible(b, now))
@@ -179,6 +182,52 @@ static int stat_locked(fuse_ino_t ino, struct stat *st, double *timeout)
         if (S_ISDIR(st->st_mode))
                 st->st_nlink = 2;
         return 0;
+}
+
+/* The path of a static directory relative to the root ("" for the root). */
+static void static_path(unsigned v, char *buf, size_t size)
+{
+        const char *parts[8];
+        size_t n = 0, len = 0;
+
+        for (; v != S_ROOT && n < ELEMENTSOF(parts); v = statics[v].parent)
+                parts[n++] = statics[v].name;
+        buf[0] = 0;
+        while (n-- > 0)
+                len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? "/" : "", parts[n]);
+}
+
+/* Names the model lacks, from the --extra directory: @parent's path there, or -ENOENT. */
+static int extra_parent_locked(fuse_ino_t parent, const char *name, char *buf, size_t size)
+{
+        const struct block *b;
+
+        switch (INO_KIND(parent)) {
+        case K_STATIC:
+                /* Blocks and nodes are the model's alone: no ghost memoryN from the test. */
+                if (INO_VAL(parent) == S_MEMORY || INO_VAL(parent) == S_NODE)
+                        return -ENOENT;
+                static_path((unsigned)INO_VAL(parent), buf, size);
+                return 0;
+        case K_MEMDIR:
+                b = ino_block_locked(parent);
+                if (!b)
+                        return -ENOENT;
+                /* ACPI links firmware_node once the device's memory is added, after the
+                 * blocks' add uevents and node links. */
+                if (strcmp(name, "firmware_node") == 0 &&
+                    (int32_t)(sim_now_ms() - b->link_at - sim->late_fw_ms) < 0)
+                        return -ENOENT;
+                snprintf(buf, size, "sys/devices/system/memory/memory%u", b->id);
+                return 0;
+        case K_EXTRA:
+                if (!extra_path(parent))
+                        return -ENOENT;
+                snprintf(buf, size, "%s", extra_path(parent));
+                return 0;
+        default:
+                return -ENOENT;
+        }
 }
 
 static int lookup_locked(fuse_ino_t parent, const char *name, fuse_ino_t *ret)
@@ -257,6 +306,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         COUNT(SIM_OP_LOOKUP);
         pthread_mutex_lock(&sim->lock);
         r = lookup_locked(parent, name, &ino);
+        if ((r == -ENOENT || INO_KIND(parent) == K_EXTRA) && extra_enabled()) {
+                char path[PATH_MAX];
+
+                r = extra_parent_locked(parent, name, path, sizeof(path));
+                if (r == 0)
+                        r = extra_lookup_locked(path, name, &ino);
+        }
         if (r == 0)
                 r = stat_locked(ino, &e.attr, &timeout);
         if (r == 0 && (INO_KIND(ino) == K_MEMDIR || INO_KIND(ino) == K_MEMATTR)) {
@@ -316,7 +372,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr _unused
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-        char target[64];
+        char target[PATH_MAX];
         struct stat st;
         double timeout;
         int r;
@@ -330,6 +386,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
                 snprintf(target, sizeof(target), "../../node/node%u", b->node);
         } else if (r == 0 && INO_KIND(ino) == K_NODELINK) {
                 snprintf(target, sizeof(target), "../../memory/memory%u", (uint32_t)INO_VAL(ino));
+        } else if (r == 0 && INO_KIND(ino) == K_EXTRA) {
+                r = extra_readlink_locked(ino, target, sizeof(target));
         } else if (r == 0) {
                 r = -EINVAL;
         }
@@ -403,6 +461,27 @@ static bool dir_add(struct dirbuf *d, const char *name, fuse_ino_t ino, mode_t m
         return true;
 }
 
+static bool dir_add_cb(void *d, const char *name, fuse_ino_t ino, mode_t mode, off_t off)
+{
+        return dir_add(d, name, ino, mode, off);
+}
+
+/* Extra entries of a static directory, but not those the model has (sys/devices). */
+struct static_dir {
+        struct dirbuf *d;
+        unsigned v;
+};
+
+static bool static_add_cb(void *userdata, const char *name, fuse_ino_t ino, mode_t mode, off_t off)
+{
+        struct static_dir *sd = userdata;
+
+        for (unsigned s = S_ROOT + 1; s < _S_MAX; s++)
+                if (statics[s].parent == sd->v && strcmp(statics[s].name, name) == 0)
+                        return true;
+        return dir_add(sd->d, name, ino, mode, off);
+}
+
 static int readdir_locked(struct dirbuf *d, fuse_ino_t ino)
 {
         unsigned kind = INO_KIND(ino);
@@ -449,8 +528,19 @@ static int readdir_locked(struct dirbuf *d, fuse_ino_t ino)
                                 if (!dir_add(d, name, INO(K_NODEDIR, n), S_IFDIR, DYN_OFF + n))
                                         return 0;
                         }
+                } else {
+                        struct static_dir sd = {d, (unsigned)v};
+                        char path[PATH_MAX];
+
+                        static_path((unsigned)v, path, sizeof(path));
+                        return extra_readdir_locked(path, static_add_cb, &sd, off);
                 }
                 return 0;
+        }
+        if (kind == K_EXTRA) {
+                if (!extra_path(ino))
+                        return -ENOENT;
+                return extra_readdir_locked(extra_path(ino), dir_add_cb, d, off);
         }
         if (kind == K_MEMDIR) {
                 const struct block *b = ino_block_locked(ino);

@@ -145,6 +145,9 @@ struct sim {
         struct fault faults[SIM_MAX_FAULTS];
         size_t n_faults;
         unsigned late_link_ms;
+        /* memoryN/firmware_node (from --extra) appears this long after the nodeN links, as
+         * ACPI links it only once the whole device is added. */
+        unsigned late_fw_ms;
         struct hang_wait *hangs;
 
         struct wlog_entry *wlog;
@@ -209,6 +212,8 @@ size_t uevent_build_kernel(char *buf, size_t size, const char *action, const cha
                            const char *subsystem, uint64_t seqnum, bool synthetic);
 
 /* sim-fuse.c, sim-fuse-io.c */
+/* Serve the names the model lacks from @dir (sim-fuse-extra.c), before sim_fuse_run(). */
+int sim_extra_init(const char *dir);
 int sim_fuse_run(struct sim *s, const char *mountpoint, bool debug);
 void sim_fuse_stop(void);
 

@@ -328,6 +328,91 @@ class Sim:
             problem(f'sanitizer report in {self.log_path}')
 
 
+class Extra:
+    """The --extra directory of a sim: the files the model does not compute, by which memhpd
+    tells a block's source (proc/iomem, the ACPI and dax buses, balloon drivers, the
+    hypervisor). The sim serves them read-only under its root; memoryN/firmware_node links
+    appear `--late-firmware-node` ms after the block's node links, as ACPI creates them once
+    the whole device is added. Files are replaced atomically, so a read never sees half."""
+
+    def __init__(self, tmp, name='extra', block_size=0x8000000):
+        self.dir = os.path.join(tmp, f'{name}-files')
+        self.block_size = block_size
+        self.ram = [(0x100000, 0x7fffffff, 'System RAM')]  # boot memory below 2 GiB
+        self.devices = []  # (start, end, parent, child)
+        os.makedirs(self.dir)
+        self.write_iomem()
+
+    def args(self):
+        return ['--extra', self.dir]
+
+    def write(self, rel, text):
+        path = os.path.join(self.dir, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + '.tmp', 'w') as f:
+            f.write(text)
+        os.rename(path + '.tmp', path)
+
+    def link(self, rel, target):
+        path = os.path.join(self.dir, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.symlink(target, path)
+
+    def span(self, first, count):
+        return first * self.block_size, (first + count) * self.block_size - 1
+
+    def write_iomem(self):
+        lines = ['00000000-00000fff : Reserved']
+        for start, end, name in self.ram:
+            lines.append(f'{start:08x}-{end:08x} : {name}')
+        for start, end, parent, child in sorted(self.devices):
+            lines.append(f'{start:08x}-{end:08x} : {parent}')
+            lines.append(f'  {start:08x}-{end:08x} : {child}')
+        self.write('proc/iomem', '\n'.join(lines) + '\n')
+
+    def virtio_mem(self, name, first, count):
+        """virtioN's plugged memory: blocks first..first+count-1 (one merged range)."""
+        self.devices.append((*self.span(first, count), name, 'System RAM (virtio_mem)'))
+        self.write_iomem()
+
+    def dimm(self, name, first, count):
+        """An ACPI memory device (PNP0C80:XX) and the firmware_node links of its blocks."""
+        dev = f'LNXSYSTM:00/LNXSYBUS:00/PNP0A06:00/{name}'
+        os.makedirs(os.path.join(self.dir, 'sys/devices', dev), exist_ok=True)
+        self.link(f'sys/bus/acpi/devices/{name}', f'../../../devices/{dev}')
+        for i in range(first, first + count):
+            self.link(f'sys/devices/system/memory/memory{i}/firmware_node',
+                      f'../../../{dev}')
+
+    def dax(self, name, first, count, backing='hmem'):
+        """daxX.Y in kmem mode: its dax bus link, mapping0 and its iomem entry."""
+        parent = {'hmem': 'platform/hmem.0',
+                  'nvdimm': 'LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0/region0',
+                  'cxl': 'platform/ACPI0017:00/root0/decoder0.0/region0/dax_region0'}[backing]
+        start, end = self.span(first, count)
+        self.write(f'sys/devices/{parent}/{name}/mapping0/start', f'{start:#x}\n')
+        self.write(f'sys/devices/{parent}/{name}/mapping0/end', f'{end:#x}\n')
+        self.link(f'sys/bus/dax/devices/{name}', f'../../../devices/{parent}/{name}')
+        self.devices.append((start, end, name, 'System RAM (kmem)'))
+        self.write_iomem()
+
+    def hyperv(self):
+        """A Hyper-V guest whose hv_balloon driver is bound to its VMBus device."""
+        dev = 'sys/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0004:00/VMBUS:00/1eccfd72-4b41-45ef-b73a'
+        os.makedirs(os.path.join(self.dir, dev), exist_ok=True)
+        self.link('sys/bus/vmbus/drivers/hv_balloon/1eccfd72-4b41-45ef-b73a',
+                  '../../../../devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0004:00/VMBUS:00/'
+                  '1eccfd72-4b41-45ef-b73a')
+
+    def xen(self):
+        self.write('sys/hypervisor/type', 'xen\n')
+        os.makedirs(os.path.join(self.dir, 'sys/devices/system/xen_memory/xen_memory0'),
+                    exist_ok=True)
+
+    def s390(self):
+        os.makedirs(os.path.join(self.dir, 'sys/bus/ccw/devices'), exist_ok=True)
+
+
 class Listener:
     """udev-listen: a real libudev monitor ("udev" source, subsystem filter)."""
 
