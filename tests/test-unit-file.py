@@ -7,7 +7,11 @@
 3. every system call memhpd makes (traced with strace through start-up, coldplug writes, a
    private system bus with a D-Bus operation, a reload, an idle loop and SIGTERM) is allowed
    by the unit's SystemCallFilter= lines, expanded with systemd-analyze syscall-filter. A
-   filter that misses one would fail that call with EPERM in production.
+   filter that misses one would fail that call with EPERM in production;
+4. the capabilities are what memhpd(8) says: the bounding set is CAP_NET_ADMIN and
+   CAP_SYS_ADMIN, and (when the test has CAP_SYS_ADMIN to give) the trace shows memhpd opening
+   proc/iomem, then dropping CAP_SYS_ADMIN with capset, before it listens for uevents (and
+   so before the bus, which comes later).
 
 Usage: test-unit-file.py UNIT MEMHPD SOURCE_ROOT
 """
@@ -78,6 +82,9 @@ def make_tree(root):
         f.write("8000000\n")
     with open(os.path.join(mem, "auto_online_blocks"), "w") as f:
         f.write("offline\n")
+    os.makedirs(os.path.join(root, "proc"))
+    with open(os.path.join(root, "proc/iomem"), "w") as f:
+        f.write("00000000-00000fff : Reserved\n00001000-7fffffff : System RAM\n")
     for i in range(4):
         d = os.path.join(mem, f"memory{i}")
         os.mkdir(d)
@@ -163,13 +170,38 @@ def traced_syscalls(memhpd, src):
         text = log.read()
         if "Configuration reloaded" not in text or "Stopped after" not in text:
             sys.exit("memhpd did not reload and stop cleanly under strace:\n" + text[-2000:])
-        calls = set()
         with open(trace) as f:
-            for line in f:
-                m = re.match(r"^\d+\s+(\w+)\(", line)
-                if m:
-                    calls.add(m.group(1))
-        return calls
+            return [line for line in f if re.match(r"^\d+\s+\w+\(", line)]
+
+
+def has_cap(cap):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> cap & 1)
+    return False
+
+
+def check_capabilities(text, lines):
+    """Returns the number of problems with the unit's capabilities and memhpd's use of them."""
+    failed = 0
+    bset = [ln.split("=", 1)[1].split() for ln in text.splitlines()
+            if ln.startswith("CapabilityBoundingSet=")]
+    print(f"CapabilityBoundingSet: {bset}")
+    failed += bset != [["CAP_NET_ADMIN", "CAP_SYS_ADMIN"]]
+
+    def first(pattern):
+        return next((i for i, ln in enumerate(lines) if re.search(pattern, ln)), None)
+    iomem, capset, sock = first(r'openat\(.*proc/iomem"'), first(r"\bcapset\("), \
+        first(r"\bsocket\(AF_NETLINK")
+    if not has_cap(21):  # CAP_SYS_ADMIN
+        print("capabilities: the test lacks CAP_SYS_ADMIN, so memhpd has none to drop; order "
+              f"not checked (proc/iomem opened at line {iomem})")
+        return failed + (iomem is None)
+    print(f"capabilities: proc/iomem opened at trace line {iomem}, capset at {capset}, the "
+          f"uevent socket at {sock}")
+    failed += None in (iomem, capset, sock) or not iomem < capset < sock
+    return failed
 
 
 def main():
@@ -200,12 +232,14 @@ def main():
 
     g = groups()
     allowed = allowed_syscalls(text, g)
-    used = traced_syscalls(memhpd, src)
+    lines = traced_syscalls(memhpd, src)
+    used = {re.match(r"^\d+\s+(\w+)\(", ln).group(1) for ln in lines}
     # strace names the exec that starts the trace too; systemd runs that before the filter.
     missing = sorted(c for c in used - allowed if c != "execve")
     print(f"memhpd used {len(used)} system calls; not allowed by the unit's filter: "
           f"{', '.join(missing) or 'none'}")
     failed += bool(missing)
+    failed += check_capabilities(text, lines)
     print("unit file: " + ("FAIL" if failed else "ok"))
     return 1 if failed else 0
 
