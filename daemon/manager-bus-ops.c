@@ -309,13 +309,16 @@ int bus_ops_online(Manager *m, sd_bus_message *msg, const uint32_t *ids, size_t 
                         b->action = MEM_ACTION_ONLINE_KERNEL;
                         continue;
                 }
-                /* auto: what the node's policy would do; "ignore" means the kernel decides. */
+                /* auto: what the block's policy (node and source) would do; "ignore" means the
+                 * kernel decides. */
                 node = bus_block_node(m, b->id, hint);
                 if (b->prior_state != MEM_STATE_OFFLINE)
                         flags |= PLACE_NO_COUNT; /* its pages are in the sizes already */
-                b->action = placement_place(
-                        conf_policy_for(m->config, m->platform, node, MEM_SOURCE_UNKNOWN).policy,
-                        m->config->movable_ratio, &ledger, node, m->block_pages, flags);
+                b->action = placement_place(conf_policy_for(m->config, m->platform, node,
+                                                            manager_block_source(m, b->id, NULL))
+                                                    .policy,
+                                            m->config->movable_ratio, &ledger, node,
+                                            m->block_pages, flags);
                 if (node >= 0)
                         hint = node;
         }

@@ -28,7 +28,7 @@
 #include "strutil.h"
 #include "time-util.h"
 
-#define RULE_MAX 160
+#define RULE_MAX POLICY_RULE_TEXT_MAX
 /* A decided block whose firmware_node may still appear is looked at again after 1, 4 and 16 s
  * (the kernel links it right after adding the device; a loaded machine may take longer). */
 #define RECHECK_USEC (1 * USEC_PER_SEC)
@@ -281,21 +281,14 @@ MemSource manager_block_source(Manager *m, uint32_t block, const Device **ret_de
         return e && (e->source & BLOCK_SOURCE_KNOWN) ? block_source(e) : MEM_SOURCE_UNKNOWN;
 }
 
-/*
- * The policy of @source on @node and the rule that gave it. Per node for now: every source of a
- * node gets the node's policy, so no block ever has to wait for its source.
- */
+/* The policy of @source on @node and the rule that gave it, as memhpd.conf(5) spells it. */
 static Policy source_policy(const Manager *m, int node, MemSource source, char *rule,
                             size_t size)
 {
-        Policy p = conf_node_policy(m->config, (unsigned)node);
+        PolicyChoice ch = conf_policy_for(m->config, m->platform, node, source);
 
-        (void)source;
-        if (m->config->node_policy[node] >= 0)
-                snprintf(rule, size, "[Node %d]", node);
-        else
-                snprintf(rule, size, "Default=%s", policy_to_string(p));
-        return p;
+        policy_choice_format(ch, node, source, rule, size);
+        return ch.policy;
 }
 
 static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata);
