@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""memhpd against memhp-sim with the files that tell sources apart (simlib.Extra): per-source
+policies on one node, a DIMM whose firmware_node appears late, an unexplained block. Every
+check of placement reads the sim's zones, never what memhpd says it did."""
+
+from simlib import Daemon, Extra, Sim, check, check_eq, run_tests, wait_policy, wait_until
+
+BASE = '''[Daemon]
+EventSource=udev
+[Policy]
+Default=online_movable
+'''
+
+
+def zones_of(sim, ids):
+    b = sim.blocks()
+    return {i: (b[i][0], b[i][1]) for i in ids}
+
+
+def test_sources_on_one_node(tmp):
+    """A DIMM, a virtio-mem device and a dax device on node 1 follow three [Source] rules."""
+    extra = Extra(tmp)
+    extra.dimm('PNP0C80:00', 32, 4)
+    extra.virtio_mem('virtio3', 64, 8)
+    extra.dax('dax0.0', 96, 4, backing='cxl')
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15', *extra.args())
+    d = Daemon(tmp, sim, BASE + '''[Source dimm]
+Policy=online_movable
+[Source virtio-mem]
+Policy=online_kernel
+[Source dax]
+Policy=ignore
+''')
+    for first, n in ((32, 4), (64, 8), (96, 4)):
+        sim.ctl('add-dimm', 1, n, first)
+    wait_policy(sim, {1: 'Movable'}, range(32, 36))
+    wait_policy(sim, {1: 'Normal'}, range(64, 72))
+    d.wait_log(r'dax0\.0 \(dax, cxl, node 1\): ignore from \[Source dax\]')
+    check(all(sim.blocks()[i][0] == 'offline' for i in range(96, 100)),
+          f'dax blocks left offline: {zones_of(sim, range(96, 100))}')
+    check_eq(sim.writes()[0].keys() & set(range(96, 100)), set(), 'no write to the dax blocks')
+    d.wait_log(r'PNP0C80:00 \(dimm, node 1\): online_movable from \[Source dimm\]')
+    d.wait_log(r'virtio3 \(virtio-mem, node 1\): online_kernel from \[Source virtio-mem\]')
+    # Once per device, not per block.
+    check_eq(d.count(r'^memhpd: virtio3 \(virtio-mem, node'), 1, 'info lines about virtio3')
+    d.stop()
+
+
+def test_late_firmware_node(tmp):
+    """firmware_node appears 300 ms after the blocks: where a DIMM's policy differs from the
+    unknown rule memhpd waits for it; a block no device ever claims follows the unknown rule,
+    with one line naming it; where they agree nothing waits and the device is still found."""
+    extra = Extra(tmp)
+    extra.dimm('PNP0C80:01', 40, 4)
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15', '--late-firmware-node',
+              '300', *extra.args())
+    d = Daemon(tmp, sim, BASE + '''[Source dimm]
+Policy=online_movable
+[Source unknown]
+Policy=online_kernel
+''')
+    sim.ctl('add-dimm', 1, 4, 40)
+    sim.ctl('add-dimm', 1, 1, 48)  # no ACPI device covers it
+    wait_policy(sim, {1: 'Movable'}, range(40, 44), timeout=15)
+    wait_policy(sim, {1: 'Normal'}, [48], timeout=15)
+    d.wait_log(r'memory48 \(node 1\): no firmware_node after \d+ lookups over ~1 s.*as unknown '
+               r'it gets online_kernel from \[Source unknown\] \(a DIMM would get '
+               r'online_movable from \[Source dimm\]\)')
+    check_eq(d.count(r'memory4[0-3] \(node 1\): no firmware_node'), 0,
+             'the DIMM blocks were not given up')
+    d.wait_log(r'PNP0C80:01 \(dimm, node 1\): online_movable from \[Source dimm\]')
+    d.stop()
+
+    # Policies that agree (Default= for both): decided at once, the device found later.
+    extra2 = Extra(tmp, name='agree')
+    extra2.dimm('PNP0C80:02', 40, 2)
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15', '--late-firmware-node',
+              '1500', *extra2.args(), name='agree')
+    d = Daemon(tmp, sim, BASE, name='memhpd-agree')
+    sim.ctl('add-dimm', 1, 2, 40)
+    # Before its firmware_node exists: nobody waited for it.
+    wait_policy(sim, {1: 'Movable'}, range(40, 42), timeout=1.2)
+    d.wait_log(r'PNP0C80:02 \(dimm, node 1\): its blocks were decided before its firmware_node '
+               r'appeared', timeout=10)
+    check_eq(d.count(r'no firmware_node after'), 0, 'no block waited')
+    d.stop()
+
+
+def test_platform_balloons(tmp):
+    """Hyper-V with hv_balloon bound: a block no device covers is the balloon's and follows
+    [Source hyperv-balloon]; the source is logged once per node, not per block."""
+    extra = Extra(tmp)
+    extra.hyperv()
+    sim = Sim(tmp, '--nodes', '0', '--boot', 'node0:0-7', *extra.args())
+    d = Daemon(tmp, sim, BASE + '''[Source hyperv-balloon]
+Policy=online_kernel
+''')
+    sim.ctl('add-dimm', 0, 4, 32)
+    wait_policy(sim, {0: 'Normal'}, range(32, 36))
+    d.wait_log(r'hyperv-balloon memory on node 0 \(memory32 first\): online_kernel from '
+               r'\[Source hyperv-balloon\]')
+    check_eq(d.count(r'hyperv-balloon memory on node 0'), 1, 'logged once for the node')
+    d.stop()
+
+
+def test_iomem_hidden(tmp):
+    """proc/iomem with zeros (memhpd could not open it with CAP_SYS_ADMIN): said once, and the
+    virtio-mem memory is unknown rather than guessed."""
+    extra = Extra(tmp)
+    extra.write('proc/iomem', '00000000-00000000 : System RAM\n00000000-00000000 : virtio0\n'
+                '  00000000-00000000 : System RAM (virtio_mem)\n')
+    sim = Sim(tmp, '--nodes', '0', '--boot', 'node0:0-7', *extra.args())
+    d = Daemon(tmp, sim, BASE + '''[Source virtio-mem]
+Policy=online_kernel
+''')
+    sim.ctl('add-dimm', 0, 2, 32)
+    wait_policy(sim, {0: 'Movable'}, range(32, 34))
+    d.wait_log(r'proc/iomem shows no addresses')
+    d.wait_log(r'memory32 \(node 0\): no ACPI memory device, virtio-mem or dax range covers it')
+    check_eq(d.count(r'proc/iomem shows no addresses'), 1, 'said once')
+    d.stop()
+
+
+run_tests([
+    test_sources_on_one_node,
+    test_late_firmware_node,
+    test_platform_balloons,
+    test_iomem_hidden,
+])
