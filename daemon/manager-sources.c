@@ -161,9 +161,13 @@ static uint16_t device_intern(Manager *m, const MemSourceInfo *info)
         size_t slot = SIZE_MAX;
         Device *d;
 
+        /* Blocks come in address order: most are the last device's. */
+        if (m->last_device > 0 && m->last_device <= m->n_devices &&
+            streq(m->devices[m->last_device - 1].id, info->device))
+                return m->last_device;
         for (size_t i = 0; i < m->n_devices; i++) {
                 if (streq(m->devices[i].id, info->device))
-                        return (uint16_t)(i + 1);
+                        return m->last_device = (uint16_t)(i + 1);
                 if (slot == SIZE_MAX && !m->devices[i].id[0])
                         slot = i;
         }
@@ -179,7 +183,7 @@ static uint16_t device_intern(Manager *m, const MemSourceInfo *info)
         d = &m->devices[slot];
         *d = (Device){.source = info->source, .backing = info->backing};
         strcpy(d->id, info->device);
-        return (uint16_t)(slot + 1);
+        return m->last_device = (uint16_t)(slot + 1);
 }
 
 void manager_block_source_forget(Manager *m, BlockEntry *e)

@@ -108,6 +108,7 @@ struct Manager {
         bool source_map_fresh;  /* built during the current pass: not again before the next */
         Device *devices;        /* interned; BlockEntry.device is the index + 1 */
         size_t n_devices, devices_allocated;
+        uint16_t last_device;   /* the slot device_intern() found last, a hint */
         uint8_t announced[MEMHP_MAX_NODES]; /* bit per MemSource: device-less policy logged */
         /* Blocks decided while their firmware_node could still appear: looked at again after
          * 1, 4 and 16 s (manager-sources.c). */
