@@ -40,6 +40,11 @@ memhpd take the sim's kernel-group messages for the kernel's).
               Callgrind printed the cost per hot-added block of memhpd's callbacks, inclusive,
               to show where it goes.
 
+  iomem       the native and callgrind udev runs again (suffix _iomem) with sources to
+              resolve: the sim serves a proc/iomem of MEMHP_BENCH_IOMEM_DEVICES (1024)
+              virtio-mem devices that cover the storm, among as many other ranges (some 4,100
+              lines), so every block gets its source and device. Same targets.
+
 Environment: MEMHP_BENCH_STORM_BLOCKS (65536), MEMHP_BENCH_SETTLE (s, 300),
 MEMHP_BENCH_CG_SETTLE (s, 420), MEMHP_BENCH_PACE (blocks per storm command under callgrind,
 0 = unpaced, the default), MEMHP_BENCH_PACE_MS (pause between those commands, 0).
@@ -68,6 +73,7 @@ CG_SETTLE = float(os.environ.get('MEMHP_BENCH_CG_SETTLE', '420'))
 PACE = int(os.environ.get('MEMHP_BENCH_PACE', '0'))
 PACE_MS = int(os.environ.get('MEMHP_BENCH_PACE_MS', '0'))
 FIRST = 64
+IOMEM_DEVICES = int(os.environ.get('MEMHP_BENCH_IOMEM_DEVICES', '1024'))
 EXPECT = {0: 'Movable', 1: 'Normal'}
 TARGET_LOST = 0
 TARGET_IR = 100000
@@ -343,9 +349,25 @@ def events_sent(sim):
     return int(m.group(1))
 
 
-def new_sim(tmp, name, source):
+def iomem_files(tmp, name):
+    """proc/iomem with IOMEM_DEVICES virtio-mem devices covering the storm, between as many
+    other top-level ranges (PCI windows, reserved areas) from 2 GiB up."""
+    extra = simlib.Extra(tmp, name=name)
+    per = max(1, N // IOMEM_DEVICES)
+    for k in range(0, N, per):
+        start, end = extra.span(FIRST + k, min(per, N - k))
+        extra.devices.append((start, end, f'virtio{k // per}', 'System RAM (virtio_mem)'))
+    for i in range(IOMEM_DEVICES):
+        base = 0x80000000 + i * 0x80000
+        extra.ram.append((base, base + 0x7ffff, f'PCI Bus 0000:{i % 256:02x}'))
+    extra.write_iomem()
+    return extra
+
+
+def new_sim(tmp, name, source, iomem=False):
+    extra = iomem_files(tmp, name + '-files').args() if iomem else []
     return Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15',
-               *(['--kernel-group'] if source == 'kernel' else []), name=name)
+               *(['--kernel-group'] if source == 'kernel' else []), *extra, name=name)
 
 
 def reproduce_line():
@@ -353,9 +375,9 @@ def reproduce_line():
     return f'meson test -C {build} --benchmark sim-storm-65536 -v'
 
 
-def native(tmp, source, suffix):
+def native(tmp, source, suffix, iomem=False):
     """Lost blocks and peak RSS over a native storm with production settings."""
-    sim = new_sim(tmp, f'sim-native{suffix}', source)
+    sim = new_sim(tmp, f'sim-native{suffix}', source, iomem)
     d = BenchDaemon(tmp, sim, config(source, 'info'), f'memhpd-native{suffix}', source=source)
     d.wait_idle(quiet=1.0)
     rss0 = status_kib(d.pid, 'VmHWM')
@@ -380,6 +402,12 @@ def native(tmp, source, suffix):
     d.stop()
     log(f'   [{source}] the subscriber saw {d.subscriber.onlined()} BlockChanged "online" '
         f'signals; memhpd says it received {d.uevents_received()} uevents')
+    if iomem:
+        devices = d.count(r'^memhpd: virtio\d+ \(virtio-mem, node \d\): ')
+        log(f'   [{source}] {devices} virtio-mem devices announced (of '
+            f'{-(-N // max(1, N // IOMEM_DEVICES))} in proc/iomem)')
+        check(devices == -(-N // max(1, N // IOMEM_DEVICES)),
+              f'{devices} devices resolved, not every one of proc/iomem')
     log(f'BENCH storm_lost_blocks{suffix} {len(bad)} blocks')
     log(f'BENCH storm_peak_rss_kib{suffix} {hwm} KiB')
     log(f'   [{source}] lost blocks: {len(bad)} (target {TARGET_LOST}) '
@@ -395,6 +423,10 @@ def bench_native_udev(tmp):
 
 def bench_native_kernel(tmp):
     native(tmp, 'kernel', '_kernel')
+
+
+def bench_native_udev_iomem(tmp):
+    native(tmp, 'udev', '_iomem', iomem=True)
 
 
 def callgrind_total(path):
@@ -413,6 +445,7 @@ BREAKDOWN = [
     ('udev_device_unref', '  of which libudev device free'),
     ('kernel_receive', '  of which the kernel reader (EventSource=kernel)'),
     ('on_process', 'pass over queued blocks: read state/node, submit the write'),
+    ('manager_block_resolve', '  of which source and device resolution'),
     ('writer_thread', 'writer thread: the sysfs write'),
     ('on_done', 'write completions'),
     ('log_block', '  of which the per-block log line'),
@@ -441,10 +474,10 @@ def callgrind_control(*args):
     return r.returncode == 0 and 'OK' in r.stdout, (r.stdout + r.stderr).strip()
 
 
-def one_callgrind_run(tmp, source, level, name, with_storm, control=True):
+def one_callgrind_run(tmp, source, level, name, with_storm, control=True, iomem=False):
     """Returns (Ir, adds, uevents, how): Ir over the storm (control=True) or of the whole
     run (control=False)."""
-    sim = new_sim(tmp, f'sim-{name}', source)
+    sim = new_sim(tmp, f'sim-{name}', source, iomem)
     d = BenchDaemon(tmp, sim, config(source, level, '256M'), name, callgrind=True, source=source)
     d.wait_idle(quiet=2.0, timeout=120)
     if control:
@@ -498,17 +531,17 @@ def one_callgrind_run(tmp, source, level, name, with_storm, control=True):
     return ir, adds, uevents, 'callgrind_control -z after start-up, -d after the storm'
 
 
-def bench_callgrind(tmp, source, level, suffix):
+def bench_callgrind(tmp, source, level, suffix, iomem=False):
     if not shutil.which('valgrind') or not shutil.which('callgrind_control'):
         raise AssertionError('valgrind (callgrind, callgrind_control) is not installed')
-    name = f'memhpd-cg-{source}-{level}'
-    ir, adds, uevents, how = one_callgrind_run(tmp, source, level, name, True)
+    name = f'memhpd-cg-{source}-{level}{suffix}'
+    ir, adds, uevents, how = one_callgrind_run(tmp, source, level, name, True, iomem=iomem)
     if ir is None:
         log(f'   callgrind_control cannot reach memhpd ({how}); subtracting an idle run')
         ir_storm, adds, uevents, _ = one_callgrind_run(tmp, source, level, name + '-storm', True,
-                                                       control=False)
+                                                       control=False, iomem=iomem)
         ir_idle, _, _, _ = one_callgrind_run(tmp, source, level, name + '-idle', False,
-                                             control=False)
+                                             control=False, iomem=iomem)
         ir = ir_storm - ir_idle
         how = (f'start+storm+stop {ir_storm} Ir minus start+stop {ir_idle} Ir')
     per_add = ir / adds
@@ -533,8 +566,16 @@ def bench_callgrind_kernel_info(tmp):
     bench_callgrind(tmp, 'kernel', 'info', '_kernel')
 
 
+def bench_callgrind_udev_iomem(tmp):
+    bench_callgrind(tmp, 'udev', 'info', '_iomem', iomem=True)
+
+
 if __name__ == '__main__':
     if os.environ.get('MEMHP_SIM_NS') == '1':
         log(f'reproduce: {reproduce_line()}  ({N} blocks)')
-    run_tests([bench_native_udev, bench_native_kernel, bench_callgrind_udev_info,
-               bench_callgrind_udev_notice, bench_callgrind_kernel_info])
+    tests = [bench_native_udev, bench_native_kernel, bench_native_udev_iomem,
+             bench_callgrind_udev_info, bench_callgrind_udev_notice, bench_callgrind_kernel_info,
+             bench_callgrind_udev_iomem]
+    # MEMHP_BENCH_ONLY=name,name: a subset (e.g. bench_native_udev_iomem), for a quick look.
+    only = [t for t in os.environ.get('MEMHP_BENCH_ONLY', '').split(',') if t]
+    run_tests([t for t in tests if not only or t.__name__ in only])
