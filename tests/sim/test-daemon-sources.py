@@ -104,6 +104,37 @@ Policy=online_kernel
     d.stop()
 
 
+def test_auto_platforms(tmp):
+    """Default=auto on an s390-like machine (sys/bus/ccw): virtio-mem is onlined, memory no
+    device explains stays offline (standby memory); in a Xen guest the balloon's is onlined."""
+    extra = Extra(tmp)
+    extra.s390()
+    extra.virtio_mem('virtio1', 64, 4)
+    sim = Sim(tmp, '--nodes', '0', '--boot', 'node0:0-7', *extra.args())
+    d = Daemon(tmp, sim, '[Daemon]\nEventSource=udev\n[Policy]\nDefault=auto\n')
+    sim.ctl('add-dimm', 0, 2, 32)
+    sim.ctl('add-dimm', 0, 4, 64)
+    wait_until(lambda: all(sim.blocks()[i][0] == 'online' for i in range(64, 68)),
+               what='virtio-mem blocks online')
+    d.wait_log(r'memory32 \(node 0\): no ACPI memory device, virtio-mem or dax range covers it, '
+               r'source unknown: ignore from Default=auto')
+    d.wait_quiet(0.5)
+    check_eq([sim.blocks()[i][0] for i in (32, 33)], ['offline', 'offline'],
+             'unexplained memory on s390 left offline')
+    d.wait_log(r'virtio1 \(virtio-mem, node 0\): auto-movable from Default=auto')
+    d.stop()
+
+    extra = Extra(tmp, name='xen')
+    extra.xen()
+    sim = Sim(tmp, '--nodes', '0', '--boot', 'node0:0-7', *extra.args(), name='xen')
+    d = Daemon(tmp, sim, '[Daemon]\nEventSource=udev\n[Policy]\nDefault=auto\n', name='xen')
+    sim.ctl('add-dimm', 0, 4, 32)
+    wait_until(lambda: all(sim.blocks()[i][0] == 'online' for i in range(32, 36)),
+               what='xen balloon blocks online')
+    d.wait_log(r'xen-balloon memory on node 0 \(memory32 first\): online from Default=auto')
+    d.stop()
+
+
 def test_iomem_hidden(tmp):
     """proc/iomem with zeros (memhpd could not open it with CAP_SYS_ADMIN): said once, and the
     virtio-mem memory is unknown rather than guessed."""
@@ -126,5 +157,6 @@ run_tests([
     test_sources_on_one_node,
     test_late_firmware_node,
     test_platform_balloons,
+    test_auto_platforms,
     test_iomem_hidden,
 ])
