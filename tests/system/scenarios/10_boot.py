@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Boot: systemd starts memhpd, active and READY before sysinit.target, with no ordering cycle;
-the DIMMs present at boot (node 1, and the CPU-less node 2) are online per the shipped policy
-(Default=online_movable)."""
+the DIMMs present at boot (node 1, and the CPU-less node 2) are online per the shipped policy,
+Default=auto: a DIMM (or a block whose source memhpd cannot tell) gets auto-movable, so node 1,
+which has 512 MiB of boot memory, takes cold1 Movable, and node 2, which has no kernel memory at
+all, gets one block of the kernel zone first and then Movable within MovableRatio=301."""
+import re
 
 
 def run(t):
@@ -38,14 +41,27 @@ def run(t):
     nodes = t.must("cat /sys/devices/system/node/has_cpu /sys/devices/system/node/possible")
     t.check("3 NUMA nodes, node 2 CPU-less (has_cpu 0-1, possible 0-2)",
             nodes.split() == ["0-1", "0-2"], nodes)
-    for dimm, node in (("cold1", 1), ("cold2", 2)):
-        blocks = t.dimm_blocks(dimm)
-        t.expect_blocks("%s present at boot, coldplugged" % dimm, blocks, "online", node,
-                        "Movable")
+    cold1, cold2 = t.dimm_blocks("cold1"), t.dimm_blocks("cold2")
+    t.expect_blocks("cold1 present at boot, coldplugged", cold1, "online", 1, "Movable")
+    t.expect_blocks("cold2 present at boot, coldplugged", cold2, "online", 2)
+    seen = t.blocks(cold2)
+    zones2 = sorted(z for b in cold2 for z in seen.get(b, ("", "", ["gone"]))[2])
+    t.check("cold2 on the node without kernel memory: one block Normal, one Movable (%s)"
+            % " ".join(zones2), zones2 == ["Movable", "Normal"], str(seen))
+    z = t.zones()
+    t.check("zoneinfo: node 2 has 128 MiB Normal and 128 MiB Movable present",
+            (z.get((2, "Normal")), z.get((2, "Movable"))) == (32768, 32768),
+            str({k: v for k, v in z.items() if k[0] == 2}))
     entries = t.journal()
-    coldplugged = {e.get("MEMHP_BLOCK") for e in entries if e.get("MEMHP_ACTION")
-                   == "online_movable"}
-    want = {b[6:] for d in ("cold1", "cold2") for b in t.dimm_blocks(d)}
-    t.check("memhpd's journal names each of them onlined (MEMHP_ACTION=online_movable)",
-            want and want <= coldplugged, "want %s, journal %s" % (sorted(want),
-                                                                   sorted(coldplugged)))
+    actions = {e.get("MEMHP_BLOCK"): e.get("MEMHP_ACTION") for e in entries
+               if e.get("MEMHP_ACTION")}
+    want = {b[6:]: "online_" + ("movable" if seen.get(b, ("", "", [""]))[2] == ["Movable"]
+                                else "kernel") for b in cold2}
+    want.update({b[6:]: "online_movable" for b in cold1})
+    got = {b: actions.get(b) for b in want}
+    t.check("memhpd's journal names each of them onlined into the zone it is in "
+            "(MEMHP_ACTION)", got == want, "want %s, journal %s" % (want, got))
+    out = t.must("journalctl -b -u memhpd -o cat --no-pager")
+    t.check("memhpd logged what Default=auto gives each source on this platform, and why",
+            len(re.findall(r"Platform generic: \S+ memory gets \S+ from Default=auto: ", out))
+            == 7, out[-1500:])
