@@ -172,11 +172,11 @@ static void setup_platform(Manager *m)
                 for (int s = 0; s < _MEM_SOURCE_MAX; s++)
                         if (c->source_policy[s] >= 0 && len < sizeof(sources))
                                 len += (size_t)snprintf(sources + len, sizeof(sources) - len,
-                                                        ", %s for %s",
+                                                        "%s%s for %s", len > 0 ? ", " : " but ",
                                                         policy_to_string(c->source_policy[s]),
                                                         mem_source_to_string(s));
-                log_info("Platform %s; Default=%s for every source%s%s.", platform,
-                         policy_to_string(c->default_policy), len > 0 ? " but" : "", sources);
+                log_info("Platform %s; Default=%s for every source%s.", platform,
+                         policy_to_string(c->default_policy), sources);
                 return;
         }
         for (int s = 0; s < _MEM_SOURCE_MAX; s++) {

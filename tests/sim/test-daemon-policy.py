@@ -91,6 +91,14 @@ def test_default_auto(tmp):
     check_eq(d.count(r'from Default=auto'), 0, 'no per-source lines without Default=auto')
     d.stop()
 
+    sim = Sim(tmp, '--nodes', '0', '--boot', 'node0:0-7', name='sources')
+    d = Daemon(tmp, sim, config() + '[Source dax]\nPolicy=online_kernel\n'
+               '[Source boot]\nPolicy=online\n', name='memhpd-sources')
+    check_eq(d.count(r'Platform generic; Default=online_movable for every source but online '
+                     r'for boot, online_kernel for dax\.$'), 1,
+             'the one line names the [Source] exceptions')
+    d.stop()
+
 
 def test_coldplug(tmp):
     boot = ['--nodes', '0-1', '--boot', 'node0:0-7,node0:40-43/offline,node1:48-49/offline']
