@@ -75,8 +75,9 @@ add_blocks 0 7 0 online Normal
 add_blocks 8 11 0 offline "Normal Movable"
 add_blocks 32 39 1 online Movable
 add_blocks 40 47 1 offline "Movable Normal"
-# Sources (lib/memsource.h): 0-7 boot memory; 8-11 virtio-mem device virtio0, found through
-# /proc/iomem; 32-39 and 40-47 two ACPI memory devices (DIMMs), found through firmware_node.
+# Sources (lib/memsource.h): 0-7 boot memory; 8-9 virtio-mem device virtio0, found through
+# /proc/iomem; 10-11 unexplained (unknown); 32-39 and 40-47 two ACPI memory devices (DIMMs),
+# found through firmware_node.
 acpi=$root/sys/devices/LNXSYSTM:00/LNXSYBUS:00
 add_dimm() { # FIRST LAST DEVICE
         local id
@@ -89,8 +90,8 @@ add_dimm 32 39 PNP0C80:00
 add_dimm 40 47 PNP0C80:01
 cat >"$root/proc/iomem" <<'EOF'
 00000000-3fffffff : System RAM
-40000000-5fffffff : virtio0
-  40000000-5fffffff : System RAM (virtio_mem)
+40000000-4fffffff : virtio0
+  40000000-4fffffff : System RAM (virtio_mem)
 100000000-17fffffff : System RAM
 EOF
 cat >"$root/proc/zoneinfo" <<'EOF'
@@ -111,6 +112,8 @@ Coldplug=no
 Default=ignore
 [Node 1]
 Policy=auto-movable
+[Node 0 Source virtio-mem]
+Policy=online_movable
 EOF
 
 cat >"$tmp/bus.conf" <<EOF
@@ -215,20 +218,24 @@ s=$(squeezed)
 grep -qx "NODE POLICY KERNEL MOVABLE ONLINE OFFLINE GOING-OFFLINE CPUS TIER SOURCES" <<<"$s" ||
         fail "status header: $s"
 # CPUs and tiers as the fixture's has_cpu and memory_tiering say.
-grep -Eqx "0 ignore 1G 0B 8 4 0 yes 4 [a-z,-]+" <<<"$s" || fail "status node 0: $s"
-grep -Eqx "1 auto-movable 0B 1G 8 8 0 no 22 [a-z,-]+" <<<"$s" || fail "status node 1: $s"
+# Sources as the fixture's firmware_node links and proc/iomem say.
+grep -qx "0 ignore 1G 0B 8 4 0 yes 4 unknown,boot,virtio-mem" <<<"$s" || fail "status node 0: $s"
+grep -qx "1 auto-movable 0B 1G 8 8 0 no 22 dimm" <<<"$s" || fail "status node 1: $s"
 # The effective policy per node and source, with the rule that decided it.
 grep -qx "NODE SOURCE POLICY RULE" <<<"$s" || fail "status policies header: $s"
 grep -qx "0 dimm ignore Default=ignore" <<<"$s" || fail "status rule node 0 dimm: $s"
+grep -qx "0 virtio-mem online_movable \[Node 0 Source virtio-mem\]" <<<"$s" ||
+        fail "status rule node 0 virtio-mem: $s"
 grep -qx "1 dimm auto-movable \[Node 1\]" <<<"$s" || fail "status rule node 1 dimm: $s"
-[ "$(grep -c " Default=ignore$" <<<"$s")" -eq 7 ] || fail "status: not 7 sources on node 0: $s"
+[ "$(grep -c " Default=ignore$" <<<"$s")" -eq 6 ] || fail "status: not 6 sources on node 0: $s"
 expect_rc 0 status --json
 python3 - "$out" <<'EOF' || fail "status --json: $out"
 import json, sys
 nodes = {n["node"]: n for n in json.loads(sys.argv[1])["nodes"]}
 assert (nodes[0]["cpus"], nodes[0]["tier"]) == (True, 4), nodes[0]
 assert (nodes[1]["cpus"], nodes[1]["tier"]) == (False, 22), nodes[1]
-assert all(isinstance(s, str) for s in nodes[0]["sources"]), nodes[0]
+assert nodes[0]["sources"] == ["unknown", "boot", "virtio-mem"], nodes[0]
+assert nodes[1]["sources"] == ["dimm"], nodes[1]
 pol = {p["source"]: p for p in nodes[1]["policies"]}
 assert pol["dimm"] == {"source": "dimm", "policy": "auto-movable", "rule": "[Node 1]"}, pol
 assert set(pol) >= {"unknown", "boot", "dimm", "virtio-mem", "dax"}, pol
@@ -295,7 +302,65 @@ assert rows[1]["zone"] is None and rows[1]["size"] == 536870912, rows[1]
 assert rows[3]["node"] == 1 and rows[3]["block"] == "40-47", rows[3]
 EOF
 
+# --- sources and devices, as the fixture's firmware_node links and proc/iomem say ------------
+expect_rc 0 list -o BLOCK,SOURCE,DEVICE --no-legend
+s=$(squeezed)
+[ "$s" = $'0-7 boot -\n8-9 virtio-mem virtio0\n10-11 unknown -\n32-39 dimm PNP0C80:00\n40-47 dimm PNP0C80:01' ] ||
+        fail "list -o BLOCK,SOURCE,DEVICE: $s"
+expect_rc 0 list --json -o block,source,device
+python3 - "$out" <<'EOF' || fail "list --json sources: $out"
+import json, sys
+rows = json.loads(sys.argv[1])["memory"]
+assert rows[0] == {"block": "0-7", "source": "boot", "device": None}, rows[0]
+assert rows[3] == {"block": "32-39", "source": "dimm", "device": "PNP0C80:00"}, rows[3]
+EOF
+
+expect_rc 0 devices -o DEVICE,SOURCE,BACKING,NODE,BLOCKS,ONLINE,ZONES
+s=$(squeezed)
+grep -qx "DEVICE SOURCE BACKING NODE BLOCKS ONLINE ZONES" <<<"$s" || fail "devices header: $s"
+grep -qx "PNP0C80:00 dimm - 1 8 8 Movable" <<<"$s" || fail "devices PNP0C80:00: $s"
+grep -qx "PNP0C80:01 dimm - 1 8 0 -" <<<"$s" || fail "devices PNP0C80:01: $s"
+grep -qx "virtio0 virtio-mem - 0 2 0 -" <<<"$s" || fail "devices virtio0: $s"
+[ "$(wc -l <<<"$s")" -eq 4 ] || fail "devices: not 3 devices: $s"
+expect_rc 0 devices --json
+python3 - "$out" <<'EOF' || fail "devices --json: $out"
+import json, sys
+devs = {d["device"]: d for d in json.loads(sys.argv[1])["devices"]}
+assert sorted(devs) == ["PNP0C80:00", "PNP0C80:01", "virtio0"], devs
+d = devs["PNP0C80:00"]
+assert (d["source"], d["backing"], d["node"], d["blocks"], d["online"], d["zones"]) == \
+    ("dimm", None, 1, 8, 8, "Movable"), d
+v = devs["virtio0"]
+assert (v["range"], v["size"]) == ("0x0000000040000000-0x000000004fffffff", 256 << 20), v
+EOF
+expect_rc 0 devices --node 0 --no-legend -o device
+[ "$out" = virtio0 ] || fail "devices --node 0: '$out'"
+
+# Completion offers the devices that have blocks to change: online ones for offline.
+comp() { # WORDS...: what bash completion offers for the last word
+        PATH=$(dirname "$MEMHPCTL"):$PATH bash -c '
+                source "$1"; shift
+                COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _memhpctl
+                printf "%s\n" "${COMPREPLY[@]}"' comp "$SRC/completion/memhpctl" "$@"
+}
+[ "$(comp memhpctl offline --device "")" = PNP0C80:00 ] ||
+        fail "completion of offline --device: $(comp memhpctl offline --device "")"
+[ "$(comp memhpctl online --device "" | sort | tr '\n' ' ')" = "PNP0C80:01 virtio0 " ] ||
+        fail "completion of online --device: $(comp memhpctl online --device "")"
+[ "$(comp memhpctl list -o BLOCK,SO)" = BLOCK,SOURCE ] ||
+        fail "completion of list -o: $(comp memhpctl list -o BLOCK,SO)"
+
+# The plan for a device: its blocks, highest address first when offlining.
+expect_rc 0 offline --dry-run --no-legend --device PNP0C80:00
+s=$(squeezed)
+[ "$(cut -d' ' -f1 <<<"$s" | tr '\n' ' ')" = \
+        "memory39 memory38 memory37 memory36 memory35 memory34 memory33 memory32 " ] ||
+        fail "offline --dry-run --device: $s"
 # --- devices: an unknown id is an error naming it, and nothing is written -------------------
+expect_rc 0 online --dry-run --no-legend --device virtio0
+s=$(squeezed)
+[ "$s" = $'memory8 0 offline online by policy online_movable ([Node 0 Source virtio-mem])\nmemory9 0 offline online by policy online_movable ([Node 0 Source virtio-mem])' ] ||
+        fail "online --dry-run --device: $s"
 expect_rc 1 offline --dry-run --device PNP0C80:99
 expect_err "No such device: 'PNP0C80:99'"
 expect_rc 1 offline --device PNP0C80:99
@@ -349,13 +414,14 @@ s=$(squeezed)
 grep -qx "memory40 1 offline online by policy auto-movable (\[Node 1\])" <<<"$s" ||
         fail "dry-run auto: $s"
 
-expect_rc 0 online --dry-run 8,0x0-0x7ffffff
+expect_rc 0 online --dry-run 8,10,0x0-0x7ffffff
 s=$(squeezed)
 grep -qx "memory0 0 online Normal nothing, online already" <<<"$s" || fail "dry-run online: $s"
-grep -qx "memory8 0 offline online by policy ignore (Default=ignore): the kernel picks the zone" \
-        <<<"$s" ||
-        fail "dry-run ignore: $s"
-expect_out "(1 of 2 blocks would change)"
+grep -qx "memory8 0 offline online by policy online_movable (\[Node 0 Source virtio-mem\])" \
+        <<<"$s" || fail "dry-run by source: $s"
+grep -qx "memory10 0 offline online by policy ignore (Default=ignore): the kernel picks the zone" \
+        <<<"$s" || fail "dry-run ignore: $s"
+expect_out "(2 of 3 blocks would change)"
 
 # --size picks the highest addresses first.
 expect_rc 0 offline --dry-run --no-legend --node 1 --size 256M
@@ -435,8 +501,22 @@ if $is_root; then
                 fail "list after offline, offline part: $s"
         grep -qx "0x0000000140000000-0x000000017fffffff 1G offline - 1 40-47" <<<"$s" ||
                 fail "list after offline, offline part never held: $s"
+        # The rest of the DIMM: memhpd offlines its online blocks and says it may go.
+        expect_rc 0 offline --device PNP0C80:00
+        [ "$out" = $'memory32-memory39: offline\nPNP0C80:00 is safe to remove: all its memory blocks are offline.' ] ||
+                fail "offline --device printed '$out' ($err)"
+        for id in 32 33 34 35 36 37 38 39; do
+                [ "$(cat "$mem/memory$id/state")" = offline ] || fail "memory$id/state: not offline"
+        done
+        # Nothing else: the other DIMM and boot memory.
+        [ "$(cat "$mem/memory40/state")" = offline ] || fail "memory40 changed"
+        [ "$(cat "$mem/memory7/state")" = online ] ||
+                fail "memory7 changed"
+        expect_rc 0 devices --no-legend -o DEVICE,ONLINE
+        grep -qx "PNP0C80:00 *0" <<<"$out" || fail "devices after offline --device: $out"
         for _ in $(seq 50); do
-                grep -q "memory39: offline" "$tmp/monitor" && break
+                grep -q "memory32: offline" "$tmp/monitor" &&
+                        grep -q "device PNP0C80:00 (dimm): changed" "$tmp/monitor" && break
                 sleep 0.1
         done
         kill -INT "$monitor_pid"
