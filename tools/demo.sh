@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The README demo: builds memhpd (tools/bootstrap.sh), boots Debian 12's own kernel under QEMU,
 # starts memhpd inside the VM (with the shipped memhpd.conf plus a drop-in for node 2, on the
-# guest's own system bus), hot-adds memory on two NUMA nodes and shows `memhpctl list` before
-# and after, then a transactional offline the kernel refuses halfway and its rollback, then
-# memhpd's log. memhpd only ever runs inside the VM; this machine's memory is not touched.
+# guest's own system bus), hot-adds memory on two NUMA nodes and shows `memhpctl list` (with
+# each block's SOURCE and DEVICE) before and after and `memhpctl devices`, then a transactional
+# offline the kernel refuses halfway and its rollback, then a DIMM offlined as one device
+# (`memhpctl offline --device`) and unplugged, then memhpd's log. memhpd only ever runs inside the VM; this machine's memory is not touched.
 #
 #   MEMHPD=path/to/memhpd      use that binary and skip the build
 #   MEMHPCTL=path/to/memhpctl  (default: ctl/memhpctl of the build directory)

@@ -1,33 +1,29 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The README demo: memhpd onlining hot-added memory on two NUMA nodes of a VM, and a
-transactional offline the kernel refuses halfway.
+"""The README demo: memhpd onlining hot-added memory on two NUMA nodes of a VM, a
+transactional offline the kernel refuses halfway, and a DIMM offlined as a device and unplugged.
 
 memhpd runs in the guest with the shipped memhpd.conf plus one drop-in that gives node 2 its
 own policy, on the guest's system bus. The host hot-adds a DIMM on node 1 and one on node 2;
-`memhpctl list` shows the blocks before and after. Then memhpd is asked to offline node 1's new
-blocks and, last, memory0, which the kernel refuses: memhpd puts the new blocks back online.
+`memhpctl list` shows the blocks, with their source and device, before and after, and
+`memhpctl devices` the DIMMs. Then memhpctl offlines node 1's new blocks and memory0: highest
+address first, so memory0 comes last, the kernel refuses it, and memhpd puts the new blocks back
+online. Last, `memhpctl offline --device` offlines node 1's DIMM, says it is safe to remove, and
+the host unplugs it (device_del, DEVICE_DELETED).
 """
 
 import os
 import re
-import sys
 import time
 
 import vmlib
 from vmlib import MiB, GiB, log
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import memhp_api  # noqa: E402
 
 DROPIN = "/etc/memhpd.conf.d/50-demo.conf"
 DROPIN_TEXT = ("# memhpd demo: the CPU-less node 2 gets kernel memory first, then movable\n"
                "# memory up to MovableRatio percent of it.\n"
                "[Node 2]\nPolicy=auto-movable\n")
 DIMMS = (("dimm1", 1, 512 * MiB), ("dimm2", 2, GiB))
-API = memhp_api.load()
-OFFLINE_CALL = ("dbus-send --system --print-reply --dest=%s %s %s.OfflineBlocks " % (
-    API["MEMHP_BUS_NAME"], API["MEMHP_BUS_PATH"], API["MEMHP_BUS_INTERFACE"])
-    + "array:uint32:%s")
 
 
 def shell(vm, command, show=None):
@@ -75,19 +71,23 @@ def run(args, kit, work):
         print("%d new blocks, %s in guest sysfs %.1f s after the first device_add." % (
             len(blocks), "all online" if rc == 0 else "NOT all online", time.monotonic() - t0))
         print()
-        print("After:")
+        print("After: every block with its source and the device it belongs to")
         shell(vm, "memhpctl list")
+        print()
+        print("The devices, one row each:")
+        shell(vm, "memhpctl devices")
         z = vm.zones()
         print("  (node 2 per /proc/zoneinfo: Normal %d MiB, Movable %d MiB)" % (
             z.get((2, "Normal"), 0) * 4096 // MiB, z.get((2, "Movable"), 0) * 4096 // MiB))
 
         print()
         ids = [b[6:] for b in new["dimm1"]]
-        print("Offline is a transaction. Ask memhpd to offline node 1's new blocks and then")
+        print("Offline is a transaction. Ask memhpd to offline node 1's new blocks and")
         print("memory0, boot memory the kernel refuses to offline (it holds the kernel image).")
-        print("memhpctl sorts the blocks it is given, so this call goes to memhpd over D-Bus:")
-        _, rc_tx = shell(vm, OFFLINE_CALL % ",".join(ids + ["0"]))
-        print("Node 1's blocks are back online, Movable:")
+        print("Offlining goes highest address first, so memory0 is the last one tried; exit")
+        print("status 2 means \"failed, nothing left changed\":")
+        _, rc_tx = shell(vm, "memhpctl offline %s-%s,0" % (ids[0], ids[-1]))
+        print("Node 1's blocks are back online:")
         shell(vm, "memhpctl list --node 1")
         seen = {}
         for m in re.finditer(r" (online|offline) /devices/system/memory/memory(\d+) ",
@@ -97,14 +97,19 @@ def run(args, kit, work):
         histories = {" -> ".join(h) for h in seen.values()}
         print("  (the guest kernel's uevents for memory%s-%s since the hot-add: %s)" % (
             ids[0], ids[-1], " | ".join(sorted(histories))))
-        print()
-        print("memhpctl with the same blocks tries memory0 first; its exit status 2 means")
-        print("\"failed, nothing left changed\":")
-        shell(vm, "memhpctl offline %s-%s,0" % (ids[0], ids[-1]))
 
+        print()
+        out = vm.must("memhpctl --no-legend devices -o DEVICE,NODE")
+        dev = [f[0] for f in (line.split() for line in out.splitlines()) if f[1:] == ["1"]]
+        print("Unplugging node 1's DIMM: offline it as one device, then device_del:")
+        _, rc_dev = shell(vm, "memhpctl offline --device %s" % (dev[0] if dev else "?"))
+        gone = rc_dev == 0 and vm.del_dimm("dimm1")
+        print("QMP device_del dimm1: %s" % (
+            "DEVICE_DELETED, the DIMM is gone" if gone else "NOT deleted"))
+        shell(vm, "memhpctl devices")
         print()
         status = vm.must("gt stop memhpd").strip()
         print("memhpd log (stopped with SIGTERM, exit status %s):" % status)
         for line in vm.must("cat /tmp/memhpd.log").splitlines():
             print("  " + line)
-    return 0 if rc == 0 and rc_tx != 0 else 1
+    return 0 if rc == 0 and rc_tx == 2 and gone else 1
