@@ -14,6 +14,36 @@ import vmlib
 from vmlib import BLOCK, MiB, VMError
 
 DAX = "dax0.0"
+EXIT_ROLLED_BACK = 2        # memhpctl(8): failed, and every change was rolled back
+KERNEL_ZONES = ("DMA", "DMA32", "Normal")
+
+
+def in_spec(block, spec):
+    """memory48 in memhpctl list's "48" or "48-51"."""
+    first, _, last = str(spec).partition("-")
+    if not first.isdigit() or not (last or first).isdigit():
+        return False
+    return int(first) <= int(block[6:]) <= int(last or first)
+
+
+def parse_range(text):
+    """memhpctl's "0xSTART-0xEND" -> (start, end), None if it is not one."""
+    try:
+        start, end = str(text).split("-")
+        return int(start, 16), int(end, 16)
+    except ValueError:
+        return None
+
+
+def auto_movable(kernel, movable, n, ratio, pages):
+    """(kernel, movable) pages after n blocks placed one by one by auto-movable: Movable while
+    the node's Movable stays within ratio% of its kernel memory (memhpd.conf(5))."""
+    for _ in range(n):
+        if kernel and (movable + pages) * 100 <= kernel * ratio:
+            movable += pages
+        else:
+            kernel += pages
+    return kernel, movable
 
 
 def span(blocks):
@@ -70,6 +100,63 @@ class SourceScenarios:
             seen[m.group(1)] = m.group(2)
         return {b: seen.get(b, "?") for b in blocks}
 
+    def devices(self):
+        """memhpctl devices --json: {device id: row}."""
+        out, rc = self.memhpctl("devices --json")
+        try:
+            return {d["device"]: d for d in json.loads(out)["devices"]}
+        except (ValueError, KeyError, TypeError) as e:
+            return {"error": "rc %d, %s: %s" % (rc, e, out[-300:])}
+
+    def expect_device(self, dev, source, node, blocks, zones, rng=None, backing=None):
+        """memhpctl devices shows `dev` as the kernel has it: source, node, range, block
+        counts, zones."""
+        row = self.devices().get(dev)
+        want = {"source": source, "node": node, "blocks": len(blocks), "online": len(blocks),
+                "zones": zones}
+        if backing:
+            want["backing"] = backing
+        bad = [k for k, v in want.items() if not row or row.get(k) != v]
+        if rng and (not row or parse_range(row.get("range")) != rng):
+            bad.append("range")
+        return self.check("memhpctl devices: %s %s%s on node %d, %s%d blocks, %d online, %s" % (
+            dev, source, "/" + backing if backing else "", node,
+            "range 0x%x-0x%x, " % rng if rng else "", len(blocks), len(blocks), zones),
+            not bad, "%s differ: %s" % (",".join(bad), row))
+
+    def block_sources(self, blocks):
+        """{block: (source, device)} as memhpctl list -o BLOCK,SOURCE,DEVICE shows them."""
+        out, rc = self.memhpctl("list -o BLOCK,SOURCE,DEVICE --json")
+        try:
+            rows = json.loads(out)["memory"]
+        except (ValueError, KeyError) as e:
+            return {"error": "rc %d, %s: %s" % (rc, e, out[-300:])}
+        res = {}
+        for b in blocks:
+            row = next((r for r in rows if in_spec(b, r.get("block"))), None)
+            res[b] = (row.get("source"), row.get("device")) if row else None
+        return res
+
+    def iomem_owner(self, blocks):
+        """{block: the top-level /proc/iomem resource covering it} (read as root, so with real
+        addresses): virtio-mem's is named after its virtio device."""
+        top = []
+        for line in self.vm.must("cat /proc/iomem").splitlines():
+            m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) : (.*)$", line)
+            if m:
+                top.append((int(m.group(1), 16), int(m.group(2), 16), m.group(3)))
+        res = {}
+        for b in blocks:
+            first, last = span([b])
+            res[b] = next((name for s, e, name in top if s <= first and last <= e), None)
+        return res
+
+    def node_pages(self, node):
+        """(kernel, movable) present pages of a node, from the guest's /proc/zoneinfo."""
+        z = self.vm.zones()
+        return (sum(z.get((node, name), 0) for name in KERNEL_ZONES),
+                z.get((node, "Movable"), 0))
+
     # -- scenarios ---------------------------------------------------------------------------
     def s_dimm_device(self):
         """p. a pc-dimm is one ACPI memory device: every block's firmware_node names the same
@@ -106,11 +193,20 @@ class SourceScenarios:
         return ["memory%d" % i for i in range(first, stop)]
 
     def s_dax(self):
-        """n. the NVDIMM on the CPU-less node 2 as dax kmem. ndctl makes it a devdax namespace,
-        `daxctl reconfigure-device -m system-ram --no-online` hot-adds its blocks offline and
-        memhpd onlines them (Movable); daxctl counts them online; memhpctl offlines them; then
-        `daxctl reconfigure-device -m devdax` succeeds: the memory really went back. Plain
-        `daxctl reconfigure-device -m system-ram` onlines by itself: no fight with memhpd."""
+        """n. the NVDIMM on the CPU-less node 2 as dax kmem, with Default=ignore and [Source dax]
+        online_movable. ndctl makes it a devdax namespace, `daxctl reconfigure-device -m
+        system-ram --no-online` hot-adds its blocks offline and memhpd onlines them by the dax
+        policy (Movable); daxctl counts them online; `memhpctl offline --device dax0.0` offlines
+        them; then `daxctl reconfigure-device -m devdax` succeeds: the memory really went back.
+        Plain `daxctl reconfigure-device -m system-ram` onlines by itself: no fight with
+        memhpd."""
+        self.configure("ignore", "\n[Source dax]\nPolicy=online_movable\n")
+        try:
+            self._dax()
+        finally:
+            self.configure()
+
+    def _dax(self):
         node = self.vm.nvdimm_node
         self.vm.must("gt modprobe " + " ".join(vmlib.NVDIMM_MODULES), timeout=60)
         out, rc = self.vm.sh("ndctl create-namespace -f -e namespace0.0 -m devdax 2>&1",
@@ -124,10 +220,10 @@ class SourceScenarios:
             return
         blocks = self.dax_blocks(state[2], state[3])
         self.to_system_ram(blocks, node, "--no-online")
-        target = "%d-%d" % (int(blocks[0][6:]), int(blocks[-1][6:]))
-        out, rc = self.memhpctl("offline " + target)
-        self.check("memhpctl offline %s (%s's blocks): exit 0" % (target, DAX), rc == 0,
-                   "rc %d: %s" % (rc, out))
+        self.expect_device(DAX, "dax", node, blocks, "Movable", state[2:], backing="nvdimm")
+        out, rc = self.memhpctl("offline --device " + DAX)
+        self.check("memhpctl offline --device %s: exit 0, safe to remove" % DAX,
+                   rc == 0 and "%s is safe to remove" % DAX in out, "rc %d: %s" % (rc, out))
         self.expect_blocks("after memhpctl offline", blocks, "offline", node)
         row = self.daxctl_list()
         self.check("daxctl list: online_memblocks 0", row.get("online_memblocks") == 0, str(row))
@@ -142,8 +238,8 @@ class SourceScenarios:
         self.check("memhpd logs no failure for the blocks daxctl onlined", not failed,
                    " | ".join(failed[:3]))
         self.check("memhpd still running", self.alive())
-        out, rc = self.memhpctl("offline %d-%d" % (int(blocks[0][6:]), int(blocks[-1][6:])))
-        self.check("memhpctl offline: exit 0", rc == 0, "rc %d: %s" % (rc, out))
+        out, rc = self.memhpctl("offline --device " + DAX)
+        self.check("memhpctl offline --device %s: exit 0" % DAX, rc == 0, "rc %d: %s" % (rc, out))
         self.to_devdax(blocks)
 
     def to_system_ram(self, blocks, node, online):
@@ -178,3 +274,143 @@ class SourceScenarios:
         seen = self.vm.blocks(blocks)
         self.check("its %d blocks are gone from sysfs" % len(blocks),
                    all(v[0] == "gone" for v in seen.values()), str(seen))
+
+    def s_device_offline(self):
+        """x. a DIMM as one device: memhpctl devices shows it as the kernel and QMP have it;
+        `memhpctl offline --device` with the kernel refusing its second block (MEM_GOING_OFFLINE,
+        stepgate: in either order some block went offline before) rolls the whole device back;
+        then a clean offline says it is safe to remove, and device_del removes it."""
+        blocks = self.hotadd_online("x1", 1, 512 * MiB)
+        dev = self.fwnodes(blocks)[blocks[0]][0]
+        qmp = self.qmp_memdev("x1")
+        self.expect_device(dev, "dimm", 1, blocks, "Movable",
+                           (qmp["addr"], qmp["addr"] + qmp["size"] - 1))
+        gate = blocks[1]
+        mark = self.uevent_mark()
+        out, rc, _ = self.gated(gate, "MEM_GOING_OFFLINE", "offline --device " + dev)
+        self.inject(0, "MEM_GOING_OFFLINE")
+        self.check("memhpctl offline --device %s, %s refused: exit %d, rolled back" % (
+            dev, gate, EXIT_ROLLED_BACK), rc == EXIT_ROLLED_BACK
+            and "Failed to change %s: Cannot allocate memory" % gate in out
+            and "Rolled back: memory" in out, "rc %d: %s" % (rc, out))
+        self.expect_blocks("rolled back", blocks, "online", 1, "Movable")
+        events = self.uevents_since(mark)
+        hist = {b: self.history(events, b) for b in blocks}
+        self.check("kernel uevents: %s never offline; every block that went offline came back "
+                   "online (at least one did)" % gate, hist[gate] == ""
+                   and set(hist.values()) == {"", "offline,online"},
+                   " ".join("%s:%s" % kv for kv in hist.items()))
+
+        mark = self.uevent_mark()
+        out, rc = self.memhpctl("offline --device " + dev)
+        self.check("memhpctl offline --device %s: exit 0, safe to remove" % dev,
+                   rc == 0 and "%s is safe to remove" % dev in out, "rc %d: %s" % (rc, out))
+        self.expect_blocks("after offline --device", blocks, "offline", 1)
+        order = [b for a, b in self.uevents_since(mark) if a == "offline"]
+        self.check("kernel uevents: each block offline once, highest address first",
+                   order == blocks[::-1], str(order))
+        self.check("device_del x1 -> DEVICE_DELETED", self.vm.del_dimm("x1"))
+        seen = self.vm.blocks(blocks)
+        self.check("its %d blocks are gone from sysfs" % len(blocks),
+                   all(v[0] == "gone" for v in seen.values()), str(seen))
+
+    def s_sources_one_node(self):
+        """q. one node, two sources, two [Source X] policies (Default=ignore): a DIMM on node 1
+        goes Normal ([Source dimm] online_kernel), virtio-mem on node 1 Movable ([Source
+        virtio-mem] online_movable); every virtio-mem block carries the id of the virtio device
+        that /proc/iomem shows over it."""
+        self.configure("ignore", "\n[Source dimm]\nPolicy=online_kernel\n"
+                       "\n[Source virtio-mem]\nPolicy=online_movable\n")
+        try:
+            self._sources_one_node()
+        finally:
+            self.configure()
+
+    def _sources_one_node(self):
+        before = self.vm.zones()
+        dimm = self.hotadd("q1", 1, 256 * MiB)
+        self.wait_online(dimm)
+        self.expect_blocks("[Source dimm] online_kernel", dimm, "online", 1, "Normal")
+        boot = set(self.vm.blocks())
+        self.vm.vmem_request(512 * MiB)
+        new = self._wait_vmem(512 * MiB, lambda s: len(s) == 4 and all(
+            v[0] == "online" for v in s.values()), boot)
+        vmem = sorted(new, key=lambda b: int(b[6:]))
+        self.check("virtio-mem plugged 512 MiB: 4 new blocks", len(vmem) == 4, str(vmem))
+        self.expect_blocks("[Source virtio-mem] online_movable", vmem, "online", 1, "Movable")
+        self.expect_zone_delta(before, self.vm.zones(), {(1, "Normal"): len(dimm),
+                                                         (1, "Movable"): len(vmem)})
+        owner = self.iomem_owner(vmem)
+        dev = owner.get(vmem[0]) if vmem else None
+        driver = self.vm.sh("readlink /sys/bus/virtio/devices/%s/driver" % dev)[0].strip()
+        self.check("/proc/iomem: %s (driver virtio_mem) covers all 4 blocks" % dev,
+                   dev and dev.startswith("virtio") and driver.endswith("/virtio_mem")
+                   and set(owner.values()) == {dev}, "%s driver %s" % (owner, driver))
+        fw = self.fwnodes(dimm)[dimm[0]][0]
+        got = self.block_sources(vmem + dimm)
+        want = {b: ("virtio-mem", dev) for b in vmem}
+        want.update({b: ("dimm", fw) for b in dimm})
+        self.check("memhpctl list: SOURCE and DEVICE of every block (virtio-mem %s, dimm %s)" % (
+            dev, fw), got == want, str(got))
+        self.expect_device(dev, "virtio-mem", 1, vmem, "Movable")
+        self.vm.vmem_request(0)
+        left = self._wait_vmem(0, lambda s: not s, boot)
+        self.check("virtio-mem shrank to 0, its blocks gone", not left, str(left))
+
+    def s_auto(self):
+        """t. Default=auto, no [Node] or [Source] section (generic platform): a DIMM on the
+        CPU-less node 3 gets auto-movable (the Normal/Movable split the ratio gives), virtio-mem
+        on node 1 auto-movable, the NVDIMM's dax kmem on node 2 online_movable (all Movable,
+        where auto-movable would start with Normal); memhpd's log gives each and why."""
+        start = self.log_size()
+        self.configure("auto", policies={})
+        try:
+            self._auto(start)
+        finally:
+            self.configure()
+
+    def _auto(self, start):
+        ratio = 301
+        k, m = self.node_pages(3)
+        blocks = self.hotadd("t1", 3, 512 * MiB)
+        self.wait_online(blocks)
+        want = auto_movable(k, m, len(blocks), ratio, BLOCK // 4096)
+        got = self.node_pages(3)
+        self.check("DIMM on node 3: kernel/movable pages as auto-movable places them (%d+%d "
+                   "blocks)" % (want[0] // (BLOCK // 4096), want[1] // (BLOCK // 4096)),
+                   got == want, "got %s want %s" % (got, want))
+        dev = self.fwnodes(blocks)[blocks[0]][0]
+
+        k, m = self.node_pages(1)
+        boot = set(self.vm.blocks())
+        self.vm.vmem_request(256 * MiB)
+        new = self._wait_vmem(256 * MiB, lambda s: len(s) == 2 and all(
+            v[0] == "online" for v in s.values()), boot)
+        want = auto_movable(k, m, 2, ratio, BLOCK // 4096)
+        got = self.node_pages(1)
+        self.check("virtio-mem on node 1: kernel/movable pages as auto-movable places them",
+                   len(new) == 2 and got == want, "got %s want %s, %s" % (got, want, new))
+        self.vm.vmem_request(0)
+        self._wait_vmem(0, lambda s: not s, boot)
+
+        state = self.dax_state()
+        dax = self.dax_blocks(state[2], state[3]) if state else []
+        out, rc = self.vm.sh("daxctl reconfigure-device -m system-ram --no-online %s 2>&1" % DAX,
+                             timeout=60)
+        self.wait_online(dax)
+        self.expect_blocks("dax kmem on node 2: online_movable", dax, "online", 2, "Movable")
+        text = self.memhpd_log(start)
+        table = {"dimm": "auto-movable", "virtio-mem": "auto-movable", "dax": "online_movable",
+                 "boot": "ignore"}
+        for source, policy in table.items():
+            self.check("memhpd's log: %s memory gets %s from Default=auto, with a reason" % (
+                source, policy), re.search(r"\b%s memory gets %s from Default=auto: \S" % (
+                    re.escape(source), re.escape(policy)), text), text[-600:])
+        for what, node, policy in ((dev, 3, "auto-movable"), (DAX, 2, "online_movable")):
+            self.check("memhpd's log: %s (node %d) %s from Default=auto, with a reason" % (
+                what, node, policy), re.search(r"\b%s \([^)]*node %d\): %s from Default=auto: "
+                                              r"\S" % (re.escape(what), node, policy), text),
+                text[-600:])
+        out, rc = self.memhpctl("offline --device " + DAX)
+        self.check("memhpctl offline --device %s: exit 0" % DAX, rc == 0, "rc %d: %s" % (rc, out))
+        self.to_devdax(dax)

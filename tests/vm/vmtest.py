@@ -158,6 +158,14 @@ class Tier(SourceScenarios):
         self.vm.put("/etc/memhpd.conf", memhpd_config(self.policies, coldplug=coldplug,
                                                       source=source))
 
+    def configure(self, default=DEFAULT, extra="", policies=None):
+        """Replace the config by the scenarios' node policies (or `policies`), Default=`default`
+        and `extra` sections, and SIGHUP; configure() again goes back to the start config.
+        Returns what memhpd logged about the reload."""
+        self.vm.put("/etc/memhpd.conf", memhpd_config(
+            self.policies if policies is None else policies, default=default) + extra)
+        return self.sighup()
+
     def start_memhpd(self, coldplug="yes", source="auto"):
         """gt start: returns its output (memhpd's pid) once memhpd listens for uevents."""
         self.write_config(coldplug, source)
@@ -875,13 +883,16 @@ SCENARIOS = [
     ("u", "s_bus"),
     ("o", "s_offline_range"),
     ("p", "s_dimm_device"),
+    ("x", "s_device_offline"),
+    ("q", "s_sources_one_node"),
     ("n", "s_dax"),
+    ("t", "s_auto"),
     ("r", "s_rollback"),
     ("j", "s_online_refused"),
     ("k", "s_rollback_incomplete"),
     ("z", "s_shutdown"),
 ]
-DBUS_SCENARIOS = "uorjkn"
+DBUS_SCENARIOS = "uorjknxqt"
 
 
 def cmd_test(args, kit, work):
