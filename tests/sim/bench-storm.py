@@ -45,6 +45,20 @@ memhpd take the sim's kernel-group messages for the kernel's).
               virtio-mem devices that cover the storm, among as many other ranges (some 4,100
               lines), so every block gets its source and device. Same targets.
 
+With --stopped-subscriber (meson test --benchmark sim-storm-65536-stopped) the same storm runs
+with the subscriber SIGSTOPped once memhpd is on the bus, before the storm: it reads nothing, so
+BlockChanged signals can only pile up, in dbus-daemon (which holds up to max_outgoing_bytes,
+127 MiB by default, for a slow reader) and, once it stops reading memhpd, in memhpd, which
+bounds them by its backlog of one entry per block (daemon/manager-signals.c). Runs: native and
+callgrind at LogLevel=info for both event sources, every BENCH line suffixed _stopped, plus
+                BENCH storm_bus_peak_rss_kib_stopped[_kernel]   dbus-daemon's VmHWM: where the
+                                                    unread signals went
+                BENCH storm_idle_wakeups_stopped[_kernel]       memhpd's context switches over
+                                                    IDLE_S seconds after the storm, the
+                                                    subscriber still stopped (target 0: no
+                                                    flush timer left spinning)
+and, after SIGCONT, how many "online" signals the subscriber then read (all N: none lost).
+
 Environment: MEMHP_BENCH_STORM_BLOCKS (65536), MEMHP_BENCH_SETTLE (s, 300),
 MEMHP_BENCH_CG_SETTLE (s, 420), MEMHP_BENCH_PACE (blocks per storm command under callgrind,
 0 = unpaced, the default), MEMHP_BENCH_PACE_MS (pause between those commands, 0).
@@ -78,6 +92,8 @@ EXPECT = {0: 'Movable', 1: 'Normal'}
 TARGET_LOST = 0
 TARGET_IR = 100000
 TARGET_RSS_KIB = 16 * 1024
+STOPPED = '--stopped-subscriber' in sys.argv[1:]
+IDLE_S = 5.0
 
 POLICY = '''[Policy]
 Default=online_movable
@@ -106,6 +122,22 @@ def status_kib(pid, key):
             if line.startswith(key + ':'):
                 return int(line.split()[1])
     return 0
+
+
+def proc_state(pid):
+    with open(f'/proc/{pid}/stat') as f:
+        return f.read().rsplit(')', 1)[1].split()[0]
+
+
+def ctx_switches(pid):
+    """Voluntary + involuntary context switches of every thread of @pid: each is a wake-up."""
+    n = 0
+    for tid in os.listdir(f'/proc/{pid}/task'):
+        with open(f'/proc/{pid}/task/{tid}/status') as f:
+            for line in f:
+                if line.startswith(('voluntary_ctxt_switches:', 'nonvoluntary_ctxt_switches:')):
+                    n += int(line.split()[1])
+    return n
 
 
 def _die_with_parent():
@@ -150,7 +182,20 @@ class Subscriber:
     def onlined(self):
         return len(re.findall(r'^\S+ \S+ memory\d+: online', self.text(self.out_path), re.M))
 
+    def pause(self):
+        """SIGSTOP: the subscriber stays connected and subscribed but reads nothing."""
+        self.proc.send_signal(signal.SIGSTOP)
+        wait_until(lambda: proc_state(self.proc.pid) == 'T', timeout=10,
+                   what='memhpctl monitor stopped')
+        self.paused = True
+
+    def resume(self):
+        if getattr(self, 'paused', False) and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+        self.paused = False
+
     def stop(self):
+        self.resume()
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -212,6 +257,10 @@ class BenchDaemon:
         at_cleanup(self.kill)
         self.wait_ready(timeout=180 if callgrind else 30)
         self.subscriber.wait_started(timeout=120 if callgrind else 15)
+        if STOPPED:
+            self.subscriber.pause()
+            log(f'   [{name}] memhpctl monitor (pid {self.subscriber.proc.pid}) SIGSTOPped: '
+                'subscribed, reading nothing')
         m = re.search(r'receive buffer (\d+ \w+)', self.log())
         if m:
             log(f'   [{name}] memhpd reports a receive buffer of {m.group(1)}')
@@ -372,7 +421,8 @@ def new_sim(tmp, name, source, iomem=False):
 
 def reproduce_line():
     build = os.path.dirname(os.path.dirname(simlib.MEMHPD))
-    return f'meson test -C {build} --benchmark sim-storm-65536 -v'
+    name = 'sim-storm-65536-stopped' if STOPPED else 'sim-storm-65536'
+    return f'meson test -C {build} --benchmark {name} -v'
 
 
 def native(tmp, source, suffix, iomem=False):
@@ -399,6 +449,8 @@ def native(tmp, source, suffix, iomem=False):
         f'now {rss} KiB')
     if bad:
         log('   still differing from policy: ' + '; '.join(bad[:10]))
+    if STOPPED:
+        stopped_extras(d, source, suffix)
     d.stop()
     log(f'   [{source}] the subscriber saw {d.subscriber.onlined()} BlockChanged "online" '
         f'signals; memhpd says it received {d.uevents_received()} uevents')
@@ -415,14 +467,55 @@ def native(tmp, source, suffix, iomem=False):
         f'{TARGET_RSS_KIB} KiB) {"met" if hwm <= TARGET_RSS_KIB else "MISSED"}')
     check(len(bad) <= TARGET_LOST, f'{source}: {len(bad)} blocks missed (not placed by policy '
           f'within {SETTLE:.0f}s)')
+    # With nobody reading, memhpd's memory is the point: its bound is a backlog entry per block.
+    check(not STOPPED or hwm <= TARGET_RSS_KIB, f'{source}: memhpd peaked at {hwm} KiB with the '
+          f'subscriber stopped (bound {TARGET_RSS_KIB} KiB)')
+
+
+def stopped_extras(d, source, suffix):
+    """With the subscriber still stopped: memhpd stays asleep, dbus-daemon holds what it could
+    not deliver; after SIGCONT the subscriber reads every block's "online"."""
+    n0 = ctx_switches(d.pid)
+    time.sleep(IDLE_S)
+    wakeups = ctx_switches(d.pid) - n0
+    bus_hwm = status_kib(d.bus.proc.pid, 'VmHWM')
+    log(f'BENCH storm_idle_wakeups{suffix} {wakeups} wakeups')
+    log(f'BENCH storm_bus_peak_rss_kib{suffix} {bus_hwm} KiB')
+    log(f'   [{source}] memhpd woke {wakeups} times in {IDLE_S:.0f}s after the storm with the '
+        f'subscriber stopped (target 0); dbus-daemon VmHWM {bus_hwm} KiB')
+    d.subscriber.resume()
+    # Until it has all, or reads nothing more for 10 s (what dbus-daemon dropped never comes).
+    last = [-1, time.monotonic()]
+
+    def caught_up():
+        n = d.subscriber.onlined()
+        if n != last[0]:
+            last[0], last[1] = n, time.monotonic()
+        return n >= N or time.monotonic() - last[1] >= 10
+    try:
+        wait_until(caught_up, timeout=600, interval=0.5,
+                   what='the resumed subscriber to read every "online"')
+    except AssertionError as e:
+        log(f'   {e}')
+    seen = d.subscriber.onlined()
+    log(f'BENCH storm_signals_seen_after_resume{suffix} {seen} signals')
+    log(f'   [{source}] after SIGCONT the subscriber read {seen} of {N} "online" BlockChanged '
+        'signals')
+    check(wakeups == 0, f'{source}: memhpd woke {wakeups} times while idle with a stopped '
+          'subscriber')
+
+
+def sfx(suffix):
+    """The BENCH suffix: _stopped after the source's own (storm_lost_blocks_kernel_stopped)."""
+    return suffix + ('_stopped' if STOPPED else '')
 
 
 def bench_native_udev(tmp):
-    native(tmp, 'udev', '')
+    native(tmp, 'udev', sfx(''))
 
 
 def bench_native_kernel(tmp):
-    native(tmp, 'kernel', '_kernel')
+    native(tmp, 'kernel', sfx('_kernel'))
 
 
 def bench_native_udev_iomem(tmp):
@@ -555,7 +648,7 @@ def bench_callgrind(tmp, source, level, suffix, iomem=False):
 
 
 def bench_callgrind_udev_info(tmp):
-    bench_callgrind(tmp, 'udev', 'info', '')
+    bench_callgrind(tmp, 'udev', 'info', sfx(''))
 
 
 def bench_callgrind_udev_notice(tmp):
@@ -563,7 +656,7 @@ def bench_callgrind_udev_notice(tmp):
 
 
 def bench_callgrind_kernel_info(tmp):
-    bench_callgrind(tmp, 'kernel', 'info', '_kernel')
+    bench_callgrind(tmp, 'kernel', 'info', sfx('_kernel'))
 
 
 def bench_callgrind_udev_iomem(tmp):
@@ -576,6 +669,9 @@ if __name__ == '__main__':
     tests = [bench_native_udev, bench_native_kernel, bench_native_udev_iomem,
              bench_callgrind_udev_info, bench_callgrind_udev_notice, bench_callgrind_kernel_info,
              bench_callgrind_udev_iomem]
+    if STOPPED:
+        tests = [bench_native_udev, bench_native_kernel, bench_callgrind_udev_info,
+                 bench_callgrind_kernel_info]
     # MEMHP_BENCH_ONLY=name,name: a subset (e.g. bench_native_udev_iomem), for a quick look.
     only = [t for t in os.environ.get('MEMHP_BENCH_ONLY', '').split(',') if t]
     run_tests([t for t in tests if not only or t.__name__ in only])
