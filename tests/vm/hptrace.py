@@ -14,6 +14,10 @@ hpmon stamps uevents with):
                               it; a non-zero return is a "bounce": the lock was
                               busy, the kernel slept 5 ms and restarts the write
   online_pages                entry/return: the work of onlining one block
+  unlock_device_hotplug       entry: the first one from a kernel thread after
+                              the add is the ACPI hotplug work releasing
+                              device_hotplug_lock, which it holds from before
+                              the add until after _OST (acpi_device_hotplug)
 
 Per hot-add it derives, on the guest clock:
 
@@ -27,6 +31,17 @@ Per hot-add it derives, on the guest clock:
   online_block_ms         one online_pages call (median over the blocks)
   online_span_ms          first online_pages start -> last one's end
   total_ms                device_add -> the 8th online uevent
+  lock_free_after_add_ms  add returned -> device_hotplug_lock released: ACPI
+                          work after the add that no userspace write can
+                          overtake (the kernel's auto-online runs inside the
+                          add, before it)
+  device_add_to_lock_free_ms
+                          device_add -> device_hotplug_lock released; in the
+                          kernel variant this is the lower bound of any
+                          userspace onliner ("floor"): the same add without
+                          the onlining inside it, the same ACPI tail, then
+                          the same online work, done at the kernel's pace
+  reaction_ms             lock released -> first userspace online_pages
   rest_ms                 total minus (device_add -> add start), add_ms,
                           idle_after_add_ms and online_span_ms: uevent
                           delivery and the onliner's own work
@@ -50,6 +65,7 @@ PROBES = [
     "r:hp/lock_ret lock_device_hotplug_sysfs ret=$retval",
     "p:hp/online online_pages",
     "r:hp/online_ret online_pages ret=$retval",
+    "p:hp/unlock unlock_device_hotplug",
 ]
 # "  memhpd-95  [000] d....  123.456789: lock_ret: (state_store+0x1b/0x80 <- ...) ret=0x0"
 LINE = re.compile(r"^\s*(?P<comm>.+)-(?P<pid>\d+)\s+\[\d+\]\s+\S+\s+(?P<t>\d+\.\d+):\s+"
@@ -123,6 +139,13 @@ def analyse(t_go, uevents, events):
     r["rest_ms"] = r["total_ms"] - (add_start - t_go) * 1000 - r["add_ms"] - (
         0 if inside else r["idle_after_add_ms"] + r["online_span_ms"])
     r["device_add_to_add_start_ms"] = (add_start - t_go) * 1000
+    unlocks = [t for t, ev, comm, _, _ in events
+               if ev == "unlock" and not is_user(comm) and t >= add_end]
+    if unlocks:
+        r["lock_free_after_add_ms"] = (unlocks[0] - add_end) * 1000
+        r["device_add_to_lock_free_ms"] = (unlocks[0] - t_go) * 1000
+        if user_online:
+            r["reaction_ms"] = (user_online[0][0] - unlocks[0]) * 1000
     return r
 
 
@@ -174,4 +197,12 @@ def run(args, kit, work):
     med = {n: statistics.median(r["total_ms"] for r in rs) for n, rs in results.items()}
     print("BENCH trace_ratio_memhpd_kernel %.2f ratio" % (med["memhpd"] / med["kernel"]))
     print("BENCH trace_ratio_loop_kernel %.2f ratio" % (med["loop"] / med["kernel"]))
+    # The floor of any userspace onliner, from the kernel variant's own hot-adds: it cannot
+    # write before device_hotplug_lock is free, and then has the same online work left.
+    floor = [r["device_add_to_lock_free_ms"] / r["total_ms"] for r in results["kernel"]
+             if "device_add_to_lock_free_ms" in r]
+    if floor:
+        print("BENCH trace_floor_userspace_kernel %.2f ratio" % statistics.median(floor))
+        print("BENCH trace_floor_userspace_kernel_p10 %.2f ratio" % percentile(floor, 10))
+        print("BENCH trace_floor_userspace_kernel_p90 %.2f ratio" % percentile(floor, 90))
     return 0

@@ -658,7 +658,7 @@ class VM:
     """QEMU with 3 NUMA nodes: 0 and 1 with a CPU and 512 MiB each, 2 with
     neither (it only comes online when memory is hot-added into it), a
     device-memory window for pc-dimms and one virtio-mem device (vm0, node 1,
-    2 GiB, 0 plugged).
+    vmem_max: 2 GiB unless asked for more, 0 plugged).
 
     nvdimm: also a 1 GiB NVDIMM (nv0) on node 2, which then has neither CPU nor
     memory until dax kmem adds the NVDIMM's; the empty node for pc-dimms becomes
@@ -666,14 +666,14 @@ class VM:
     the last node and that is what makes a node without memory possible."""
 
     def __init__(self, kit, initrd, work, append="", accel=None, slots=16, maxmem="32G",
-                 nvdimm=False):
+                 nvdimm=False, vmem_max="2G"):
         self.kit, self.initrd, self.work = kit, initrd, work
         self.append = append
         self.nvdimm = nvdimm
         self.nvdimm_node = 2 if nvdimm else None
         self.spare_node = 3 if nvdimm else 2
         self.accel = accel or os.environ.get("MEMHPD_VM_ACCEL", "tcg")
-        self.slots, self.maxmem = slots, maxmem
+        self.slots, self.maxmem, self.vmem_max = slots, maxmem, vmem_max
         self.proc = None
         self.console = os.path.join(work, "console.log")
         self.sockdir = tempfile.mkdtemp(prefix="memhpd-vm-")   # short: sun_path is 108 bytes
@@ -702,7 +702,7 @@ class VM:
             # SRAT puts the whole hotplug window on the last node, which is
             # what makes a node without CPU and memory "possible" in the guest.
             *nodes,
-            "-object", "memory-backend-ram,id=vmem0,size=2G",
+            "-object", "memory-backend-ram,id=vmem0,size=%s" % self.vmem_max,
             "-device", "virtio-mem-pci,id=vm0,memdev=vmem0,node=1,requested-size=0",
             "-kernel", self.kit.vmlinux, "-initrd", self.initrd,
             # panic=-1 + -no-reboot: a guest panic ends QEMU instead of hanging.
