@@ -970,7 +970,7 @@ def cmd_shell(args, kit, work):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("command", choices=["test", "bench", "trace", "demo", "shell", "build"])
+    p.add_argument("command", choices=["test", "bench", "trace", "vmem", "demo", "shell", "build"])
     p.add_argument("--memhpd", help="memhpd binary to put into the guest")
     p.add_argument("--memhpctl", help="memhpctl binary: the guest then also gets a system bus "
                    "(default: ctl/memhpctl of memhpd's build dir, if there)")
@@ -978,7 +978,7 @@ def main():
     p.add_argument("--cache")
     p.add_argument("--only", help="test: comma-separated scenario letters")
     p.add_argument("-v", "--verbose", action="store_true", help="test: print memhpd's log")
-    p.add_argument("--reps", type=int, default=25, help="bench: hot-adds per variant (>= 15)")
+    p.add_argument("--reps", type=int, default=25, help="bench, trace, vmem: hot-adds (vmem: rounds) per variant (>= 15)")
     p.add_argument("--conf", help="demo: main config (default: none)")
     args = p.parse_args()
     vmlib.install_signal_handlers()
@@ -989,7 +989,7 @@ def main():
         if not os.access(args.memhpd, os.X_OK):
             print("memhpd binary %s not found or not executable" % args.memhpd, file=sys.stderr)
             return 1
-    elif args.command in ("test", "demo", "trace"):
+    elif args.command in ("test", "demo", "trace", "vmem"):
         print("--memhpd PATH is required for '%s'" % args.command, file=sys.stderr)
         return 1
     if args.memhpd and not args.memhpctl and args.command != "bench":
@@ -1017,6 +1017,9 @@ def main():
         if args.command == "trace":
             import hptrace
             return hptrace.run(args, kit, work)
+        if args.command == "vmem":
+            import vmemgrow
+            return vmemgrow.run(args, kit, work)
         import demo
         return demo.run(args, kit, work)
     except VMError as e:
