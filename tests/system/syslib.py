@@ -53,9 +53,30 @@ def build_package(src, out, version=None):
     return lines[-1]
 
 
-def source_version(src):
-    return run(["dpkg-parsechangelog", "-l", os.path.join(src, "debian", "changelog"),
-                "-SVersion"]).stdout.strip()
+def repack_version(deb, out, version):
+    """`deb` with its control file's Version raised to `version`, written into `out`: the
+    upgrade scenario's package. What an upgrade exercises is dpkg's and the maintainer scripts'
+    part (prerm upgrade, postinst configure: restart), which is the same for a rebuild; a second
+    dpkg-buildpackage of the same tree cost ~30 s of CPU for identical files. (The binary's own
+    --version stays the first package's.)"""
+    os.makedirs(out, exist_ok=True)
+    for old in glob.glob(os.path.join(out, "memhpd_*.deb")):
+        os.unlink(old)
+    tree = os.path.join(out, "tree")
+    if os.path.exists(tree):
+        shutil.rmtree(tree)
+    run(["dpkg-deb", "-R", deb, tree])
+    control = os.path.join(tree, "DEBIAN", "control")
+    with open(control) as f:
+        text, n = re.subn(r"^Version: .*$", "Version: " + version, f.read(), count=1, flags=re.M)
+    if n != 1:
+        raise VMError("%s has no Version field" % deb)
+    with open(control, "w") as f:
+        f.write(text)
+    dest = os.path.join(out, "memhpd_%s_%s.deb" % (version, deb_field(deb, "Architecture")))
+    run(["dpkg-deb", "--root-owner-group", "-Zgzip", "-b", tree, dest])
+    shutil.rmtree(tree)
+    return dest
 
 
 def deb_field(deb, field):
@@ -66,11 +87,13 @@ def deb_field(deb, field):
 # The disk image
 
 def _guest_tools(work):
-    """The VM tier's static guest programs: hpmon (uevent waits, never writes sysfs) and
-    stepgate (the kill in the middle of an operation; refuses to run outside a test guest)."""
-    return {name: vmlib.compile_static(os.path.join(VMDIR, name + ".c"),
-                                       os.path.join(work, name))
-            for name in ("hpmon", "stepgate")}
+    """Static guest programs: the VM tier's hpmon (uevent waits, never writes sysfs) and
+    stepgate (the kill in the middle of an operation; refuses to run outside a test guest), and
+    memhog (memory pressure)."""
+    srcs = [os.path.join(VMDIR, "hpmon.c"), os.path.join(VMDIR, "stepgate.c"),
+            os.path.join(HERE, "guest", "memhog.c")]
+    return {os.path.basename(src)[:-2]: vmlib.compile_static(
+        src, os.path.join(work, os.path.basename(src)[:-2])) for src in srcs}
 
 
 def make_image(root, work, debs, install=None, size="3G"):
@@ -375,6 +398,37 @@ class Tier:
             if data.get("id") == dimm:
                 return "0x%x-0x%x" % (data["addr"], data["addr"] + data["size"] - 1)
         raise VMError("QMP does not know the DIMM %s" % dimm)
+
+    # -- holds (memhpd(8) RESTARTS) ---------------------------------------------------------
+    def held(self):
+        """{memoryN} that memhpctl list --json marks held."""
+        out = set()
+        for r in json.loads(self.must("memhpctl list --json"))["memory"]:
+            if r.get("held"):
+                lo, _, hi = r["block"].partition("-")
+                out |= {"memory%d" % b for b in range(int(lo), int(hi or lo) + 1)}
+        return out
+
+    def hold(self, by_ctl, by_sysfs):
+        """Offline blocks on purpose, as an admin would: `by_ctl` with memhpctl offline, then
+        `by_sysfs` by writing their state. Checks the kernel has them offline and that memhpd
+        recorded each (hold-N in /run/memhpd: it saw the sysfs write's uevent)."""
+        ids = lambda blocks: [b[len("memory"):] for b in blocks]
+        if by_ctl:
+            out, rc = self.sh("memhpctl offline %s 2>&1" % ",".join(ids(by_ctl)), timeout=60)
+            self.check("memhpctl offline %s: exit 0" % ",".join(by_ctl), rc == 0, out.strip())
+        for b in by_sysfs:
+            out, rc = self.sh("sg set-state offline %s 2>&1" % b)
+            self.check("offline %s by writing its sysfs state" % b, rc == 0, out.strip())
+        blocks = list(by_ctl) + list(by_sysfs)
+        self.expect_blocks("offlined on purpose", blocks, "offline")
+        records = " ".join("/run/memhpd/hold-%s" % i for i in ids(blocks))
+        out, rc = self.sh("for i in $(seq 200); do ls %s >/dev/null 2>&1 && break; sleep 0.05; "
+                          "done; ls /run/memhpd" % records, timeout=30)
+        self.check("memhpd recorded the holds in /run/memhpd",
+                   set(out.split()) >= {"hold-%s" % i for i in ids(blocks)}, out.strip())
+        self.check("memhpctl list --json marks them held", self.held() >= set(blocks),
+                   str(sorted(self.held())))
 
     def config(self, text):
         """/etc/memhpd.conf becomes `text` (not applied: reload or restart does that)."""

@@ -8,13 +8,12 @@
 
 Common options: --workdir DIR (logs, package, image; default ./system-work), --cache DIR (the
 guest root; default $MEMHPD_SYSTEM_CACHE, /var/cache/memhpd-system, or WORKDIR/cache).
-Without --deb the package is built from SRC with tools/build-deb.sh; the upgrade scenario's
-package (SRC at a higher version) always is. Scenarios are the files
+Without --deb the package is built from SRC with tools/build-deb.sh; without --upgrade-deb the
+upgrade scenario's package is that one repacked at a higher version. Scenarios are the files
 tests/system/scenarios/NN_name.py, run in NN order on one boot (see the README there).
 """
 
 import argparse
-import concurrent.futures
 import importlib.util
 import json
 import os
@@ -69,15 +68,12 @@ def prepare(args, work):
         os.path.join(work, "cache"))).prepare()
     timings = [("root", time.monotonic() - t0)]
     t0 = time.monotonic()
-    # The upgrade scenario's package: this tree rebuilt with a higher version, built alongside.
-    version = syslib.source_version(args.source) + "+systest1"
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        upgrade = pool.submit(syslib.build_package, args.source,
-                              os.path.join(work, "pkg-upgrade"), version) \
-            if not args.upgrade_deb else None
-        deb = os.path.abspath(args.deb) if args.deb else \
-            syslib.build_package(args.source, os.path.join(work, "pkg"))
-        upgrade = upgrade.result() if upgrade else os.path.abspath(args.upgrade_deb)
+    deb = os.path.abspath(args.deb) if args.deb else \
+        syslib.build_package(args.source, os.path.join(work, "pkg"))
+    # The upgrade scenario's package: the same one at a higher version.
+    upgrade = os.path.abspath(args.upgrade_deb) if args.upgrade_deb else \
+        syslib.repack_version(deb, os.path.join(work, "pkg-upgrade"),
+                              syslib.deb_field(deb, "Version") + "+systest1")
     timings.append(("package", time.monotonic() - t0))
     print("BENCH system_package_cpu_s %.1f s" % children_cpu(), flush=True)
     t0 = time.monotonic()
@@ -114,7 +110,7 @@ def cmd_test(args, work):
         return 1
     with syslib.SystemVM(root, image, work, cold_dimms=COLD_DIMMS) as vm:
         log("guest booted to its command channel in %.1f s" % vm.boot_seconds)
-        timings.append(("boot", vm.boot_seconds))
+        timings.append(("vm-boot", vm.boot_seconds))
         tier = syslib.Tier(vm, deb, upgrade, work)
         for name, mod in all_scenarios:
             if only and name not in only:

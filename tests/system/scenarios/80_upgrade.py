@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Upgrade: dpkg -i of this package rebuilt with a higher version restarts memhpd (a new
-process, still enabled and READY), and the next hot-added DIMM is onlined."""
+"""Upgrade: dpkg -i of this package at a higher version restarts memhpd (a new process, still
+enabled and READY); blocks offlined on purpose before it (memhpctl, a sysfs write) stay offline
+and held across it; the next hot-added DIMM is onlined."""
 import os
 
 from syslib import GUEST_DEBS, deb_field
@@ -8,6 +9,11 @@ from vmlib import MiB
 
 
 def run(t):
+    dimm, held = t.hotadd(1, 256 * MiB)
+    t.wait_state(held, "online")
+    t.expect_blocks("a DIMM to hold", held, "online", 1, "Movable")
+    t.hold(held[:1], held[1:])
+
     old = t.must("dpkg-query -W -f '${Version}' memhpd").strip()
     new = deb_field(t.upgrade_deb, "Version")
     pid = t.memhpd_pid()
@@ -19,6 +25,14 @@ def run(t):
     t.check("restarted by the upgrade: a new process", t.memhpd_pid() not in (0, pid),
             str(t.memhpd_pid()))
     t.check("still enabled", t.show("memhpd", "UnitFileState")["UnitFileState"] == "enabled")
+    t.expect_blocks("after the upgrade, the held blocks", held, "offline", 1)
+    t.check("still held after the upgrade", t.held() == set(held), str(sorted(t.held())))
+
     _, blocks = t.hotadd(1, 256 * MiB)
     t.wait_state(blocks, "online")
     t.expect_blocks("a DIMM hot-added after the upgrade", blocks, "online", 1, "Movable")
+    out, rc = t.sh("memhpctl online %s 2>&1" % ",".join(b[len("memory"):] for b in held),
+                   timeout=60)
+    t.check("memhpctl online releases the held blocks: exit 0", rc == 0, out.strip())
+    t.expect_blocks("the held DIMM onlined again", held, "online", 1, "Movable")
+    t.check("nothing held any more", t.held() == set(), str(sorted(t.held())))

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Memory pressure: an anonymous memory hog (the guest has no swap) fills the guest until
+48 MiB are available, then a 256 MiB DIMM is hot-added. memhpd onlines it; the OOM killer does
+not pick memhpd (the same process, no kill in the kernel log, oom_kill 0 in its cgroup); the
+unit's protection is in force (oom_score_adj -1000, memory.min 32 MiB). The time from the
+DIMM's first add uevent to its last online uevent (the guest's clock) is a BENCH line for
+memhpd and, memhpd stopped and auto_online_blocks=online_movable, for the kernel itself under
+the same pressure."""
+import re
+
+from vmlib import BLOCK, MiB, parse_wait
+
+LEFT_MIB = 48
+DIMM = 256 * MiB
+
+
+def available_mib(t):
+    return int(re.search(r"MemAvailable:\s+(\d+)", t.must("cat /proc/meminfo")).group(1)) // 1024
+
+
+def fill(t):
+    """Start the hog: MemAvailable - LEFT_MIB, touched. Returns its pid."""
+    hog = max(available_mib(t) - LEFT_MIB, 0)
+    out, rc = t.sh("memhog %d > /tmp/memhog.out 2>&1 & echo $! > /tmp/memhog.pid; "
+                   "until grep -q @@HOG /tmp/memhog.out || ! kill -0 $(cat /tmp/memhog.pid); "
+                   "do sleep 0.2; done; cat /tmp/memhog.out" % hog, timeout=300)
+    left = available_mib(t)
+    t.check("the hog holds %d MiB; %d MiB available" % (hog, left),
+            "@@HOG" in out and left <= 2 * LEFT_MIB, out.strip())
+    return int(t.must("cat /tmp/memhog.pid"))
+
+
+def unfill(t, pid):
+    t.sh("kill %d; while kill -0 %d 2>/dev/null; do sleep 0.1; done" % (pid, pid), timeout=60)
+
+
+def timed_hotadd(t, who):
+    """Hot-add a DIMM on node 1; returns (blocks, ms from the first add to the last online
+    uevent, both stamped by hpmon in the guest)."""
+    dimm = t.new_dimm()
+    n = DIMM // BLOCK
+
+    def trigger():
+        t.vm.dimm_backend(dimm, DIMM)
+        t.vm.plug_dimm(dimm, 1)
+    out, rc = t.vm.sh("hpmon wait --go online %d 60000" % n, timeout=90, on_go=trigger)
+    _, events = parse_wait(out, rc, "%s onlining %s" % (who, dimm))
+    adds = [ts for ts, action, _ in events if action == "add"]
+    onlines = {b: ts for ts, action, b in events if action == "online"}
+    blocks = sorted(onlines, key=lambda b: int(b[len("memory"):]))
+    t.check("under pressure, %s onlined the DIMM's %d blocks (online uevents)" % (who, n),
+            len(adds) == n and len(onlines) == n, out.strip()[-500:])
+    ms = (max(onlines.values()) - min(adds)) * 1000 if adds and onlines else -1
+    return blocks, ms
+
+
+def oom_kills(t, since):
+    """The kernel's OOM kill lines after the `since`-th line of dmesg."""
+    lines = t.must("dmesg").splitlines()[since:]
+    return [ln for ln in lines if "Killed process" in ln or "oom-kill:" in ln]
+
+
+def run(t):
+    pid = t.memhpd_pid()
+    p = t.show("memhpd", "MemoryMin", "OOMScoreAdjust", "ControlGroup")
+    cg = "/sys/fs/cgroup" + p.get("ControlGroup", "")
+    t.check("the unit asks for MemoryMin=32M, OOMScoreAdjust=-1000",
+            (p.get("MemoryMin"), p.get("OOMScoreAdjust")) == (str(32 * MiB), "-1000"), str(p))
+    t.check("the kernel has memhpd's oom_score_adj at -1000",
+            t.must("cat /proc/%d/oom_score_adj" % pid).strip() == "-1000")
+    got = t.sh("cat %s/memory.min" % cg)[0].strip()
+    t.check("its cgroup's memory.min is 32 MiB (%s)" % got, got == str(32 * MiB), got)
+    dmesg0 = len(t.must("dmesg").splitlines())
+
+    hog = fill(t)
+    blocks, ms = timed_hotadd(t, "memhpd")
+    t.expect_blocks("the DIMM, by memhpd under pressure", blocks, "online", 1, "Movable")
+    t.bench("system_pressure_online_256m_memhpd", "%.1f" % ms, "ms")
+    t.check("memhpd is the same process (%d)" % pid, t.memhpd_pid() == pid,
+            str(t.memhpd_pid()))
+    killed = oom_kills(t, dmesg0)
+    t.note("\n".join(killed) or "the OOM killer did not run")
+    t.check("the OOM killer did not pick memhpd", not any("memhpd" in k for k in killed),
+            " | ".join(killed))
+    events = t.sh("cat %s/memory.events" % cg)[0]
+    t.check("memhpd's cgroup: oom_kill 0", re.search(r"^oom_kill 0$", events, re.M) is not None,
+            events.strip())
+    unfill(t, hog)
+
+    # The kernel's own onlining under the same pressure, memhpd out of the way.
+    t.must("systemctl stop memhpd", timeout=60)
+    hog = fill(t)
+    t.must("sg auto-online online_movable")
+    try:
+        kblocks, kms = timed_hotadd(t, "the kernel")
+    finally:
+        t.must("sg auto-online offline")
+        unfill(t, hog)
+    t.expect_blocks("the DIMM, by the kernel under pressure", kblocks, "online", 1, "Movable")
+    t.bench("system_pressure_online_256m_kernel", "%.1f" % kms, "ms")
+    t.must("systemctl start memhpd", timeout=60)
+    t.check("memhpd READY again", t.wait_ready(60))
