@@ -225,7 +225,7 @@ class SystemVM(vmlib.VM):
 # --------------------------------------------------------------------------------------------
 # What scenarios use
 
-class Tier:
+class Tier(vmlib.Checks):
     """Checks and guest helpers shared by the scenarios (tests/system/scenarios/*.py).
 
     Every check reads the guest's own state: sysfs, zoneinfo, the journal, systemctl show,
@@ -234,31 +234,10 @@ class Tier:
     PAGES_PER_BLOCK = PAGES_PER_BLOCK
 
     def __init__(self, vm, deb, upgrade_deb, work):
+        super().__init__()
         self.vm, self.deb, self.upgrade_deb, self.work = vm, deb, upgrade_deb, work
-        self.passed = self.failed = 0
-        self.scenario = "-"
         self.state = {}             # what one scenario leaves for a later one
         self._dimms = 0
-
-    # -- reporting ---------------------------------------------------------------------------
-    def check(self, desc, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   %s: %s" % (self.scenario, desc), flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s: %s%s" % (self.scenario, desc, "  [%s]" % detail if detail else ""),
-                  flush=True)
-        return bool(ok)
-
-    @staticmethod
-    def note(text):
-        for line in str(text).strip().splitlines():
-            print("#    %s" % line, flush=True)
-
-    @staticmethod
-    def bench(name, value, unit):
-        print("BENCH %s %s %s" % (name, value, unit), flush=True)
 
     # -- the guest shell ---------------------------------------------------------------------
     def sh(self, command, timeout=60):

@@ -118,15 +118,8 @@ def cmd_test(args, work):
             tier.scenario = name
             print("# %s: %s" % (name, " ".join((mod.__doc__ or "").split())), flush=True)
             t0 = time.monotonic()
-            try:
-                mod.run(tier)
-            except VMError as e:
-                tier.check("scenario ran to the end", False, str(e)[-1500:])
-                try:
-                    vm.chan.resync()
-                except VMError as e2:
-                    tier.check("guest still answers", False, str(e2))
-                    break
+            if not tier.run_scenario(vm, lambda: mod.run(tier)):
+                break
             timings.append((name, time.monotonic() - t0))
         save_logs(tier, vm, work)
     timings.append(("total", time.monotonic() - t_total))
@@ -135,31 +128,13 @@ def cmd_test(args, work):
     # clock, it does not grow with what else the machine runs. Under 480 s fits 4 min on 2 cores.
     print("BENCH system_tier_cpu_s %.1f s" % (children_cpu() + cpu_of(resource.RUSAGE_SELF)))
     print("BENCH system_tier_wall_s %.1f s" % timings[-1][1])
-    print("%d passed, %d failed" % (tier.passed, tier.failed))
-    return 1 if tier.failed or not tier.passed else 0
+    return tier.exit_status
 
 
 def cmd_shell(args, work):
     root, image, _, _, _ = prepare(args, work)
     with syslib.SystemVM(root, image, work, cold_dimms=COLD_DIMMS) as vm:
-        print("guest ready (%.1f s). Lines go to the guest shell (root); '!cmd k=v ...' goes to "
-              "QMP, e.g. '!object-add qom-type=memory-backend-ram id=m-d1 size=1073741824' then "
-              "'!device_add driver=pc-dimm id=d1 memdev=m-d1 node=1'. Ctrl-D quits."
-              % vm.boot_seconds)
-        for line in sys.stdin:
-            line = line.rstrip("\n")
-            try:
-                if line.startswith("!"):
-                    name, *kv = line[1:].split()
-                    a = {k: int(v) if v.isdigit() else v for k, v in (x.split("=", 1) for x in kv)}
-                    print(vm.qmp.cmd(name, **a))
-                elif line:
-                    out, rc = vm.sh(line, timeout=300)
-                    sys.stdout.write(out + ("" if rc == 0 else "[rc=%d]\n" % rc))
-            except VMError as e:
-                print("error: %s" % e)
-    return 0
-
+        return vmlib.shell(vm, timeout=300)
 
 def cmd_root(args, work):
     root = sysroot.RootCache(args.cache or sysroot.default_cache_dir(

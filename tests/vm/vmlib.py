@@ -868,3 +868,73 @@ def install_signal_handlers():
         raise SystemExit(128 + signum)
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGHUP, handler)
+
+
+# --------------------------------------------------------------------------------------------
+# What both tiers' drivers share: check reporting, running a scenario, the interactive shell
+
+class Checks:
+    """One `ok`/`FAIL` line per check, counted; the tiers' Tier classes build on it."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+        self.scenario = "-"
+
+    def check(self, desc, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok   %s: %s" % (self.scenario, desc), flush=True)
+        else:
+            self.failed += 1
+            print("FAIL %s: %s%s" % (self.scenario, desc, "  [%s]" % detail if detail else ""),
+                  flush=True)
+        return bool(ok)
+
+    @staticmethod
+    def note(text):
+        for line in str(text).strip().splitlines():
+            print("#    %s" % line, flush=True)
+
+    @staticmethod
+    def bench(name, value, unit):
+        print("BENCH %s %s %s" % (name, value, unit), flush=True)
+
+    def run_scenario(self, vm, fn):
+        """fn(); a VMError (a guest command failed or timed out) is a failed check, and the
+        channel is resynchronised for the next scenario. False if the guest no longer answers."""
+        try:
+            fn()
+        except VMError as e:
+            self.check("scenario ran to the end", False, str(e)[-1500:])
+            try:
+                vm.chan.resync()
+            except VMError as e2:
+                self.check("guest still answers", False, str(e2))
+                return False
+        return True
+
+    @property
+    def exit_status(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 1 if self.failed or not self.passed else 0
+
+
+def shell(vm, timeout):
+    """Drive a booted guest by hand: stdin lines go to the guest shell, '!cmd k=v ...' to QMP."""
+    print("guest ready (%.1f s). Lines go to the guest shell; '!cmd k=v ...' goes to QMP, e.g. "
+          "'!object-add qom-type=memory-backend-ram id=m-d1 size=1073741824' then "
+          "'!device_add driver=pc-dimm id=d1 memdev=m-d1 node=1'. Ctrl-D quits."
+          % vm.boot_seconds)
+    for line in sys.stdin:
+        line = line.rstrip("\n")
+        try:
+            if line.startswith("!"):
+                name, *kv = line[1:].split()
+                a = {k: int(v) if v.isdigit() else v for k, v in (x.split("=", 1) for x in kv)}
+                print(vm.qmp.cmd(name, **a))
+            elif line:
+                out, rc = vm.sh(line, timeout=timeout)
+                sys.stdout.write(out + ("" if rc == 0 else "[rc=%d]\n" % rc))
+        except VMError as e:
+            print("error: %s" % e)
+    return 0

@@ -86,26 +86,14 @@ def memhpd_config(policies, default=DEFAULT, ratio=RATIO, coldplug="yes", source
     return text
 
 
-class Tier(SourceScenarios):
+class Tier(SourceScenarios, vmlib.Checks):
     def __init__(self, vm, dbus=False):
+        super().__init__()
         self.vm = vm
         self.dbus = dbus        # the guest has a system bus, memhpctl, dbus-send
-        self.passed = self.failed = 0
-        self.scenario = "-"
         self.policies = dict(POLICIES)
         self.a1 = None          # scenario a's node-1 blocks, removed again by g
         self.running = False    # memhpd was started and not stopped since: it must be alive
-
-    # -- reporting ---------------------------------------------------------------------------
-    def check(self, desc, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   %s: %s" % (self.scenario, desc), flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s: %s%s" % (self.scenario, desc, "  [%s]" % detail if detail else ""),
-                  flush=True)
-        return ok
 
     def memhpd_log(self, since=0):
         out, _ = self.vm.sh("tail -c +%d /tmp/memhpd.log 2>/dev/null" % (since + 1))
@@ -920,15 +908,8 @@ def cmd_test(args, kit, work):
             if key not in ("0", "c", "z") and not tier.running:
                 tier.start_memhpd()
             t0 = time.monotonic()
-            try:
-                fn()
-            except VMError as e:
-                tier.check("scenario ran to the end", False, str(e)[-1500:])
-                try:
-                    vm.chan.resync()
-                except VMError as e2:
-                    tier.check("guest still answers", False, str(e2))
-                    break
+            if not tier.run_scenario(vm, fn):
+                break
             timings.append((key, time.monotonic() - t0))
         try:
             for name in ("memhpd.log", "uevents.log"):
@@ -942,30 +923,13 @@ def cmd_test(args, kit, work):
             log("could not fetch the guest's logs: %s" % e)
     timings.append(("total", time.monotonic() - t_total))
     print("# timings: " + " ".join("%s=%.1fs" % t for t in timings))
-    print("%d passed, %d failed" % (tier.passed, tier.failed))
-    return 1 if tier.failed or not tier.passed else 0
+    return tier.exit_status
 
 
 def cmd_shell(args, kit, work):
     initrd = vmlib.build_initramfs(kit, work, args.memhpd, memhpctl=args.memhpctl, ndctl=True)
     with vmlib.VM(kit, initrd, work, nvdimm=True) as vm:
-        print("guest ready (%.1fs). Lines go to the guest shell; '!cmd k=v ...' goes to QMP,"
-              " e.g. '!object-add qom-type=memory-backend-ram id=m1 size=1073741824' then"
-              " '!device_add driver=pc-dimm id=d1 memdev=m1 node=1'. Ctrl-D quits." %
-              vm.boot_seconds)
-        for line in sys.stdin:
-            line = line.rstrip("\n")
-            try:
-                if line.startswith("!"):
-                    name, *kv = line[1:].split()
-                    a = {k: int(v) if v.isdigit() else v for k, v in (x.split("=", 1) for x in kv)}
-                    print(vm.qmp.cmd(name, **a))
-                elif line:
-                    out, rc = vm.sh(line, timeout=120)
-                    sys.stdout.write(out + ("" if rc == 0 else "[rc=%d]\n" % rc))
-            except VMError as e:
-                print("error: %s" % e)
-    return 0
+        return vmlib.shell(vm, timeout=120)
 
 
 def main():
