@@ -3,8 +3,7 @@
  * memhog MIB: the system tier's memory pressure. Maps MIB MiB of anonymous memory, touches
  * every page (the guest has no swap: none of it can be reclaimed), prints "@@HOG MIB" and
  * sleeps until killed. Anonymous, not tmpfs: should the OOM killer run, killing the hog frees
- * its memory, so nothing else has to die for it. Huge pages where the kernel has them: under
- * TCG a 4 KiB page fault costs tens of microseconds, and a GiB is 262,144 of them.
+ * its memory, so nothing else has to die for it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +26,6 @@ int main(int argc, char **argv)
                 perror("memhog: mmap");
                 return 1;
         }
-        (void)madvise(p, len, MADV_HUGEPAGE);
         for (size_t off = 0; off < len; off += (size_t)page)
                 p[off] = 1;
         printf("@@HOG %s\n", argv[1]);

@@ -21,12 +21,19 @@ def available_mib(t):
 def fill(t):
     """Start the hog: MemAvailable - LEFT_MIB, touched. Returns its pid."""
     hog = max(available_mib(t) - LEFT_MIB, 0)
-    out, rc = t.sh("memhog %d > /tmp/memhog.out 2>&1 & echo $! > /tmp/memhog.pid; "
-                   "until grep -q @@HOG /tmp/memhog.out || ! kill -0 $(cat /tmp/memhog.pid); "
-                   "do sleep 0.2; done; cat /tmp/memhog.out" % hog, timeout=300)
+    # The output file goes first: the loop must not read the previous hog's line.
+    out, rc = t.sh("rm -f /tmp/memhog.out; s=$(cut -d' ' -f1 /proc/uptime); "
+                   "memhog %d > /tmp/memhog.out 2>&1 & echo $! > /tmp/memhog.pid; "
+                   "until grep -q @@HOG /tmp/memhog.out 2>/dev/null || "
+                   "! kill -0 $(cat /tmp/memhog.pid); do sleep 0.2; done; "
+                   "cat /tmp/memhog.out; echo \"@@S $s $(cut -d' ' -f1 /proc/uptime)\""
+                   % hog, timeout=300)
     left = available_mib(t)
     t.check("the hog holds %d MiB; %d MiB available" % (hog, left),
-            "@@HOG" in out and left <= 2 * LEFT_MIB, out.strip())
+            "@@HOG %d" % hog in out and left <= 2 * LEFT_MIB, out.strip())
+    m = re.search(r"@@S (\S+) (\S+)", out)
+    if m:
+        t.note("filled in %.1f s (guest clock)" % (float(m.group(2)) - float(m.group(1))))
     return int(t.must("cat /tmp/memhog.pid"))
 
 
