@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""kill -9 in the middle of an offline transaction: memhpctl offlines a 4-block DIMM; when
-memhpd's writer reaches the third block, SIGKILL (stepgate holds the writer there, so the first
-two are offline and the third untouched). systemd restarts memhpd (Restart=on-failure), and
+"""kill -9 in the middle of an offline transaction: memhpctl offlines a 4-block DIMM, which
+memhpd does highest address first; when its writer reaches the third block, SIGKILL (stepgate
+holds the writer there, so the top two are offline and the third untouched). systemd restarts memhpd (Restart=on-failure), and
 the intent record in /run/memhpd brings the two blocks back online."""
 import re
 
@@ -16,7 +16,7 @@ def run(t):
     t.expect_blocks("the DIMM to offline", blocks, "online", 1, "Movable")
     p = t.show("memhpd", "MainPID", "NRestarts")
     pid, restarts = int(p["MainPID"]), int(p["NRestarts"])
-    gate = blocks[2]
+    gate = blocks[1]            # offlines run highest first: blocks[3], blocks[2], then this
     cursor = t.cursor()
 
     out, _ = t.sh(
@@ -48,8 +48,8 @@ def run(t):
               if a in ("online", "offline")]
     history = {b: ",".join(a for a, x in events if x == b) for b in blocks}
     t.check("the kernel's uevents: %s and %s went offline then online again, %s and %s never "
-            "offline (%s)" % (blocks[0], blocks[1], blocks[2], blocks[3], history),
-            [history[b] for b in blocks] == ["offline,online", "offline,online", "", ""],
+            "offline (%s)" % (blocks[3], blocks[2], blocks[1], blocks[0], history),
+            [history[b] for b in blocks] == ["", "", "offline,online", "offline,online"],
             str(history))
     e = t.wait_journal(r"interrupted by a crash", cursor)
     t.check("the restarted memhpd logged the recovery of the interrupted operation",
