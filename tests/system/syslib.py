@@ -8,6 +8,7 @@ inside the guest. Python stdlib only.
 """
 
 import base64
+import contextlib
 import glob
 import json
 import os
@@ -408,6 +409,28 @@ class Tier(vmlib.Checks):
                    set(out.split()) >= {"hold-%s" % i for i in ids(blocks)}, out.strip())
         self.check("memhpctl list --json marks them held", self.held() >= set(blocks),
                    str(sorted(self.held())))
+
+    @contextlib.contextmanager
+    def node_policy(self, node, policy):
+        """memhpd runs with `[Node N] Policy=` set by a drop-in while the block runs: the
+        scenario's zone assertions then do not depend on the built-in default. The drop-in goes
+        again afterwards (a reload, or the next start, drops the policy)."""
+        path = "/etc/memhpd.conf.d/50-systest-node%d.conf" % node
+        self.put(path, "[Node %d]\nPolicy=%s\n" % (node, policy))
+        self.reload("[Node %d] Policy=%s from a drop-in" % (node, policy))
+        try:
+            yield
+        finally:
+            self.sh("rm -f " + path)
+            if self.show("memhpd", "ActiveState").get("ActiveState") == "active":
+                self.reload("the drop-in removed again")
+
+    def reload(self, what):
+        """systemctl reload memhpd, and memhpd says it applied the files."""
+        cursor = self.cursor()
+        out, rc = self.sh("systemctl reload memhpd 2>&1", timeout=60)
+        self.check("reload (%s): memhpd applied it" % what, rc == 0 and self.wait_journal(
+            r"Configuration reloaded", cursor) is not None, out.strip())
 
     def config(self, text):
         """/etc/memhpd.conf becomes `text` (not applied: reload or restart does that)."""

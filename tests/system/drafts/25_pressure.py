@@ -68,6 +68,11 @@ def oom_kills(t, since):
 
 
 def run(t):
+    with t.node_policy(1, "online_movable"):
+        scenario(t)
+
+
+def scenario(t):
     pid = t.memhpd_pid()
     p = t.show("memhpd", "MemoryMin", "OOMScoreAdjust", "ControlGroup")
     cg = "/sys/fs/cgroup" + p.get("ControlGroup", "")

@@ -8,6 +8,11 @@ from vmlib import MiB
 
 
 def run(t):
+    with t.node_policy(1, "online_movable"):
+        scenario(t)
+
+
+def scenario(t):
     dimm, blocks = t.hotadd(1, 512 * MiB)
     t.wait_state(blocks, "online")
     t.expect_blocks("the DIMM", blocks, "online", 1, "Movable")

@@ -9,6 +9,11 @@ from vmlib import MiB
 
 
 def run(t):
+    with t.node_policy(1, "online_movable"):
+        scenario(t)
+
+
+def scenario(t):
     dimm, held = t.hotadd(1, 256 * MiB)
     t.wait_state(held, "online")
     t.expect_blocks("a DIMM to hold", held, "online", 1, "Movable")

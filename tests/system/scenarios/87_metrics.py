@@ -57,6 +57,11 @@ def agree(t, when):
 
 
 def run(t):
+    with t.node_policy(1, "online_movable"):
+        scenario(t)
+
+
+def scenario(t):
     p = t.show("memhpd-metrics.timer", "UnitFileState")
     t.check("the timer is installed disabled", p.get("UnitFileState") == "disabled", str(p))
     t.must("mkdir -p %s" % PROM.rsplit("/", 1)[0])
