@@ -85,6 +85,30 @@ static int summarize(Manager *m, DeviceSummary **ret, size_t *ret_n)
         return 0;
 }
 
+static const char *zone_name(int z)
+{
+        return mem_zone_to_string((MemZone)z);
+}
+
+static const char *source_name(int s)
+{
+        return mem_source_to_string((MemSource)s);
+}
+
+/* A set of zones or sources, kept as bits, as the "as" the API gives it. */
+static int append_names(sd_bus_message *reply, unsigned mask, int n, const char *(*name)(int))
+{
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        for (int i = 0; r >= 0 && i < n; i++)
+                if (mask & (1U << i))
+                        r = sd_bus_message_append(reply, "s", name(i));
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
 static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -114,13 +138,7 @@ static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error
                                 d->node < 0 ? MEMHP_NODE_UNKNOWN : (uint32_t)d->node,
                                 d->dev->start, d->dev->end, d->blocks, d->online);
                 if (r >= 0)
-                        r = sd_bus_message_open_container(reply, 'a', "s");
-                for (int z = 0; r >= 0 && z < _MEM_ZONE_MAX; z++)
-                        if (d->zones & (1U << z))
-                                r = sd_bus_message_append(reply, "s",
-                                                          mem_zone_to_string((MemZone)z));
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
+                        r = append_names(reply, d->zones, _MEM_ZONE_MAX, zone_name);
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
         }
@@ -283,13 +301,7 @@ static int method_describe_nodes(sd_bus_message *msg, void *userdata, sd_bus_err
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "ubi", f->node, f->has_cpus, f->tier);
                 if (r >= 0)
-                        r = sd_bus_message_open_container(reply, 'a', "s");
-                for (int s = 0; r >= 0 && s < _MEM_SOURCE_MAX; s++)
-                        if (f->sources & (1U << s))
-                                r = sd_bus_message_append(reply, "s",
-                                                          mem_source_to_string((MemSource)s));
-                if (r >= 0)
-                        r = sd_bus_message_close_container(reply);
+                        r = append_names(reply, f->sources, _MEM_SOURCE_MAX, source_name);
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
         }
