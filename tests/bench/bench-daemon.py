@@ -18,6 +18,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sim'))
+import simlib  # noqa: E402  (the /proc readers the storm benchmark uses too)
+
 
 def make_tree(root, n_blocks, state="online"):
     mem = os.path.join(root, "sys/devices/system/memory")
@@ -118,16 +121,6 @@ def bench_rescan(exe, n):
     print(f"BENCH rescan_{n}_ms {statistics.median(times):.1f} ms")
 
 
-def ctxt_switches(pid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/status") as f:
-            for line in f:
-                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                    total += int(line.split()[1])
-    return total
-
-
 def bench_idle(exe, seconds):
     with tempfile.TemporaryDirectory() as root:
         make_tree(root, 64)
@@ -136,9 +129,9 @@ def bench_idle(exe, seconds):
         d.wait_for(r"Startup scan complete")
         d.wait_for(r"Serving org.memhpd1")
         time.sleep(0.5)
-        before = ctxt_switches(d.proc.pid)
+        before = simlib.ctx_switches(d.proc.pid)
         time.sleep(seconds)
-        after = ctxt_switches(d.proc.pid)
+        after = simlib.ctx_switches(d.proc.pid)
         d.stop()
         bus.terminate()
         bus.wait()

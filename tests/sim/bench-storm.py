@@ -116,28 +116,9 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
-def status_kib(pid, key):
-    with open(f'/proc/{pid}/status') as f:
-        for line in f:
-            if line.startswith(key + ':'):
-                return int(line.split()[1])
-    return 0
-
-
 def proc_state(pid):
     with open(f'/proc/{pid}/stat') as f:
         return f.read().rsplit(')', 1)[1].split()[0]
-
-
-def ctx_switches(pid):
-    """Voluntary + involuntary context switches of every thread of @pid: each is a wake-up."""
-    n = 0
-    for tid in os.listdir(f'/proc/{pid}/task'):
-        with open(f'/proc/{pid}/task/{tid}/status') as f:
-            for line in f:
-                if line.startswith(('voluntary_ctxt_switches:', 'nonvoluntary_ctxt_switches:')):
-                    n += int(line.split()[1])
-    return n
 
 
 def _die_with_parent():
@@ -430,13 +411,13 @@ def native(tmp, source, suffix, iomem=False):
     sim = new_sim(tmp, f'sim-native{suffix}', source, iomem)
     d = BenchDaemon(tmp, sim, config(source, 'info'), f'memhpd-native{suffix}', source=source)
     d.wait_idle(quiet=1.0)
-    rss0 = status_kib(d.pid, 'VmHWM')
+    rss0 = simlib.status_kib(d.pid, 'VmHWM')
     sim.ctl('reset-counters')
     t0 = time.monotonic()
     storm(sim)
     took, bad = settle(sim, d, SETTLE)
-    hwm = status_kib(d.pid, 'VmHWM')
-    rss = status_kib(d.pid, 'VmRSS')
+    hwm = simlib.status_kib(d.pid, 'VmHWM')
+    rss = simlib.status_kib(d.pid, 'VmRSS')
     counts, total = sim.writes()
     drops = d.uevent_drops()
     overflows = d.count(r'receive queue overflowed')
@@ -475,10 +456,10 @@ def native(tmp, source, suffix, iomem=False):
 def stopped_extras(d, source, suffix):
     """With the subscriber still stopped: memhpd stays asleep, dbus-daemon holds what it could
     not deliver; after SIGCONT the subscriber reads every block's "online"."""
-    n0 = ctx_switches(d.pid)
+    n0 = simlib.ctx_switches(d.pid)
     time.sleep(IDLE_S)
-    wakeups = ctx_switches(d.pid) - n0
-    bus_hwm = status_kib(d.bus.proc.pid, 'VmHWM')
+    wakeups = simlib.ctx_switches(d.pid) - n0
+    bus_hwm = simlib.status_kib(d.bus.proc.pid, 'VmHWM')
     log(f'BENCH storm_idle_wakeups{suffix} {wakeups} wakeups')
     log(f'BENCH storm_bus_peak_rss_kib{suffix} {bus_hwm} KiB')
     log(f'   [{source}] memhpd woke {wakeups} times in {IDLE_S:.0f}s after the storm with the '

@@ -627,12 +627,17 @@ def uevent_sockets(pid):
     return out
 
 
-def rss_kib(pid):
+def status_kib(pid, key):
+    """A KiB field of /proc/PID/status (VmRSS, VmHWM, ...), 0 when it has none."""
     with open(f'/proc/{pid}/status') as f:
         for line in f:
-            if line.startswith('VmRSS:'):
+            if line.startswith(key + ':'):
                 return int(line.split()[1])
     return 0
+
+
+def rss_kib(pid):
+    return status_kib(pid, 'VmRSS')
 
 
 def run_tests(tests):
@@ -673,3 +678,14 @@ def run_tests(tests):
         sys.exit(1)
     log('all passed')
     sys.exit(0)
+
+
+def ctx_switches(pid):
+    """Voluntary + involuntary context switches of every thread of @pid: each is a wake-up."""
+    n = 0
+    for tid in os.listdir(f'/proc/{pid}/task'):
+        with open(f'/proc/{pid}/task/{tid}/status') as f:
+            for line in f:
+                if line.startswith(('voluntary_ctxt_switches:', 'nonvoluntary_ctxt_switches:')):
+                    n += int(line.split()[1])
+    return n
