@@ -378,20 +378,26 @@ def shutil_which(tool):
 
 # ---- memhpd --------------------------------------------------------------------------------
 
-# Nothing moves behind a test's back: no coldplug, new or offline blocks are left alone.
-QUIET_CONFIG = '''[Daemon]
+CONFIG = '''[Daemon]
 EventSource=udev
-Coldplug=no
+Coldplug={coldplug}
 [Policy]
-Default=ignore
+Default={default}
 [Offline]
 TimeoutSec={timeout}
 Retries={retries}
 '''
 
 
+def config(default, coldplug=True, timeout=10, retries=0):
+    """memhpd.conf for a test: udev events, one default policy, bounded offlines."""
+    return CONFIG.format(default=default, coldplug='yes' if coldplug else 'no', timeout=timeout,
+                         retries=retries)
+
+
 def quiet_config(timeout=10, retries=0):
-    return QUIET_CONFIG.format(timeout=timeout, retries=retries)
+    """Nothing moves behind a test's back: no coldplug, new or offline blocks are left alone."""
+    return config('ignore', coldplug=False, timeout=timeout, retries=retries)
 
 
 # (object: in the unprivileged client, which has no simlib and starts no memhpd.)

@@ -19,7 +19,7 @@ import os
 import time
 
 from buslib import (API, E_ACCESS, E_ARGS, E_FAILED, IFACE, SIGNAL, Bus, Memhpd, Sim, check,
-                    check_eq, expect_error, quiet_config, run_as, run_tests, states, wait_until,
+                    check_eq, expect_error, config, run_as, run_tests, states, wait_until,
                     wait_view, wlog_since_reset)
 from simlib import Extra, wait_policy
 
@@ -65,7 +65,7 @@ class Fixture:
 NODES = {0: (range(0, 8), 'online', 'Normal'), 1: (range(32, 40), 'offline', 'Movable'),
          2: (range(64, 66), 'offline', 'Movable'), 3: ((), 'offline', '')}
 TIERS = {4: '0', 22: '1-2'}
-CONFIG = quiet_config().replace('Default=ignore', 'Default=online_movable') + \
+CONFIG = config('online_movable', coldplug=False) + \
     '[Node 1]\nPolicy=online_kernel\n'
 
 
@@ -157,14 +157,7 @@ DEVICES = {  # id: (source, backing, first block, blocks)
     'virtio3': ('virtio-mem', '', 64, 8),
     'dax0.0': ('dax', 'cxl', 96, 4),
 }
-DEV_CONFIG = '''[Daemon]
-EventSource=udev
-[Policy]
-Default=online_movable
-[Offline]
-TimeoutSec=10
-Retries=0
-'''
+DEV_CONFIG = config('online_movable')
 
 
 class Signals:

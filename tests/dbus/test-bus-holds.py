@@ -13,18 +13,11 @@ import os
 import re
 import subprocess
 
-from buslib import (MEMHPCTL, Bus, Memhpd, Sim, at_cleanup, check, check_eq, log, run_tests,
+from buslib import (MEMHPCTL, Bus, Memhpd, Sim, at_cleanup, check, check_eq, config, log, run_tests,
                     skip, states, wait_until, wlog_since_reset)
 
 BOOT = ['--nodes', '0-1', '--boot', 'node0:0-7,node1:128-135/Movable']
-CONFIG = '''[Daemon]
-EventSource=udev
-[Policy]
-Default=online_movable
-[Offline]
-TimeoutSec=10
-Retries=0
-'''
+CONFIG = config('online_movable')
 METRICS = 'org.memhpd1.Metrics'
 
 
