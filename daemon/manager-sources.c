@@ -206,6 +206,7 @@ void manager_block_source_forget(Manager *m, BlockEntry *e)
 static void block_attach(Manager *m, uint32_t block, BlockEntry *e, const MemSourceInfo *info)
 {
         uint16_t slot = info->device[0] ? device_intern(m, info) : 0;
+        uint64_t start, end;
         uint8_t bits;
         Device *d;
 
@@ -221,12 +222,13 @@ static void block_attach(Manager *m, uint32_t block, BlockEntry *e, const MemSou
         d = &m->devices[slot - 1];
         e->device = slot;
         /* A DIMM's range is its blocks: ACPI memory devices are added block by block. */
-        if (info->start || info->end) {
-                d->start = d->n_blocks ? MIN(d->start, info->start) : info->start;
-                d->end = d->n_blocks ? MAX(d->end, info->end) : info->end;
-        } else if (m->block_size && (uint64_t)block <= UINT64_MAX / m->block_size - 1) {
-                uint64_t start = (uint64_t)block * m->block_size, end = start + m->block_size - 1;
-
+        start = info->start;
+        end = info->end;
+        if (!start && !end && m->block_size && (uint64_t)block <= UINT64_MAX / m->block_size - 1) {
+                start = (uint64_t)block * m->block_size;
+                end = start + m->block_size - 1;
+        }
+        if (start || end) {
                 d->start = d->n_blocks ? MIN(d->start, start) : start;
                 d->end = d->n_blocks ? MAX(d->end, end) : end;
         }
