@@ -56,6 +56,7 @@ void conf_init_defaults(MemhpConfig *c)
         *c = (MemhpConfig){
                 .event_source = EVENT_SOURCE_AUTO,
                 .coldplug = true,
+                .kernel_online = true,
                 .log_level = LOG_INFO,
                 .rescan_interval_usec = 0,
                 .receive_buffer_bytes = MEMHP_DEFAULT_RCVBUF,
@@ -136,6 +137,16 @@ static int set_coldplug(Parser *p, const char *v)
         if (r < 0)
                 return r;
         p->config->coldplug = r;
+        return 0;
+}
+
+static int set_kernel_online(Parser *p, const char *v)
+{
+        int r = v ? parse_boolean(v) : 1;
+
+        if (r < 0)
+                return r;
+        p->config->kernel_online = r;
         return 0;
 }
 
@@ -298,6 +309,7 @@ static const struct ConfKey {
         {SECTION_POLICY, "Default", set_default_policy,
          MEMHP_POLICY_AUTO ", " MEMHP_POLICY_CHOICES},
         {SECTION_POLICY, "MovableRatio", set_movable_ratio, "a percentage, 0 to 10000"},
+        {SECTION_POLICY, "KernelOnline", set_kernel_online, "a boolean"},
         {SECTION_OFFLINE, "TimeoutSec", set_offline_timeout,
          "seconds greater than 0, at most 31536000 (one year)"},
         {SECTION_OFFLINE, "Retries", set_offline_retries, "an integer 0 to 10"},
@@ -509,6 +521,7 @@ char *conf_format(const MemhpConfig *c)
                             c->default_auto ? MEMHP_POLICY_AUTO
                                             : str_or_invalid(policy_to_string(c->default_policy)));
         conf_strbuf_appendf(&b, "MovableRatio=%u\n", c->movable_ratio);
+        conf_strbuf_appendf(&b, "KernelOnline=%s\n", c->kernel_online ? "yes" : "no");
 
         conf_strbuf_appendf(&b, "\n[Offline]\n");
         format_sec(&b, "TimeoutSec", c->offline_timeout_usec);

@@ -40,6 +40,7 @@ typedef struct MemhpConfig {
         bool default_auto;      /* Default=auto, the default: the table of autopolicy.h */
         Policy default_policy;  /* Default= when not auto (then always online_movable) */
         unsigned movable_ratio; /* MovableRatio=, percent, default 301 */
+        bool kernel_online;     /* KernelOnline=, default yes: hand off to auto_online_blocks */
 
         /* [Offline] */
         uint64_t offline_timeout_usec; /* TimeoutSec=, default 30 */

@@ -62,6 +62,7 @@ static void assert_config_eq(const MemhpConfig *a, const MemhpConfig *b)
         ASSERT_EQ(a->default_auto, b->default_auto);
         ASSERT_EQ(a->default_policy, b->default_policy);
         ASSERT_EQ(a->movable_ratio, b->movable_ratio);
+        ASSERT_EQ(a->kernel_online, b->kernel_online);
         ASSERT_EQ(a->offline_timeout_usec, b->offline_timeout_usec);
         ASSERT_EQ(a->offline_retries, b->offline_retries);
         for (unsigned n = 0; n < MEMHP_MAX_NODES; n++)
@@ -81,6 +82,7 @@ void assert_defaults(const MemhpConfig *c)
         ASSERT_EQ(c->default_auto, true);
         ASSERT_EQ(c->default_policy, POLICY_ONLINE_MOVABLE);
         ASSERT_EQ(c->movable_ratio, 301);
+        ASSERT_EQ(c->kernel_online, true);
         ASSERT_EQ(c->offline_timeout_usec, 30ULL * 1000000);
         ASSERT_EQ(c->offline_retries, 3);
         for (unsigned n = 0; n < MEMHP_MAX_NODES; n++) {

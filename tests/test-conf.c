@@ -162,6 +162,8 @@ TEST(good_values)
                 {"[Node 17 Source dax]\nPolicy=online_kernel\n",
                  F(node_source_policy[17][MEM_SOURCE_DAX]), POLICY_ONLINE_KERNEL},
                 {"[Policy]\nMovableRatio=0\n", F(movable_ratio), 0},
+                {"[Policy]\nKernelOnline=no\n", F(kernel_online), 0},
+                {"[Policy]\nKernelOnline=yes\n", F(kernel_online), 1},
                 {"[Policy]\nMovableRatio=100\n", F(movable_ratio), 100},
                 {"[Policy]\nMovableRatio=10000\n", F(movable_ratio), 10000},
                 {"[Offline]\nTimeoutSec=1\n", F(offline_timeout_usec), 1000000},
@@ -290,6 +292,8 @@ TEST(bad_values)
                 {"[Offline]\nTimeoutSec=30s\n",
                  "test.conf:2: invalid value '30s' for TimeoutSec=, expected seconds greater "
                  "than 0, at most 31536000 (one year)"},
+                {"[Policy]\nKernelOnline=auto\n",
+                 "test.conf:2: invalid value 'auto' for KernelOnline=, expected a boolean"},
                 {"[Offline]\nRetries=11\n",
                  "test.conf:2: invalid value '11' for Retries=, expected an integer 0 to 10"},
                 {"[Offline]\nRetries=-1\n",
@@ -324,6 +328,7 @@ TEST(empty_value_restores_default)
                                                 "[Policy]\n"
                                                 "Default=ignore\nDefault=\n"
                                                 "MovableRatio=7\nMovableRatio=   # comment\n"
+                                                "KernelOnline=no\nKernelOnline=\n"
                                                 "[Offline]\n"
                                                 "TimeoutSec=9\nTimeoutSec=\n"
                                                 "Retries=9\nRetries=\n"
@@ -351,6 +356,7 @@ TEST(format_round_trip)
                            "[Policy]\n"
                            "Default=auto\n"
                            "MovableRatio=301\n"
+                           "KernelOnline=yes\n"
                            "\n"
                            "[Offline]\n"
                            "TimeoutSec=30\n"
@@ -366,6 +372,7 @@ TEST(format_round_trip)
         c->default_auto = false;
         c->default_policy = POLICY_AUTO_MOVABLE;
         c->movable_ratio = 0;
+        c->kernel_online = false;
         c->offline_timeout_usec = 1;
         c->offline_retries = 10;
         for (unsigned n = 0; n < MEMHP_MAX_NODES; n++) {
