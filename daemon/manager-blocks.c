@@ -19,6 +19,15 @@
 #include "placement.h"
 #include "retry.h"
 
+/*
+ * Handed off to the kernel's auto-online (manager-handoff.c), a new block is onlined by the
+ * kernel before its add releases device_hotplug_lock. Node-link lookups and writes that bounce
+ * off that lock meanwhile would only take CPU from the add. So a block the kernel announces is
+ * left to it this long; its online uevent usually ends the wait, and one still offline then
+ * gets the policy as always.
+ */
+#define HANDOFF_GRACE_USEC (1 * USEC_PER_SEC)
+
 void manager_queue_block(Manager *m, uint32_t block)
 {
         BlockEntry *e = blockmap_get(&m->blocks, block);
@@ -326,6 +335,10 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
                 break;
         }
         blockmap_set_present(&m->blocks, e, true);
+        if (ev->action == UEVENT_ADD && m->handoff_type && !(e->flags & BLOCK_DELAYED)) {
+                e->flags |= BLOCK_AWAIT_KERNEL;
+                delay_block(m, ev->block, HANDOFF_GRACE_USEC);
+        }
         manager_queue_block(m, ev->block);
 }
 

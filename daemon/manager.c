@@ -71,6 +71,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        manager_handoff_stop(m);
         manager_bus_free(m);
         m->monitor = monitor_free(m->monitor);
         m->writer = writer_free(m->writer);
@@ -235,7 +236,6 @@ int manager_start(Manager *m)
 
         manager_log_numa_topology(m);
         setup_platform(m);
-        manager_check_other_onliners(m);
 
         /* Listen first, then scan: a block added in between shows up in one or the other. */
         r = setup_monitor(m);
@@ -245,11 +245,15 @@ int manager_start(Manager *m)
         r = manager_ops_setup(m);
         if (r < 0)
                 return r;
+        /* A hand-off a crash left in place is undone before anyone judges the setting. */
+        manager_handoff_recover(m);
+        manager_check_other_onliners(m);
         (void)manager_ops_recover(m);
         r = manager_coldplug(m);
         if (r < 0)
                 return r;
         manager_holds_restore(m);
+        manager_handoff_update(m);
         /* Optional: without a bus memhpd still onlines memory. */
         (void)manager_bus_connect(m);
         return 0;
@@ -299,6 +303,7 @@ int manager_reload(Manager *m)
                 writer_set_timeout(m->writer, c->offline_timeout_usec);
                 manager_arm_rescan_timer(m);
                 manager_sources_reset_announced(m);
+                manager_handoff_update(m);
                 log_info("Configuration reloaded from '%s'.", m->config_path);
                 setup_platform(m);
                 /* Offline blocks that the old policy ignored may be wanted now. */

@@ -84,6 +84,10 @@ struct Manager {
         sd_event_source *ops_dispatch;
         uint64_t next_op_id;
         int runtime_fd; /* intent records; -1 when there is no runtime directory */
+
+        /* Hand-off to auto_online_blocks (manager-handoff.c): the value found, "" when none. */
+        char handoff_saved[32];
+        const char *handoff_type; /* what memhpd set it to, NULL when not handed off */
         bool stopping;  /* SIGTERM: exit once cancelled operations have rolled back */
 
         /* Counters, for logs and the bus. */
@@ -184,6 +188,10 @@ int manager_metrics_bus_add(Manager *m, sd_bus *bus, const char *path);
 
 /* conflicts.c: warns about other onliners (kernel auto-online, udev rules). */
 void manager_check_other_onliners(Manager *m);
+
+void manager_handoff_recover(Manager *m);
+void manager_handoff_update(Manager *m);
+void manager_handoff_stop(Manager *m);
 
 /* manager-sources.c: where each block came from (lib/memsource.h), and the devices that group
  * blocks. A device is a hotplug unit with an id (PNP0C80:XX, virtioN, daxX.Y); boot memory,

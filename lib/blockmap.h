@@ -27,8 +27,10 @@ enum {
         BLOCK_SIGNAL_PENDING = 1 << 10, /* its BlockChanged waits for the bus's queue to drain */
         BLOCK_COUNTED_ONLINE = 1 << 11, /* online as DeviceChanged last counted it */
         BLOCK_AWAIT_SOURCE = 1 << 12,   /* waiting for firmware_node: it would change the policy */
+        BLOCK_AWAIT_KERNEL = 1 << 13,   /* handed off: the kernel's own online goes first */
         /* On the delay timer. */
-        BLOCK_DELAYED = BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY | BLOCK_AWAIT_SOURCE,
+        BLOCK_DELAYED = BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY | BLOCK_AWAIT_SOURCE |
+                        BLOCK_AWAIT_KERNEL,
 };
 
 /* BlockEntry.source: the MemSource in the low bits, what resolving it has found above. */

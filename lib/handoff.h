@@ -12,7 +12,8 @@
  * handoff_kernel_online_type() - the auto_online_blocks value that does what @c does.
  * @c: the configuration
  *
- * Only when KernelOnline=yes and every node has the same policy, one of online_movable,
+ * Only when KernelOnline=yes, Default= is not auto, and every node and every source has the
+ * same policy, one of online_movable,
  * online_kernel or online (the kernel then picks the zone by memory_hotplug.online_policy, as
  * it does for memhpd's own "online" write). auto-movable is not expressible: the kernel's
  * ratio counts all kernel memory of a node and its node awareness differs; ignore needs no

@@ -36,6 +36,9 @@ TEST(expressible)
         assert_type("[Policy]\nDefault=online\n", "online");
         /* A node of its own with the same policy changes nothing. */
         assert_type("[Node 3]\nPolicy=online_movable\n", "online_movable");
+        assert_type("[Source dimm]\nPolicy=online_movable\n[Node 1 Source dax]\n"
+                    "Policy=online_movable\n",
+                    "online_movable");
         assert_type("[Policy]\nDefault=online_kernel\n[Node 0]\nPolicy=online_kernel\n"
                     "[Node 1023]\nPolicy=online_kernel\n",
                     "online_kernel");
@@ -49,5 +52,8 @@ TEST(not_expressible)
         assert_type("[Node 1]\nPolicy=online_kernel\n", NULL);
         assert_type("[Node 1023]\nPolicy=ignore\n", NULL);
         assert_type("[Policy]\nDefault=online_kernel\n[Node 2]\nPolicy=online\n", NULL);
+        assert_type("[Policy]\nDefault=auto\n", NULL);
+        assert_type("[Source dimm]\nPolicy=online_kernel\n", NULL);
+        assert_type("[Node 1 Source virtio-mem]\nPolicy=ignore\n", NULL);
         ASSERT_TRUE(handoff_kernel_online_type(NULL) == NULL);
 }

@@ -180,11 +180,13 @@ def test_hang(tmp):
 
 def test_waits_for_policy_write(tmp):
     """OfflineBlocks of a block the policy is onlining: the operation waits for that write (it
-    must not race it), and starts as soon as the write is done, without any other event."""
+    must not race it), and starts as soon as the write is done, without any other event.
+    KernelOnline=no: the policy write is memhpd's, not the sim kernel's auto-online."""
     sim = Sim(tmp, *BOOT)
     bus = Bus(tmp)
     d = Memhpd(tmp, sim, bus,
-               quiet_config(timeout=30).replace('Default=ignore', 'Default=online_movable'))
+               quiet_config(timeout=30).replace('Default=ignore',
+                                                'Default=online_movable\nKernelOnline=no'))
     c = bus.conn()
     sim.ctl('reset-counters')
     sim.ctl('hang', 300)

@@ -4,7 +4,10 @@
 
   kernel  auto_online_blocks=online_movable: the kernel onlines inside add_memory()
   loop    online-loop.c: one netlink socket, one write per "add", nothing else
-  memhpd  the daemon, Default=online_movable, LogLevel=info
+  memhpd  the daemon, Default=online_movable, LogLevel=info: one policy for every node, so it
+          hands onlining to the kernel and supervises (KernelOnline=yes, the default)
+  memhpd_writes  the same with KernelOnline=no: memhpd writes every block itself, as it does
+          for per-node, per-source or auto-movable policies
 
 Everything is measured on the guest's CLOCK_BOOTTIME by one `hpmon wait --go`
 per hot-add: it binds its uevent socket, stamps "@@GO", and the host sends
@@ -31,6 +34,8 @@ from vmlib import GiB, BLOCK, VMError, log
 
 BENCH_CONF = ("[Daemon]\nEventSource=auto\nColdplug=yes\nLogLevel=info\n\n"
               "[Policy]\nDefault=online_movable\n")
+# memhpd onlining every block itself, as it does for policies the kernel cannot express.
+WRITES_CONF = BENCH_CONF + "KernelOnline=no\n"
 NODE = 1
 BLOCK_REPS = 5
 
@@ -70,8 +75,15 @@ def percentile(xs, p):
     return xs[min(len(xs), max(1, math.ceil(p / 100 * len(xs)))) - 1]
 
 
+def put_configs(vm):
+    vm.put("/etc/memhpd.conf", BENCH_CONF)
+    vm.put("/etc/memhpd-writes.conf", WRITES_CONF)
+
+
 def onliners(memhpd):
-    """The variants: the kernel's auto-online, the minimal loop, and memhpd if given."""
+    """The variants: the kernel's auto-online, the minimal loop, and if memhpd is given, memhpd
+    in its default configuration (which hands onlining to the kernel: memhpd(8), HAND-OFF TO
+    THE KERNEL) and memhpd_writes, KernelOnline=no, writing every block itself."""
     auto = "/sys/devices/system/memory/auto_online_blocks"
     variants = [
         Variant("kernel", lambda vm: vm.must("echo online_movable > %s" % auto),
@@ -84,6 +96,11 @@ def onliners(memhpd):
             "memhpd",
             lambda vm: vm.must("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"),
             lambda vm: vm.must("gt stop memhpd"), "memhpd"))
+        variants.append(Variant(
+            "memhpd_writes",
+            lambda vm: vm.must("gt start memhpd /usr/sbin/memhpd --config "
+                               "/etc/memhpd-writes.conf"),
+            lambda vm: vm.must("gt stop memhpd"), "memhpd"))
     return variants
 
 
@@ -95,7 +112,7 @@ def run(args, kit, work):
         log("guest %s booted in %.2fs; %d hot-adds of 1 GiB for each of %d variants" % (
             kit.release, vm.boot_seconds, args.reps, len(variants)))
         vm.must("kill $(cat /tmp/hpmon.pid)")
-        vm.put("/etc/memhpd.conf", BENCH_CONF)
+        put_configs(vm)
         seq = 0
         for cycle in range(math.ceil(args.reps / BLOCK_REPS)):
             for v in variants[cycle % len(variants):] + variants[:cycle % len(variants)]:
@@ -124,8 +141,9 @@ def run(args, kit, work):
                 print("BENCH %s_%s %.1f ms" % (key[:-3], label + "_ms", value))
         print("# %s samples (ms): %s" % (v.name, " ".join("%.0f" % x for x in v.total)))
     if args.memhpd:
-        for base in ("loop", "kernel"):
-            for suffix in ("", "_from_add"):
-                print("BENCH online_1g%s_ratio_memhpd_%s %.2f ratio" % (
-                    suffix, base, med["memhpd" + suffix] / med[base + suffix]))
+        for name in ("memhpd", "memhpd_writes"):
+            for base in ("loop", "kernel"):
+                for suffix in ("", "_from_add"):
+                    print("BENCH online_1g%s_ratio_%s_%s %.2f ratio" % (
+                        suffix, name, base, med[name + suffix] / med[base + suffix]))
     return 0

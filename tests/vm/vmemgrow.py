@@ -14,8 +14,9 @@ back to 0, through QMP `qom-set vm0 requested-size`:
           policy (online_movable) picks, so the comparison is like for like
           (online_policy only matters for plain "online", which neither uses)
   loop    online-loop.c, one online_movable write per add uevent
-  memhpd  the daemon with the benchmark's config (Default=online_movable)
-  ...     plus any variant bench.onliners() adds
+  memhpd  the daemon with the benchmark's config (Default=online_movable): it
+          hands onlining to the kernel (auto_online_blocks) and supervises
+  memhpd_writes  the same with KernelOnline=no: memhpd writes every block
 
 virtio-mem adds memory a 128 MiB block at a time and stops adding while more
 than its offline threshold (1 GiB) is offline, so above 1 GiB the onliner's
@@ -41,7 +42,7 @@ import statistics
 
 import vmlib
 from vmlib import GiB, BLOCK, VMError, log
-from bench import BENCH_CONF, onliners, percentile
+from bench import put_configs, onliners, percentile
 
 SIZES = (4, 8)                  # GiB
 VMEM_MAX = "8G"
@@ -117,7 +118,7 @@ def run(args, kit, work):
         log("guest %s booted in %.2fs; %d rounds of 0 -> %s GiB -> 0 per variant" % (
             kit.release, vm.boot_seconds, args.reps, " / ".join(map(str, SIZES))))
         vm.must("kill $(cat /tmp/hpmon.pid)")
-        vm.put("/etc/memhpd.conf", BENCH_CONF)
+        put_configs(vm)
         for rnd in range(args.reps + 1):
             order = variants[rnd % len(variants):] + variants[:rnd % len(variants)]
             for v in order:

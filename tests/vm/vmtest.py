@@ -651,6 +651,125 @@ class Tier(SourceScenarios, vmlib.Checks):
                    "by one online uevent after the lift, in zone %s" % (
                        sum(v[0] == "online" for v in seen.values()), zone), not bad, "; ".join(bad))
 
+    def s_handoff(self):
+        """t. one policy for every node (online_movable), KernelOnline=yes (the default): memhpd
+        hands new memory to the kernel's auto-online while it runs and supervises it (a block the
+        kernel could not online gets memhpd's write and retries); it puts the setting back on a
+        reload the kernel cannot express, on KernelOnline=no, at stop, and after a crash."""
+        auto = "/sys/devices/system/memory/auto_online_blocks"
+        record = "/run/memhpd/kernel-online"
+        dropin = "/etc/memhpd.conf.d/60-kernel-online.conf"
+        saved = dict(self.policies)
+
+        def state():
+            rec, rc = self.vm.sh("cat %s" % record)
+            return self.vm.must("cat %s" % auto).strip(), rec.strip() if rc == 0 else None
+
+        self.stop_memhpd("the running memhpd")
+        self.check("before: auto_online_blocks=offline, no record", state() == ("offline", None),
+                   str(state()))
+        self.policies = {}
+        try:
+            self._handoff(auto, state, dropin)
+        finally:
+            self.vm.must("rm -f %s; echo offline > %s" % (dropin, auto))
+            if self.running:
+                self.stop_memhpd("memhpd (hand-off)")
+            self.policies = saved
+            self.start_memhpd()
+
+    def wait_log(self, start, text, timeout=5):
+        """Until memhpd's log since `start` holds `text` (its start-up goes on after gt start
+        returned); returns that log."""
+        deadline = time.monotonic() + timeout
+        while text not in self.memhpd_log(start) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.memhpd_log(start)
+
+    def _handoff(self, auto, state, dropin):
+        start = self.log_size()
+        if self.start_memhpd() is None:
+            return
+        self.wait_log(start, "the kernel onlines new memory itself")
+        self.check("memhpd running: auto_online_blocks=online_movable, the old value recorded",
+                   state() == ("online_movable", "offline"),
+                   "%s; %s" % (state(), self.memhpd_log(start)[-300:]))
+        mark = self.uevent_mark()
+        blocks = self.hotadd("t1", 1, 512 * MiB)
+        self.wait_online(blocks)
+        self.vm.must("gt idle memhpd")
+        self.expect_blocks("handed off: the kernel onlined", blocks, "online", 1, "Movable")
+        events = self.uevents_since(mark)
+        self.check("kernel uevents: each block online once, never offline",
+                   all(self.history(events, b) == "online" for b in blocks),
+                   " ".join("%s:%s" % (b, self.history(events, b)) for b in blocks))
+        names = block_names(blocks)
+        failed = [ln for ln in self.memhpd_log(start).splitlines()
+                  if names.search(ln) and re.search(r"fail|error", ln, re.I)]
+        self.check("memhpd logs no failure for them", not failed, " | ".join(failed[:3]))
+        # Supervision: the kernel's own online fails (the notifier refuses it inside the add);
+        # memhpd's write is refused too, and its retry onlines the block once the refusal ends.
+        start = self.log_size()
+        self.inject(-12)
+        try:
+            refused = self.hotadd("t2", 0, 512 * MiB)
+            names = block_names(refused)
+            deadline = time.monotonic() + 10
+            while not all(re.search(r"Failed to online %s\b.*" % b, self.memhpd_log(start))
+                          for b in refused) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.expect_blocks("the kernel's auto-online refused", refused, "offline", 0)
+        finally:
+            self.inject(0)
+        self.check("memhpd wrote each refused block itself and logged the refusal",
+                   all(re.search(r"Failed to online %s\b" % b, self.memhpd_log(start))
+                       for b in refused), self.memhpd_log(start)[-600:].replace("\n", " | "))
+        self.wait_online(refused, timeout=15)
+        self.expect_blocks("refusal lifted: memhpd's retry onlined them", refused, "online", 0,
+                           "Movable")
+        self.check("memhpd says it onlined each", all(
+            re.search(r"\b%s \(node 0\): online" % b, self.memhpd_log(start)) for b in refused),
+            self.memhpd_log(start)[-600:].replace("\n", " | "))
+        # Policies the kernel cannot express take the setting back; expressible ones hand off.
+        self.reload({0: "online_kernel"})
+        self.check("reload to per-node policies: auto_online_blocks=offline, no record",
+                   state() == ("offline", None), str(state()))
+        self.policies = {}
+        self.write_config()
+        self.reload(dropin=(dropin, "[Policy]\nKernelOnline=no\n"))
+        self.check("KernelOnline=no (drop-in): still offline", state() == ("offline", None),
+                   str(state()))
+        self.reload(dropin=(dropin, ""))
+        self.check("drop-in removed: handed off again", state() == ("online_movable", "offline"),
+                   str(state()))
+        # A crash leaves the setting and its record; the next start puts it back.
+        self.vm.must("gt signal memhpd KILL")
+        self.vm.sh("gt stop memhpd", timeout=20)
+        self.running = False
+        self.check("after SIGKILL: the setting and its record are left",
+                   state() == ("online_movable", "offline"), str(state()))
+        self.policies = {0: "online_kernel"}
+        start = self.log_size()
+        if self.start_memhpd() is None:
+            return
+        text = self.wait_log(start, "restored after an unclean stop")
+        self.check("the next start (per-node policies) put it back: offline, no record",
+                   state() == ("offline", None) and "restored after an unclean stop" in text,
+                   "%s; %s" % (state(), text[-300:]))
+        self.stop_memhpd("memhpd (per-node policies)")
+        self.policies = {}
+        start = self.log_size()
+        if self.start_memhpd() is None:
+            return
+        self.wait_log(start, "the kernel onlines new memory itself")
+        self.check("started again: handed off", state() == ("online_movable", "offline"),
+                   str(state()))
+        self.stop_memhpd("memhpd (handed off)")
+        self.check("SIGTERM: auto_online_blocks=offline again, no record",
+                   state() == ("offline", None), str(state()))
+        for dimm in ("t1", "t2"):
+            self.check("device_del %s -> DEVICE_DELETED" % dimm, self.vm.del_dimm(dimm))
+
     def s_bus(self):
         """u. D-Bus: memhpd serves org.memhpd1 on the guest's system bus (dbus-daemon with the
         project's policy), and `memhpctl list --json` agrees with the guest kernel."""
@@ -867,6 +986,7 @@ SCENARIOS = [
     ("i", "s_kernel_online"),
     ("s", "s_storm"),
     ("f", "s_refusal"),
+    ("t", "s_handoff"),
     # D-Bus and memhpctl (need --memhpctl: the guest then has a system bus)
     ("u", "s_bus"),
     ("o", "s_offline_range"),
