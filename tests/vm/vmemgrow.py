@@ -29,6 +29,9 @@ to the N-th "remove" (the driver offlines and removes the blocks itself; the
 onliner only has to stay out of the way). Before every change the guest waits
 until the onliner's CPU time stops moving (for the kernel variant, init's).
 
+MEMHPD_VMEM_VARIANTS=kernel,loop,memhpd picks variants (default: all; "kernel"
+must be among them).
+
 BENCH lines: vmem_grow_<size>g_<variant>_ms (median) with _p10/_p90/_min/_max,
 vmem_shrink_<size>g_<variant>_ms, and the ratios of the medians
 vmem_grow_<size>g_ratio_<variant>_kernel, plus the median of the per-round
@@ -110,6 +113,9 @@ def report(results, names):
 def run(args, kit, work):
     initrd = vmlib.build_initramfs(kit, work, args.memhpd)
     variants = onliners(args.memhpd)
+    only = os.environ.get("MEMHPD_VMEM_VARIANTS")       # e.g. "kernel,loop,memhpd"
+    if only:
+        variants = [v for v in variants if v.name in only.split(",")]
     names = [v.name for v in variants]
     results = {(k, g, n): [] for k in ("grow", "shrink") for g in SIZES for n in names}
     log("host load average at the start: %s (%d CPUs)" % (loadavg(), os.cpu_count()))
