@@ -666,7 +666,7 @@ class VM:
     the last node and that is what makes a node without memory possible."""
 
     def __init__(self, kit, initrd, work, append="", accel=None, slots=16, maxmem="32G",
-                 nvdimm=False, vmem_max="2G"):
+                 nvdimm=False, vmem_max="2G", vmem_block=None):
         self.kit, self.initrd, self.work = kit, initrd, work
         self.append = append
         self.nvdimm = nvdimm
@@ -674,6 +674,7 @@ class VM:
         self.spare_node = 3 if nvdimm else 2
         self.accel = accel or os.environ.get("MEMHPD_VM_ACCEL", "tcg")
         self.slots, self.maxmem, self.vmem_max = slots, maxmem, vmem_max
+        self.vmem_block = vmem_block    # the device's block size; None: QEMU's default (2 MiB)
         self.proc = None
         self.console = os.path.join(work, "console.log")
         self.sockdir = tempfile.mkdtemp(prefix="memhpd-vm-")   # short: sun_path is 108 bytes
@@ -703,7 +704,8 @@ class VM:
             # what makes a node without CPU and memory "possible" in the guest.
             *nodes,
             "-object", "memory-backend-ram,id=vmem0,size=%s" % self.vmem_max,
-            "-device", "virtio-mem-pci,id=vm0,memdev=vmem0,node=1,requested-size=0",
+            "-device", "virtio-mem-pci,id=vm0,memdev=vmem0,node=1,requested-size=0"
+            + (",block-size=%s" % self.vmem_block if self.vmem_block else ""),
             "-kernel", self.kit.vmlinux, "-initrd", self.initrd,
             # panic=-1 + -no-reboot: a guest panic ends QEMU instead of hanging.
             # memhpd_vm_guest: the marker gt checks before it touches sysfs.
