@@ -31,12 +31,14 @@ static void assert_type(const char *text, const char *want)
 
 TEST(expressible)
 {
-        assert_type("", "online_movable"); /* the shipped default */
+        assert_type("[Policy]\nDefault=online_movable\n", "online_movable");
         assert_type("[Policy]\nDefault=online_kernel\n", "online_kernel");
         assert_type("[Policy]\nDefault=online\n", "online");
         /* A node of its own with the same policy changes nothing. */
-        assert_type("[Node 3]\nPolicy=online_movable\n", "online_movable");
-        assert_type("[Source dimm]\nPolicy=online_movable\n[Node 1 Source dax]\n"
+        assert_type("[Policy]\nDefault=online_movable\n[Node 3]\nPolicy=online_movable\n",
+                    "online_movable");
+        assert_type("[Policy]\nDefault=online_movable\n[Source dimm]\nPolicy=online_movable\n"
+                    "[Node 1 Source dax]\n"
                     "Policy=online_movable\n",
                     "online_movable");
         assert_type("[Policy]\nDefault=online_kernel\n[Node 0]\nPolicy=online_kernel\n"
@@ -46,14 +48,18 @@ TEST(expressible)
 
 TEST(not_expressible)
 {
-        assert_type("[Policy]\nKernelOnline=no\n", NULL);
+        assert_type("", NULL); /* the built-in Default=auto */
+        assert_type("[Policy]\nDefault=online_movable\nKernelOnline=no\n", NULL);
         assert_type("[Policy]\nDefault=auto-movable\n", NULL);
         assert_type("[Policy]\nDefault=ignore\n", NULL);
-        assert_type("[Node 1]\nPolicy=online_kernel\n", NULL);
-        assert_type("[Node 1023]\nPolicy=ignore\n", NULL);
+        assert_type("[Policy]\nDefault=online_movable\n[Node 1]\nPolicy=online_kernel\n", NULL);
+        assert_type("[Policy]\nDefault=online_movable\n[Node 1023]\nPolicy=ignore\n", NULL);
         assert_type("[Policy]\nDefault=online_kernel\n[Node 2]\nPolicy=online\n", NULL);
         assert_type("[Policy]\nDefault=auto\n", NULL);
-        assert_type("[Source dimm]\nPolicy=online_kernel\n", NULL);
-        assert_type("[Node 1 Source virtio-mem]\nPolicy=ignore\n", NULL);
+        assert_type("[Policy]\nDefault=online_movable\n[Source dimm]\nPolicy=online_kernel\n",
+                    NULL);
+        assert_type("[Policy]\nDefault=online_movable\n[Node 1 Source virtio-mem]\n"
+                    "Policy=ignore\n",
+                    NULL);
         ASSERT_TRUE(handoff_kernel_online_type(NULL) == NULL);
 }
