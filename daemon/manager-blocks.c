@@ -263,6 +263,8 @@ static void process_block(Manager *m, uint32_t block)
                 (void)memblock_read_zone(m->sysfs, block, &zone);
         /* Before the observers hear of the block: its device is known by then. */
         manager_block_resolve(m, block, e, st);
+        if (e->flags & BLOCK_AWAIT_KERNEL)
+                manager_block_handed_off(m, block, e);
         update_state(m, block, e, st, zone);
 
         if (st == MEM_STATE_OFFLINE &&

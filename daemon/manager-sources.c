@@ -24,6 +24,7 @@
 #include "caps.h"
 #include "log.h"
 #include "manager.h"
+#include "placement.h"
 #include "retry.h"
 #include "strutil.h"
 #include "time-util.h"
@@ -354,6 +355,12 @@ static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata)
                 manager_block_resolve(m, rc.block, e, (MemState)e->state);
                 d = manager_device(m, e->device);
                 if (d && !d->announced) {
+                        int node;
+
+                        /* Onlined by the kernel (handed off), the block was never placed. */
+                        if (e->node < 0 && placement_block_node(m->sysfs, m->numa, rc.block, e,
+                                                                m->node_hint, &node) >= 0)
+                                e->node = (int16_t)node;
                         ((Device *)d)->announced = true;
                         log_info("%s (%s, node %d): its blocks were decided before its "
                                  "firmware_node appeared, by a policy that is the same for a "
@@ -380,6 +387,15 @@ static void recheck_later(Manager *m, uint32_t block, BlockEntry *e)
                 return;
         e->source |= BLOCK_SOURCE_RECHECK;
         recheck_push(m, block, 0);
+}
+
+void manager_block_handed_off(Manager *m, uint32_t block, BlockEntry *e)
+{
+        /* The kernel's one setting is every source's policy (lib/handoff.h), a DIMM's too: the
+         * block is decided without waiting, and its device is looked for later, as after a
+         * decision of memhpd's own (which a block the kernel onlined never reaches). */
+        if (could_be_dimm(m, e))
+                recheck_later(m, block, e);
 }
 
 static void announce(Manager *m, uint32_t block, const BlockEntry *e, int node, Policy policy,

@@ -231,5 +231,7 @@ typedef enum SourceVerdict {
 } SourceVerdict;
 SourceVerdict manager_block_policy(Manager *m, uint32_t block, BlockEntry *e, int node,
                                    Policy *ret_policy, uint64_t *ret_delay_usec);
+/* A new block handed off to the kernel's auto-online: it may still turn out to be a DIMM. */
+void manager_block_handed_off(Manager *m, uint32_t block, BlockEntry *e);
 /* Forgets which policies were announced (after a reload they are announced again). */
 void manager_sources_reset_announced(Manager *m);
