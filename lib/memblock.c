@@ -155,17 +155,6 @@ int memblock_read_zone(const Sysfs *s, uint32_t id, MemZone *ret)
         return 0;
 }
 
-int memblock_read_phys_index(const Sysfs *s, uint32_t id, uint64_t *ret)
-{
-        char buf[32];
-        int r;
-
-        r = read_block_attr(s, id, "phys_index", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        return safe_atoux64(buf, ret);
-}
-
 int memblock_read_node(const Sysfs *s, uint32_t id, int hint, int *ret_node)
 {
         _cleanup_closedir_ DIR *d = NULL;

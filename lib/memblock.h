@@ -62,7 +62,6 @@ int memblock_read_block_size(const Sysfs *s, uint64_t *ret);
 int memblock_read_state(const Sysfs *s, uint32_t id, MemState *ret);
 /* Online: the block's zone. Offline: the zone plain "online" would choose now. */
 int memblock_read_zone(const Sysfs *s, uint32_t id, MemZone *ret);
-int memblock_read_phys_index(const Sysfs *s, uint32_t id, uint64_t *ret);
 
 /**
  * memblock_read_node() - the node from the memoryN/nodeX link.

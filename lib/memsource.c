@@ -351,17 +351,12 @@ int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t 
         MemSourceInfo info = {};
         char path[64], target[PATH_MAX];
         const SourceRange *range;
-        uint64_t index;
-        int r;
-
-        r = memblock_read_phys_index(s, id, &index);
-        if (r < 0)
-                return r;
 
         /* An ACPI memory device covers the block (on some firmware, boot RAM too: such a block
-         * is still that device's, and can be removed with it). */
+         * is still that device's, and can be removed with it). Without one on the machine
+         * there is no link to look up, which saves a sysfs lookup per block in a storm. */
         snprintf(path, sizeof(path), "memory%" PRIu32 "/firmware_node", id);
-        if (read_link(s->memory_fd, path, target, sizeof(target)) >= 0) {
+        if (m->acpi_memory && read_link(s->memory_fd, path, target, sizeof(target)) >= 0) {
                 const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
 
                 if (startswith(base, "PNP0C80:") && strlen(base) < sizeof(info.device)) {
@@ -372,8 +367,10 @@ int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t 
                 }
         }
 
-        range = block_size && index <= UINT64_MAX / block_size ? map_lookup(m, index * block_size)
-                                                               : NULL;
+        /* memoryN's phys_index is N: the kernel names the device by it, so its address needs
+         * no read. */
+        range = block_size && id <= UINT64_MAX / block_size ? map_lookup(m, (uint64_t)id * block_size)
+                                                            : NULL;
         if (range) {
                 info.source = range->source;
                 info.backing = range->backing;

@@ -93,8 +93,10 @@ typedef enum SourceFlags {
 /**
  * memsource_resolve() - the source and device of block @id.
  *
- * Return: 0 with @ret filled (source MEM_SOURCE_UNKNOWN when no evidence explains the block),
- * -ENOENT when the block is gone, other -errno from reading its attributes.
+ * Reads at most the block's firmware_node link, and only when @m saw an ACPI memory device: a
+ * block that is gone resolves like one no evidence explains.
+ *
+ * Return: 0 with @ret filled (source MEM_SOURCE_UNKNOWN when no evidence explains the block).
  */
 int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t block_size,
                       SourceFlags flags, MemSourceInfo *ret);

@@ -154,39 +154,6 @@ TEST(read_zone)
         teardown();
 }
 
-TEST(read_phys_index)
-{
-        uint64_t v;
-
-        setup();
-        /* The fixture writes "%08x" of the id, as the kernel does. */
-        ASSERT_OK(fixture_add_block(fixture, 4096, -1, "offline", "Movable"));
-        ASSERT_OK(fixture_add_block(fixture, 0x12abc, -1, "offline", "Movable"));
-        ASSERT_OK(fixture_add_block(fixture, 0, -1, "online", "DMA"));
-        ASSERT_OK(memblock_read_phys_index(sysfs, 4096, &v));
-        ASSERT_EQ(v, 4096);
-        ASSERT_OK(memblock_read_phys_index(sysfs, 0x12abc, &v));
-        ASSERT_EQ(v, 0x12abc);
-        ASSERT_OK(memblock_read_phys_index(sysfs, 0, &v));
-        ASSERT_EQ(v, 0);
-
-        /* Hex, not decimal: "00000010" is block 16. */
-        write_attr(0, "phys_index", "00000010\n");
-        ASSERT_OK(memblock_read_phys_index(sysfs, 0, &v));
-        ASSERT_EQ(v, 16);
-        write_attr(0, "phys_index", "ABCDEF12\n");
-        ASSERT_OK(memblock_read_phys_index(sysfs, 0, &v));
-        ASSERT_EQ(v, 0xabcdef12);
-        write_attr(0, "phys_index", "0x10\n");
-        ASSERT_ERROR(memblock_read_phys_index(sysfs, 0, &v), EINVAL);
-        write_attr(0, "phys_index", "\n");
-        ASSERT_ERROR(memblock_read_phys_index(sysfs, 0, &v), EINVAL);
-        write_attr(0, "phys_index", "12 34\n");
-        ASSERT_ERROR(memblock_read_phys_index(sysfs, 0, &v), EINVAL);
-        ASSERT_ERROR(memblock_read_phys_index(sysfs, 1, &v), ENOENT);
-        teardown();
-}
-
 TEST(read_node)
 {
         int node;

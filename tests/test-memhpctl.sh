@@ -81,7 +81,9 @@ add_blocks 40 47 1 offline "Movable Normal"
 acpi=$root/sys/devices/LNXSYSTM:00/LNXSYBUS:00
 add_dimm() { # FIRST LAST DEVICE
         local id
-        mkdir -p "$acpi/$3"
+        mkdir -p "$acpi/$3" "$root/sys/bus/acpi/devices"
+        # The kernel registers the device on the ACPI bus before it adds its memory.
+        ln -s "../../../devices/LNXSYSTM:00/LNXSYBUS:00/$3" "$root/sys/bus/acpi/devices/$3"
         for ((id = $1; id <= $2; id++)); do
                 ln -s "../../../LNXSYSTM:00/LNXSYBUS:00/$3" "$mem/memory$id/firmware_node"
         done
