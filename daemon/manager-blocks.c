@@ -59,6 +59,7 @@ void manager_block_gone(Manager *m, uint32_t block, BlockEntry *e)
                 return;
         manager_hold_release(m, block, e, "was removed");
         manager_block_source_forget(m, e);
+        e->flags &= (uint16_t)~BLOCK_FRESH;
         blockmap_set_present(&m->blocks, e, false);
         notify_changed(m, block, e);
 }
@@ -128,8 +129,10 @@ void manager_block_observed(Manager *m, uint32_t block, MemState st, MemZone zon
 {
         BlockEntry *e = blockmap_peek(&m->blocks, block);
 
-        if (e && (e->flags & BLOCK_PRESENT))
+        if (e && (e->flags & BLOCK_PRESENT)) {
+                manager_block_decided(m, e);
                 update_state(m, block, e, st, zone);
+        }
 }
 
 void manager_check_startup_done(Manager *m)
@@ -174,6 +177,7 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
                         delay = retry_node_link_delay_usec(++e->attempts);
                         if (delay == 0) {
                                 e->flags |= BLOCK_FAILED;
+                                manager_block_decided(m, e);
                                 log_block(LOG_ERR, SYNTHETIC_ERRNO(ENODATA), block, -1, NULL,
                                           "online",
                                           "memory%u has no node link after %u lookups over ~1 s, "
@@ -223,6 +227,7 @@ static void apply_policy(Manager *m, uint32_t block, BlockEntry *e)
         }
         action = placement_place(policy, m->config->movable_ratio, ledger, node, m->block_pages, 0);
         if (action == MEM_ACTION_NONE) {
+                manager_block_decided(m, e);
                 log_debug("memory%u (node %d): policy %s, leaving it offline.", block, node,
                           policy_to_string(policy));
                 return;
@@ -265,6 +270,8 @@ static void process_block(Manager *m, uint32_t block)
         manager_block_resolve(m, block, e, st);
         if (e->flags & BLOCK_AWAIT_KERNEL)
                 manager_block_handed_off(m, block, e);
+        if (st == MEM_STATE_ONLINE)
+                manager_block_foreign(m, block, e, zone, MEM_ACTION_NONE);
         update_state(m, block, e, st, zone);
 
         if (st == MEM_STATE_OFFLINE &&
@@ -315,6 +322,7 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
 {
         Manager *m = userdata;
         BlockEntry *e = blockmap_get(&m->blocks, ev->block);
+        bool fresh;
 
         m->n_events++;
         if (!e) {
@@ -322,6 +330,8 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
                 return;
         }
         log_debug("uevent %s memory%u", uevent_action_to_string(ev->action), ev->block);
+        /* Not while our own write is on it (then the verdict is READ of a present block). */
+        fresh = ev->action == UEVENT_ADD && !(e->flags & BLOCK_PRESENT);
         switch (blockmap_classify_uevent(e, ev->action)) {
         case BLOCK_EVENT_GONE:
                 manager_block_gone(m, ev->block, e);
@@ -331,7 +341,9 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
         case BLOCK_EVENT_NEW:
                 manager_hold_release(m, ev->block, e, "was added anew");
                 manager_block_source_forget(m, e);
+                e->flags &= (uint16_t)~BLOCK_FRESH;
                 blockmap_set_present(&m->blocks, e, false);
+                fresh = true;
                 break;
         case BLOCK_EVENT_READ:
                 break;
@@ -340,6 +352,9 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
         if (ev->action == UEVENT_ADD && m->handoff_type && !(e->flags & BLOCK_DELAYED)) {
                 e->flags |= BLOCK_AWAIT_KERNEL;
                 delay_block(m, ev->block, HANDOFF_GRACE_USEC);
+        } else if (fresh && !m->handoff_type) {
+                /* Handed off, the kernel's online is memhpd's own decision, not another's. */
+                manager_block_fresh(m, e);
         }
         manager_queue_block(m, ev->block);
 }
@@ -367,6 +382,12 @@ void manager_on_write_done(const WriteJob *job, void *userdata)
                                   "memory%u was removed while memhpd onlined it: %m.", job->block);
                 goto out;
         }
+        if (job->result == 1 && (e->flags & BLOCK_FRESH)) {
+                manager_block_foreign(m, job->block, e, job->zone, job->action);
+                update_state(m, job->block, e, MEM_STATE_ONLINE, job->zone);
+                goto out;
+        }
+        manager_block_decided(m, e);
         if (job->result == 0) {
                 m->n_onlined++;
                 log_block(LOG_INFO, 0, job->block, e->node, mem_zone_to_string(job->zone), want,

@@ -45,6 +45,9 @@ int manager_scan(Manager *m, ScanFlags flags)
                         return log_oom();
                 if (!(e->flags & BLOCK_PRESENT)) {
                         blockmap_set_present(&m->blocks, e, true);
+                        /* Its add was lost in an overflow: as new as if it had come. */
+                        if (m->startup_done && !m->handoff_type)
+                                manager_block_fresh(m, e);
                         if (flags & SCAN_LEAVE_OFFLINE_ALONE) {
                                 MemState st;
                                 if (memblock_read_state(m->sysfs, ids[i], &st) >= 0 &&

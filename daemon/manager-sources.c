@@ -191,6 +191,8 @@ void manager_block_source_forget(Manager *m, BlockEntry *e)
 {
         Device *d = e->device ? (Device *)manager_device(m, e->device) : NULL;
 
+        if (d)
+                manager_foreign_detach(m, e, d, d->n_blocks == 1);
         if (d && d->n_blocks > 0 && --d->n_blocks == 0) {
                 device_changed(m, d, "removed");
                 d->id[0] = 0;
@@ -222,6 +224,7 @@ static void block_attach(Manager *m, uint32_t block, BlockEntry *e, const MemSou
                 return;
         d = &m->devices[slot - 1];
         e->device = slot;
+        manager_foreign_attach(m, e, d);
         /* A DIMM's range is its blocks: ACPI memory devices are added block by block. */
         start = info->start;
         end = info->end;

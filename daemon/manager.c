@@ -77,6 +77,7 @@ Manager *manager_free(Manager *m)
         m->writer = writer_free(m->writer);
         manager_ops_free(m);
         manager_sources_free(m);
+        manager_foreign_free(m);
         sd_event_source_disable_unref(m->process_source);
         sd_event_source_disable_unref(m->delay_timer);
         sd_event_source_disable_unref(m->rescan_timer);

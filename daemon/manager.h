@@ -120,6 +120,7 @@ struct Manager {
         size_t n_recheck, recheck_allocated;
         sd_event_source *recheck_timer;
         bool iomem_hidden_logged;
+        sd_event_source *foreign_timer; /* reports blocks other onliners took (manager-foreign.c) */
 };
 
 int manager_new(const char *config_path, MemhpConfig *config, const char *sysroot, Manager **ret);
@@ -203,7 +204,28 @@ struct Device {
         uint64_t start, end; /* inclusive; 0, 0 when the range is not known */
         uint32_t n_blocks;   /* present blocks that resolved to it */
         bool announced;      /* its policy was logged at info */
+        /* Blocks another onliner took, reported once none is left undecided (manager-foreign.c). */
+        uint32_t n_fresh;      /* present blocks added while memhpd watched, not decided yet */
+        uint32_t n_foreign;    /* blocks found online before memhpd decided them, unreported */
+        uint32_t n_misplaced;  /* of those, in a zone other than memhpd's write asked for */
+        int16_t foreign_node;  /* their node; -1 unknown, -2 several */
+        uint8_t foreign_zones; /* bit per MemZone */
 };
+
+/* manager-foreign.c: blocks another onliner (daxctl, auto_online_blocks, a udev rule) put online
+ * before memhpd decided them are left as they are, and logged once per device and burst. */
+/* @e was added while memhpd watched: memhpd has yet to decide it. */
+void manager_block_fresh(Manager *m, BlockEntry *e);
+/* memhpd decided @e (wrote it, leaves it offline, gave up, an operation took it). */
+void manager_block_decided(Manager *m, BlockEntry *e);
+/* @e was online in @zone before memhpd decided it; @want is what memhpd's write asked for
+ * (MEM_ACTION_NONE when it found the block online before writing). */
+void manager_block_foreign(Manager *m, uint32_t block, BlockEntry *e, MemZone zone,
+                           MemAction want);
+/* @e joins or leaves device @d (manager-sources.c); @last: it was the device's last block. */
+void manager_foreign_attach(Manager *m, BlockEntry *e, Device *d);
+void manager_foreign_detach(Manager *m, BlockEntry *e, Device *d, bool last);
+void manager_foreign_free(Manager *m);
 
 /* Opens proc/iomem while memhpd still has CAP_SYS_ADMIN, then drops that capability. */
 int manager_sources_setup(Manager *m);

@@ -4,7 +4,7 @@
 policies on one node, a DIMM whose firmware_node appears late, an unexplained block. Every
 check of placement reads the sim's zones, never what memhpd says it did."""
 
-from simlib import Daemon, Extra, Sim, check, check_eq, run_tests, wait_policy, wait_until
+from simlib import MEM, Daemon, Extra, Sim, check, check_eq, run_tests, wait_policy, wait_until
 
 BASE = '''[Daemon]
 EventSource=udev
@@ -153,10 +153,66 @@ Policy=online_kernel
     d.stop()
 
 
+def test_other_onliner(tmp):
+    """Blocks another onliner put online before memhpd decided them are left where they are,
+    with one line per device, whatever way memhpd found out: dax0.0's first 4 blocks are online
+    when memhpd first reads them (it was stopped meanwhile, as when daxctl is quicker), its
+    last 4 go online just before memhpd's write lands (the kernel answers EINVAL); virtio3's 4
+    are onlined by the kernel's auto_online_blocks. A block of no device gets its own line."""
+    extra = Extra(tmp)
+    extra.dax('dax0.0', 96, 8, backing='nvdimm')
+    extra.virtio_mem('virtio3', 64, 4)
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15', *extra.args())
+    # memhpd writes itself: handed off, the kernel's online would be memhpd's own decision.
+    d = Daemon(tmp, sim, BASE + 'KernelOnline=no\n')
+    d.pause()
+    sim.ctl('add-dimm', 1, 8, 96)
+    sim.ctl('race', '100-103', 'online_movable')
+    for i in range(96, 100):
+        sim.ctl('online', i, 'online_movable')
+    d.resume()
+    line = (r'^memhpd: dax0\.0 \(dax, nvdimm, node 1\): 8 of its 8 blocks onlined by another onliner '
+            r'\(daxctl\?\) before memhpd, zone Movable; left as they are\.$')
+    d.wait_log(line)
+    check_eq([w for w in sim.wlog() if 96 <= int(w[0]) <= 103],
+             [(str(i), 'state', 'online_movable', 'EINVAL') for i in range(100, 104)],
+             'memhpd wrote only to the blocks that were offline when it read them')
+    check_eq(sim.write(f'{MEM}/auto_online_blocks', 'online_movable'), 'ok', 'auto-online on')
+    sim.ctl('add-dimm', 1, 4, 64)
+    sim.ctl('add-dimm', 1, 1, 120)  # no device covers it
+    d.wait_log(r'^memhpd: virtio3 \(virtio-mem, node 1\): 4 of its 4 blocks onlined by another '
+               r'onliner \(kernel auto_online_blocks, a udev rule or a tool\?\) before memhpd, '
+               r'zone Movable; left as they are\.$')
+    d.wait_log(r'^memhpd: memory120 \(node 1\): already online in zone Movable, onlined by '
+               r'another onliner')
+    check_eq(sim.write(f'{MEM}/auto_online_blocks', 'offline'), 'ok', 'auto-online off')
+    d.wait_quiet(0.5)
+    check_eq(d.count(line), 1, 'one line for dax0.0')
+    check_eq(d.count(r'onlined by another onliner'), 3, 'one line per device, one for memory120')
+    check_eq(d.count(r'memory(9[6-9]|10[0-3]|6[4-7])\b.*already online'), 0,
+             'no line per block of a device')
+    check_eq({i: sim.blocks()[i][:2] for i in [*range(96, 104), *range(64, 68)]},
+             {i: ('online', 'Movable') for i in [*range(96, 104), *range(64, 68)]},
+             'left as the other onliner put them')
+    d.stop()
+
+    # Handed off to the kernel (KernelOnline=yes), its onlines are memhpd's: no such line.
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15', *extra.args(),
+              name='handoff')
+    d = Daemon(tmp, sim, BASE, name='memhpd-handoff')
+    d.wait_log(r'the kernel onlines new memory itself')
+    sim.ctl('add-dimm', 1, 8, 96)
+    wait_policy(sim, {1: 'Movable'}, range(96, 104))
+    d.wait_quiet(0.5)
+    check_eq(d.count(r'another onliner'), 0, 'no other onliner when the kernel is memhpd\'s')
+    d.stop()
+
+
 run_tests([
     test_sources_on_one_node,
     test_late_firmware_node,
     test_platform_balloons,
     test_auto_platforms,
     test_iomem_hidden,
+    test_other_onliner,
 ])

@@ -9,6 +9,7 @@ daxctl reading the kernel, never what memhpd says it did.
 
 import json
 import re
+import time
 
 import vmlib
 from vmlib import BLOCK, MiB, VMError
@@ -229,15 +230,60 @@ class SourceScenarios:
         self.check("daxctl list: online_memblocks 0", row.get("online_memblocks") == 0, str(row))
         self.to_devdax(blocks)
 
-        # daxctl onlining by itself while memhpd runs: both write the same blocks.
+        # daxctl onlining by itself while memhpd runs: both write the same blocks, whoever
+        # comes first wins each; memhpd says at most one line about daxctl's.
         start = self.log_size()
         self.to_system_ram(blocks, node, "")
+        self.vm.must("gt idle memhpd")
         names = re.compile(r"\b(?:%s)\b" % "|".join(blocks))
         failed = [ln for ln in self.memhpd_log(start).splitlines()
                   if names.search(ln) and re.search(r"fail|error|refus", ln, re.I)]
         self.check("memhpd logs no failure for the blocks daxctl onlined", not failed,
                    " | ".join(failed[:3]))
+        dev_lines, block_lines = self.other_onliner_lines(start, blocks)
+        self.check("memhpd's log: at most one 'onlined by another onliner' line for %s, none "
+                   "per block" % DAX, len(dev_lines) <= 1 and not block_lines,
+                   " | ".join(dev_lines + block_lines))
         self.check("memhpd still running", self.alive())
+        self.offline_dax(blocks)
+
+        # daxctl quicker than memhpd (stopped meanwhile): every block is daxctl's, and memhpd
+        # says so in one line for the device once it runs again.
+        start = self.log_size()
+        self.vm.must("gt signal memhpd STOP")
+        try:
+            self.to_system_ram(blocks, node, "")
+        finally:
+            self.vm.must("gt signal memhpd CONT")
+        want = (r"%s \(dax, nvdimm, node %d\): %d of its %d blocks onlined by another onliner "
+                r"\(daxctl\?\) before memhpd, zone Movable; left as they are\." % (
+                    re.escape(DAX), node, len(blocks), len(blocks)))
+        deadline = time.monotonic() + 10
+        while not re.search(want, self.memhpd_log(start)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.vm.must("gt idle memhpd")
+        dev_lines, block_lines = self.other_onliner_lines(start, blocks)
+        self.check("memhpd's log: exactly one line for %s, \"%d of its %d blocks onlined by "
+                   "another onliner (daxctl?) before memhpd, zone Movable\", none per block" % (
+                       DAX, len(blocks), len(blocks)), len(dev_lines) == 1
+                   and re.search(want, dev_lines[0]) and not block_lines,
+                   " | ".join(dev_lines + block_lines) or self.memhpd_log(start)[-600:])
+        self.expect_blocks("daxctl's blocks left as they are", blocks, "online", node, "Movable")
+        self.check("memhpd still running", self.alive())
+        self.offline_dax(blocks)
+
+    def other_onliner_lines(self, start, blocks):
+        """memhpd's lines since `start` about blocks another onliner put online: (the lines
+        about the dax device, the lines about one of `blocks`)."""
+        text = self.memhpd_log(start).splitlines()
+        names = re.compile(r"\b(?:%s)\b" % "|".join(blocks))
+        dev = [ln for ln in text if "onlined by another onliner" in ln
+               and re.search(r"\b%s \(" % re.escape(DAX), ln)]
+        per_block = [ln for ln in text if names.search(ln) and re.search(
+            r"already online|another onliner", ln)]
+        return dev, per_block
+
+    def offline_dax(self, blocks):
         out, rc = self.memhpctl("offline --device " + DAX)
         self.check("memhpctl offline --device %s: exit 0" % DAX, rc == 0, "rc %d: %s" % (rc, out))
         self.to_devdax(blocks)
