@@ -117,17 +117,34 @@ static void on_operation_done(const OperationResult *res, void *userdata)
 
         /* NULL: memhpd is exiting; the caller gets NoReply from the bus. */
         if (res) {
+                char device[MEMSOURCE_DEVICE_MAX + 32] = "", errname[32] = "";
+
+                /* A device's transaction that did not happen: which device, and errno by name
+                 * too, so that a script can tell a busy block (EBUSY) from a refusal. */
+                if (c->device) {
+                        const char *en = res->txn->failed_index >= 0
+                                                 ? strerrorname_np(-res->txn->failed_error)
+                                                 : NULL;
+
+                        (void)snprintf(device, sizeof(device), "Device %s not offlined: ",
+                                       c->device);
+                        if (en)
+                                (void)snprintf(errname, sizeof(errname), " (%s)", en);
+                }
                 if (res->outcome == TXN_OK)
                         r = reply_success(c);
                 else if (res->outcome == TXN_ROLLED_BACK)
                         r = sd_bus_reply_method_errorf(
-                                c->request, MEMHP_ERROR_OPERATION_FAILED, "%s. Rolled back: %s.",
-                                res->what, *res->restored ? res->restored : "nothing had changed");
+                                c->request, MEMHP_ERROR_OPERATION_FAILED,
+                                "%s%s%s. Rolled back: %s.", device, res->what, errname,
+                                *res->restored ? res->restored : "nothing had changed");
                 else
                         r = sd_bus_reply_method_errorf(
                                 c->request, MEMHP_ERROR_ROLLBACK_INCOMPLETE,
-                                "%s. Rollback incomplete; blocks left changed: %s. Restored: %s.",
-                                *res->what ? res->what : "Restore failed", res->left_changed,
+                                "%s%s%s. Rollback incomplete; blocks left changed: %s. "
+                                "Restored: %s.",
+                                device, *res->what ? res->what : "Restore failed",
+                                *res->what ? errname : "", res->left_changed,
                                 *res->restored ? res->restored : "none");
                 if (r < 0)
                         log_debug_errno(r, "Failed to reply to operation %" PRIu64 ": %m", res->id);

@@ -272,8 +272,9 @@ def test_devices(tmp):
     sim.ctl('fail', 66, 'EBUSY')
     msg = expect_error(lambda: c.call('OfflineDevice', 's', ('virtio3',)), E_FAILED,
                        'OfflineDevice with a refused block')
-    check_eq(msg, 'Failed to change memory66: Device or resource busy. Rolled back: '
-                  'memory67, memory68, memory69, memory70, memory71.', 'its message')
+    check_eq(msg, 'Device virtio3 not offlined: Failed to change memory66: Device or resource '
+                  'busy (EBUSY). Rolled back: memory67, memory68, memory69, memory70, memory71.',
+             'its message: the device, the refused block, errno, what was rolled back')
     check_eq(wlog_since_reset(sim),
              [(i, 'offline', 'ok') for i in range(71, 66, -1)] + [(66, 'offline', 'EBUSY')] +
              [(i, 'online_movable', 'ok') for i in range(67, 72)], 'writes')

@@ -335,11 +335,12 @@ class SourceScenarios:
         mark = self.uevent_mark()
         out, rc, _ = self.gated(gate, "MEM_GOING_OFFLINE", "offline --device " + dev)
         self.inject(0, "MEM_GOING_OFFLINE")
-        self.check("memhpctl offline --device %s, %s refused: exit %d, rolled back" % (
-            dev, gate, EXIT_ROLLED_BACK), rc == EXIT_ROLLED_BACK
-            and "Failed to change %s: Cannot allocate memory" % gate in out
-            and "Rolled back: memory" in out, "rc %d: %s" % (rc, out))
-        self.expect_blocks("rolled back", blocks, "online", 1, "Movable")
+        self.check("memhpctl offline --device %s, %s refused: exit %d (OperationFailed), the "
+                   "error names the device, the block and errno, rolled back" % (
+                       dev, gate, EXIT_ROLLED_BACK), rc == EXIT_ROLLED_BACK
+                   and "Device %s not offlined: Failed to change %s: Cannot allocate memory "
+                   "(ENOMEM). Rolled back: memory" % (dev, gate) in out, "rc %d: %s" % (rc, out))
+        self.expect_blocks("the whole device rolled back", blocks, "online", 1, "Movable")
         events = self.uevents_since(mark)
         hist = {b: self.history(events, b) for b in blocks}
         self.check("kernel uevents: %s never offline; every block that went offline came back "
