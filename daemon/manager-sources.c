@@ -265,9 +265,13 @@ void manager_block_resolve(Manager *m, uint32_t block, BlockEntry *e, MemState s
 
         if ((e->source & BLOCK_SOURCE_KNOWN) && !could_be_dimm(m, e))
                 return;
-        /* Found online by the coldplug scan, and nothing else claims it: boot memory. */
+        /* Found by the coldplug scan (not added since: no add uevent made it fresh), and
+         * nothing else claims it: boot memory, online, or offlined by someone on purpose. */
         if (!(e->source & BLOCK_SOURCE_KNOWN) && !m->startup_done && st == MEM_STATE_ONLINE)
                 flags |= SOURCE_ONLINE_AT_START;
+        else if (!(e->source & BLOCK_SOURCE_KNOWN) && !m->startup_done &&
+                 st == MEM_STATE_OFFLINE && !(e->flags & BLOCK_FRESH))
+                flags |= SOURCE_OFFLINE_AT_START;
         r = resolve_with_map(m, block, flags, &info);
         if (r < 0) {
                 if (r != -ENOENT)

@@ -202,7 +202,7 @@ static int scan_dax(SourceMap *m, size_t *allocated, const Sysfs *s)
 static int scan_iomem(SourceMap *m, size_t *allocated, const Sysfs *s, int iomem_fd)
 {
         Iomem *io = NULL;
-        size_t n_dax = m->n;
+        size_t n_dax = m->n, ram_allocated = 0;
         int r;
 
         if (iomem_fd >= 0)
@@ -226,6 +226,16 @@ static int scan_iomem(SourceMap *m, size_t *allocated, const Sysfs *s, int iomem
                 const IomemRange *ir = &io->ranges[i];
                 const char *parent = ir->parent >= 0 ? io->ranges[ir->parent].name : NULL;
                 SourceRange range = {.start = ir->start, .end = ir->end};
+
+                if (ir->depth == 0 && streq(ir->name, "System RAM")) {
+                        if (GREEDY_REALLOC(m->system_ram, ram_allocated, m->n_system_ram + 1) <
+                            0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        m->system_ram[m->n_system_ram++] = (IomemSpan){ir->start, ir->end};
+                        continue;
+                }
 
                 if (!parent || strlen(parent) >= sizeof(range.device))
                         continue;
@@ -323,6 +333,7 @@ SourceMap *memsource_map_free(SourceMap *m)
 {
         if (m) {
                 free(m->ranges);
+                free(m->system_ram);
                 free(m);
         }
         return NULL;
@@ -343,6 +354,24 @@ static const SourceRange *map_lookup(const SourceMap *m, uint64_t addr)
         if (lo == 0 || addr > m->ranges[lo - 1].end)
                 return NULL;
         return &m->ranges[lo - 1];
+}
+
+/* Some top-level System RAM overlaps the block (boot RAM has holes: any part counts). */
+static bool in_system_ram(const SourceMap *m, uint64_t start, uint64_t size)
+{
+        size_t lo = 0, hi = m->n_system_ram;
+
+        if (size == 0 || start > UINT64_MAX - size)
+                return false;
+        /* The first span ending at or after @start; iomem lists them in ascending order. */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (m->system_ram[mid].end < start)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < m->n_system_ram && m->system_ram[lo].start <= start + size - 1;
 }
 
 int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t block_size,
@@ -377,7 +406,9 @@ int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t 
                 info.start = range->start;
                 info.end = range->end;
                 strcpy(info.device, range->device);
-        } else if (flags & SOURCE_ONLINE_AT_START)
+        } else if ((flags & SOURCE_ONLINE_AT_START) ||
+                   ((flags & SOURCE_OFFLINE_AT_START) && !m->hyperv_balloon && !m->xen_balloon &&
+                    in_system_ram(m, (uint64_t)id * block_size, block_size)))
                 info.source = MEM_SOURCE_BOOT;
         else if (m->hyperv_balloon)
                 info.source = MEM_SOURCE_HYPERV_BALLOON;

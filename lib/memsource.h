@@ -60,6 +60,10 @@ typedef struct SourceRange {
         char device[MEMSOURCE_DEVICE_MAX];
 } SourceRange;
 
+typedef struct IomemSpan {
+        uint64_t start, end; /* inclusive */
+} IomemSpan;
+
 /* A snapshot of the devices that add memory, built once per pass and searched per block. */
 typedef struct SourceMap {
         SourceRange *ranges; /* sorted by start */
@@ -72,6 +76,10 @@ typedef struct SourceMap {
          * out to be its, as firmware_node appears after the add uevents. Without one, a block
          * no evidence explains now never will be a DIMM. */
         bool acpi_memory;
+        /* Top-level "System RAM" of /proc/iomem, ascending: where boot memory can be (hot-added
+         * memory that is not driver-managed shows the same way). */
+        IomemSpan *system_ram;
+        size_t n_system_ram;
 } SourceMap;
 
 /**
@@ -88,6 +96,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(SourceMap *, memsource_map_free);
 
 typedef enum SourceFlags {
         SOURCE_ONLINE_AT_START = 1 << 0, /* the block was online when memhpd first saw it */
+        /* Present and offline when memhpd started (found by its first scan, not added since):
+         * boot memory someone offlined if /proc/iomem shows it as plain System RAM and no
+         * balloon driver could have added it. */
+        SOURCE_OFFLINE_AT_START = 1 << 1,
 } SourceFlags;
 
 /**

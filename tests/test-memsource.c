@@ -188,6 +188,14 @@ TEST(iomem_sources)
         /* Boot RAM: no device, online when memhpd started. */
         ASSERT_EQ(resolve(f, 7, SOURCE_ONLINE_AT_START).source, MEM_SOURCE_BOOT);
         ASSERT_EQ(resolve(f, 7, 0).source, MEM_SOURCE_UNKNOWN);
+        /* Offline at start, plain System RAM, nothing else could have added it: boot memory
+         * someone offlined. Outside System RAM it is not. A device's block stays the device's. */
+        ASSERT_EQ(resolve(f, 7, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_BOOT);
+        ASSERT_EQ(resolve(f, 0, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_BOOT);
+        ASSERT_EQ(resolve(f, 8, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_UNKNOWN);
+        ASSERT_EQ(resolve(f, 50, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_UNKNOWN);
+        ASSERT_EQ(resolve(f, 56, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_DAX);
+        ASSERT_EQ(resolve(f, 48, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_VIRTIO_MEM);
         fixture_free(f);
 }
 
@@ -202,6 +210,9 @@ TEST(iomem_hidden_or_missing)
         ASSERT_OK(sysfs_open(f->root, &s));
         ASSERT_OK(memsource_map_build(s, -1, &m));
         ASSERT_TRUE(m->iomem_missing && !m->iomem_hidden);
+        /* Without iomem, offline at start may be virtio-mem: not called boot. */
+        ASSERT_OK(memsource_resolve(m, s, 48, FIXTURE_BLOCK_SIZE, SOURCE_OFFLINE_AT_START, &info));
+        ASSERT_EQ(info.source, MEM_SOURCE_UNKNOWN);
         memsource_map_free(m);
 
         ASSERT_OK(fixture_write(f, "proc/iomem",
@@ -210,6 +221,8 @@ TEST(iomem_hidden_or_missing)
         ASSERT_OK(memsource_map_build(s, -1, &m));
         ASSERT_TRUE(m->iomem_hidden && !m->iomem_missing);
         ASSERT_OK(memsource_resolve(m, s, 48, FIXTURE_BLOCK_SIZE, 0, &info));
+        ASSERT_EQ(info.source, MEM_SOURCE_UNKNOWN);
+        ASSERT_OK(memsource_resolve(m, s, 48, FIXTURE_BLOCK_SIZE, SOURCE_OFFLINE_AT_START, &info));
         ASSERT_EQ(info.source, MEM_SOURCE_UNKNOWN);
         memsource_map_free(m);
 
@@ -239,6 +252,8 @@ TEST(balloons)
                                   "sys/bus/vmbus/drivers/hv_balloon/"
                                   "1eccfd72-4b41-45ef-b73a-4a6e44c12924"));
         ASSERT_EQ(resolve(f, 70, 0).source, MEM_SOURCE_HYPERV_BALLOON);
+        /* Offline at start with a balloon bound: the balloon's, which wants it online. */
+        ASSERT_EQ(resolve(f, 70, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_HYPERV_BALLOON);
         ASSERT_EQ(resolve(f, 2, SOURCE_ONLINE_AT_START).source, MEM_SOURCE_BOOT);
         fixture_free(f);
 

@@ -208,6 +208,42 @@ def test_other_onliner(tmp):
     d.stop()
 
 
+def test_auto_boot_offline(tmp):
+    """Default=auto: boot memory someone offlined before memhpd started is boot memory
+    (ignore), not unknown memory to online; a block added after the start, which no device
+    explains either, is unknown and onlined. An explicit Default= onlines the boot block, as
+    before. With a balloon bound the offline block may be the balloon's: onlined."""
+    extra = Extra(tmp)
+    boot = ['--nodes', '0', '--boot', 'node0:0-5,node0:6-7/offline', *extra.args()]
+    sim = Sim(tmp, *boot)
+    d = Daemon(tmp, sim, '[Daemon]\nEventSource=udev\n[Policy]\nDefault=auto\n')
+    d.wait_log(r'boot memory on node 0 \(memory6 first\): ignore from Default=auto: boot memory '
+               r'found offline')
+    sim.ctl('add-dimm', 0, 1, 32)
+    wait_policy(sim, {0: 'Movable'}, [32])
+    d.wait_quiet(0.5)
+    check_eq({i: sim.blocks()[i][0] for i in (6, 7)}, {6: 'offline', 7: 'offline'},
+             'the offline boot blocks stay offline')
+    check_eq(sim.writes()[0].keys() & {6, 7}, set(), 'no write to them')
+    d.stop()
+
+    sim = Sim(tmp, *boot, name='explicit')
+    d = Daemon(tmp, sim, BASE, name='memhpd-explicit')
+    wait_policy(sim, {0: 'Movable'}, [6, 7])
+    d.stop()
+
+    extra = Extra(tmp, name='hyperv')
+    extra.hyperv()
+    sim = Sim(tmp, '--nodes', '0', '--boot', 'node0:0-5,node0:6-7/offline', *extra.args(),
+              name='hyperv')
+    d = Daemon(tmp, sim, '[Daemon]\nEventSource=udev\n[Policy]\nDefault=auto\n',
+               name='memhpd-hyperv')
+    wait_until(lambda: all(sim.blocks()[i][0] == 'online' for i in (6, 7)),
+               what='offline blocks of a Hyper-V guest onlined as the balloon\'s')
+    d.wait_log(r'hyperv-balloon memory on node 0 \(memory6 first\): online from Default=auto')
+    d.stop()
+
+
 run_tests([
     test_sources_on_one_node,
     test_late_firmware_node,
@@ -215,4 +251,5 @@ run_tests([
     test_auto_platforms,
     test_iomem_hidden,
     test_other_onliner,
+    test_auto_boot_offline,
 ])

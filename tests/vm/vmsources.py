@@ -14,6 +14,8 @@ import time
 import vmlib
 from vmlib import BLOCK, MiB, VMError
 
+BOOT_BLOCKS = ["memory%d" % i for i in range(1, 8)]  # memory0 holds the kernel image
+
 DAX = "dax0.0"
 EXIT_ROLLED_BACK = 2        # memhpctl(8): failed, and every change was rolled back
 KERNEL_ZONES = ("DMA", "DMA32", "Normal")
@@ -405,16 +407,63 @@ class SourceScenarios:
         self.check("virtio-mem shrank to 0, its blocks gone", not left, str(left))
 
     def s_auto(self):
-        """t. Default=auto, no [Node] or [Source] section (generic platform): a DIMM on the
+        """t. Default=auto, no [Node] or [Source] section (generic platform): a boot block
+        offlined by hand before memhpd starts stays offline (boot memory: ignore); a DIMM on the
         CPU-less node 3 gets auto-movable (the Normal/Movable split the ratio gives), virtio-mem
         on node 1 auto-movable, the NVDIMM's dax kmem on node 2 online_movable (all Movable,
         where auto-movable would start with Normal); memhpd's log gives each and why."""
         start = self.log_size()
-        self.configure("auto", policies={})
         try:
+            self._auto_boot()
+            self.configure("auto", policies={})
             self._auto(start)
         finally:
+            if not self.running:
+                self.start_memhpd()
             self.configure()
+
+    def offline_boot_block(self):
+        """A boot block the kernel lets go offline (written by hand, as an admin would), or
+        None: memory0 holds the kernel image, others may hold unmovable pages."""
+        for b in reversed(BOOT_BLOCKS):
+            self.vm.sh("timeout -s INT 10 sh -c 'echo offline > /sys/devices/system/memory/%s/"
+                       "state' 2>/dev/null" % b, timeout=30)
+            if self.vm.blocks([b]).get(b, ("",))[0] == "offline":
+                return b
+        return None
+
+    def _auto_boot(self):
+        """Boot memory found offline was offlined by someone: Default=auto leaves it (boot ->
+        ignore), at start and in the coldplug scan. The kernel's state and uevents judge."""
+        self.stop_memhpd("before a start with Default=auto")
+        blk = self.offline_boot_block()
+        self.check("a boot block offlined by hand before memhpd starts", blk is not None,
+                   str(self.vm.blocks(BOOT_BLOCKS)))
+        if blk is None:
+            return
+        node = int(self.vm.blocks([blk])[blk][1])
+        mark = self.uevent_mark()
+        start = self.log_size()
+        if self.start_memhpd(default="auto", policies={}) is None:
+            raise VMError("memhpd did not start: %s" % self.memhpd_log()[-2000:])
+        self.vm.must("gt idle memhpd")
+        self.expect_blocks("Default=auto, coldplugged: %s, boot memory offlined by hand" % blk,
+                           [blk], "offline", node)
+        self.check("kernel uevents: no online of %s since memhpd started" % blk,
+                   "online" not in self.history(self.uevents_since(mark), blk),
+                   self.history(self.uevents_since(mark), blk))
+        text = self.memhpd_log(start)
+        self.check("memhpd's log: boot memory on node %d (%s first): ignore from Default=auto, "
+                   "with the reason" % (node, blk), re.search(
+                       r"\bboot memory on node %d \(%s first\): ignore from Default=auto: "
+                       r"boot memory found offline" % (node, blk), text), text[-600:])
+        got = self.block_sources([blk])
+        self.check("memhpctl list: %s's source is boot, no device" % blk,
+                   got.get(blk) and got[blk][0] == "boot" and not got[blk][1], str(got))
+        # Given back by hand: the scenarios after this one count on the memory.
+        self.vm.sh("echo online > /sys/devices/system/memory/%s/state" % blk, timeout=30)
+        self.check("%s online again" % blk, self.vm.blocks([blk])[blk][0] == "online",
+                   str(self.vm.blocks([blk])))
 
     def _auto(self, start):
         ratio = 301
@@ -437,6 +486,11 @@ class SourceScenarios:
         got = self.node_pages(1)
         self.check("virtio-mem on node 1: kernel/movable pages as auto-movable places them",
                    len(new) == 2 and got == want, "got %s want %s, %s" % (got, want, new))
+        owner = self.iomem_owner(sorted(new, key=lambda b: int(b[6:])))
+        vmem_dev = next(iter(set(owner.values())), None) if len(set(owner.values())) == 1 \
+            else None
+        self.check("/proc/iomem: one virtio device covers the virtio-mem blocks (%s)" % vmem_dev,
+                   vmem_dev and vmem_dev.startswith("virtio"), str(owner))
         self.vm.vmem_request(0)
         self._wait_vmem(0, lambda s: not s, boot)
 
@@ -447,13 +501,18 @@ class SourceScenarios:
         self.wait_online(dax)
         self.expect_blocks("dax kmem on node 2: online_movable", dax, "online", 2, "Movable")
         text = self.memhpd_log(start)
+        # Every source, as the start (and the reload) logs it for the generic platform.
         table = {"dimm": "auto-movable", "virtio-mem": "auto-movable", "dax": "online_movable",
-                 "boot": "ignore"}
+                 "boot": "ignore", "unknown": "auto-movable", "hyperv-balloon": "online",
+                 "xen-balloon": "online"}
         for source, policy in table.items():
             self.check("memhpd's log: %s memory gets %s from Default=auto, with a reason" % (
                 source, policy), re.search(r"\b%s memory gets %s from Default=auto: \S" % (
                     re.escape(source), re.escape(policy)), text), text[-600:])
-        for what, node, policy in ((dev, 3, "auto-movable"), (DAX, 2, "online_movable")):
+        devices = [(dev, 3, "auto-movable"), (DAX, 2, "online_movable")]
+        if vmem_dev:
+            devices.append((vmem_dev, 1, "auto-movable"))
+        for what, node, policy in devices:
             self.check("memhpd's log: %s (node %d) %s from Default=auto, with a reason" % (
                 what, node, policy), re.search(r"\b%s \([^)]*node %d\): %s from Default=auto: "
                                               r"\S" % (re.escape(what), node, policy), text),

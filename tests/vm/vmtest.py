@@ -142,9 +142,10 @@ class Tier(SourceScenarios, vmlib.Checks):
         return blocks
 
     # -- memhpd ------------------------------------------------------------------------------
-    def write_config(self, coldplug="yes", source="auto"):
-        self.vm.put("/etc/memhpd.conf", memhpd_config(self.policies, coldplug=coldplug,
-                                                      source=source))
+    def write_config(self, coldplug="yes", source="auto", default=DEFAULT, policies=None):
+        self.vm.put("/etc/memhpd.conf", memhpd_config(
+            self.policies if policies is None else policies, default=default,
+            coldplug=coldplug, source=source))
 
     def configure(self, default=DEFAULT, extra="", policies=None):
         """Replace the config by the scenarios' node policies (or `policies`), Default=`default`
@@ -154,9 +155,9 @@ class Tier(SourceScenarios, vmlib.Checks):
             self.policies if policies is None else policies, default=default) + extra)
         return self.sighup()
 
-    def start_memhpd(self, coldplug="yes", source="auto"):
+    def start_memhpd(self, coldplug="yes", source="auto", default=DEFAULT, policies=None):
         """gt start: returns its output (memhpd's pid) once memhpd listens for uevents."""
-        self.write_config(coldplug, source)
+        self.write_config(coldplug, source, default, policies)
         out, rc = self.vm.sh("gt start memhpd /usr/sbin/memhpd --config /etc/memhpd.conf"
                              " --log-level debug", timeout=30)
         self.running = rc == 0
