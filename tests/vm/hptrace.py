@@ -45,11 +45,33 @@ Per hot-add it derives, on the guest clock:
   rest_ms                 total minus (device_add -> add start), add_ms,
                           idle_after_add_ms and online_span_ms: uevent
                           delivery and the onliner's own work
+  online_work_ms          the 8 online_pages calls summed: inside the add for
+                          the kernel, after the release for a writer
 
 and prints BENCH lines with the median of each (and p10/p90 of total_ms).
 The variants take turns per hot-add, as in bench.py.
+
+Two floors, per rep from the kernel variant's own hot-add (ratios to its total):
+
+  trace_floor_userspace_kernel
+          device_add -> lock released: an oracle writer that saw the release
+  trace_floor_userspace_written_kernel
+          a writer that cannot see the release (memhpd whenever it writes,
+          e.g. under Default=auto): its write sleeps in
+          lock_device_hotplug_sysfs and restarts, so it starts a quantum-long
+          sleep at a phase the release does not know, and waits the rest of
+          it after the release, on average half a quantum. The quantum is
+          measured from the traced bounces (lock_ret != 0: the sleep, msleep(5),
+          3 jiffies at HZ=250), else taken from the guest's CONFIG_HZ.
+          floor = (release + quantum / 2 + 8 x (memhpd_writes' median
+                   online_block - the kernel's)) / kernel total
+          Uevent delivery after the last online is left out: a lower bound.
+          _full_quantum: the same with a whole quantum (the unlucky phase).
 """
 
+import json
+import math
+import os
 import re
 import statistics
 
@@ -125,6 +147,9 @@ def analyse(t_go, uevents, events):
     r = {
         "add_ms": (add_end - add_start) * 1000,
         "bounces": sum(1 for c in locks if c[3]),
+        # Not a BENCH line of its own: pooled over the run into the quantum.
+        "bounce_sleeps": [(e - s) * 1000 for s, e, _, ret in locks if ret],
+        "online_work_ms": sum((e - s) * 1000 for s, e, _, _ in online_calls),
         "online_block_ms": statistics.median((e - s) * 1000 for s, e, _, _ in online_calls)
         if online_calls else 0.0,
         "online_span_ms": (online_calls[-1][1] - online_calls[0][0]) * 1000
@@ -184,8 +209,11 @@ def run(args, kit, work):
                 if rep:                     # rep 0 warms every variant up
                     results[v.name].append(r)
                 v.teardown(vm)
+    # Every rep's figures, for analyses this script does not print.
+    with open(os.path.join(work, "trace-results.json"), "w") as f:
+        json.dump(results, f, indent=1)
     for name, rs in results.items():
-        keys = sorted({k for r in rs for k in r})
+        keys = sorted({k for r in rs for k in r if k != "bounce_sleeps"})
         for k in keys:
             xs = [r[k] for r in rs if k in r]
             unit = "count" if k == "bounces" else "ms"
@@ -213,4 +241,59 @@ def run(args, kit, work):
         print("BENCH trace_floor_userspace_kernel %.2f ratio" % statistics.median(floor))
         print("BENCH trace_floor_userspace_kernel_p10 %.2f ratio" % percentile(floor, 10))
         print("BENCH trace_floor_userspace_kernel_p90 %.2f ratio" % percentile(floor, 90))
+    print_written_floor(results, kit)
     return 0
+
+
+def hz_quantum_ms(kit):
+    """msleep(5) in lock_device_hotplug_sysfs: msecs_to_jiffies(5) + 1 jiffies at CONFIG_HZ;
+    None when the kit's config does not say."""
+    try:
+        with open(os.path.join(kit.kdir, "config")) as f:
+            hz = int(re.search(r"^CONFIG_HZ=(\d+)$", f.read(), re.M).group(1))
+    except (OSError, AttributeError, ValueError):
+        return None, None
+    return hz, (math.ceil(5 * hz / 1000) + 1) * 1000 / hz
+
+
+def print_written_floor(results, kit):
+    """The floor of a writer blind to the lock's release, beside memhpd_writes' measured ratio
+    (its hot-add of the same rep, which ran right after or before the kernel's)."""
+    hz, hz_q = hz_quantum_ms(kit)
+    sleeps = [x for rs in results.values() for r in rs for x in r["bounce_sleeps"]]
+    if hz:
+        print("BENCH trace_guest_hz %d Hz" % hz)
+        print("BENCH trace_bounce_quantum_hz %.1f ms" % hz_q)
+    print("BENCH trace_bounces_traced %d count" % len(sleeps))
+    if len(sleeps) >= 3:
+        quantum = statistics.median(sleeps)
+        print("BENCH trace_bounce_sleep %.1f ms" % quantum)
+        print("BENCH trace_bounce_sleep_p10 %.1f ms" % percentile(sleeps, 10))
+        print("BENCH trace_bounce_sleep_p90 %.1f ms" % percentile(sleeps, 90))
+    elif hz_q:
+        quantum = hz_q
+    else:
+        return
+    kernel, writes = results["kernel"], results["memhpd_writes"]
+    # What onlining the 8 blocks costs more from userspace than inside the add (run-wide
+    # medians: one hot-add's online work swings with the host's load by more than this).
+    extra = (GiB // BLOCK) * (statistics.median(r["online_block_ms"] for r in writes) -
+                              statistics.median(r["online_block_ms"] for r in kernel))
+    print("BENCH trace_written_extra_online %.1f ms" % extra)
+    floors, full, measured = [], [], []
+    for k, w in zip(kernel, writes):
+        if "device_add_to_lock_free_ms" not in k:
+            continue
+        base = k["device_add_to_lock_free_ms"] + extra
+        floors.append((base + quantum / 2) / k["total_ms"])
+        full.append((base + quantum) / k["total_ms"])
+        measured.append(w["total_ms"] / k["total_ms"])
+    if not floors:
+        return
+    for key, xs in (("trace_floor_userspace_written_kernel", floors),
+                    ("trace_floor_userspace_written_kernel_full_quantum", full),
+                    ("trace_measured_memhpd_writes_kernel", measured)):
+        print("BENCH %s %.2f ratio" % (key, statistics.median(xs)))
+        print("BENCH %s_p10 %.2f ratio" % (key, percentile(xs, 10)))
+        print("BENCH %s_p90 %.2f ratio" % (key, percentile(xs, 90)))
+    print("BENCH trace_reps_with_release %d count" % len(floors))
