@@ -987,7 +987,7 @@ SCENARIOS = [
     ("i", "s_kernel_online"),
     ("s", "s_storm"),
     ("f", "s_refusal"),
-    ("t", "s_handoff"),
+    ("w", "s_handoff"),
     # D-Bus and memhpctl (need --memhpctl: the guest then has a system bus)
     ("u", "s_bus"),
     ("o", "s_offline_range"),
