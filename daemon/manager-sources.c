@@ -250,9 +250,11 @@ static int resolve_with_map(Manager *m, uint32_t block, SourceFlags flags, MemSo
                         return r;
         }
         r = memsource_resolve(m->source_map, m->sysfs, block, m->block_size, flags, ret);
-        /* Unexplained by an old snapshot: it may be a range that came since. */
+        /* Unexplained by an old snapshot: it may be a range that came since, unless the old
+         * one already had it as plain System RAM (a DIMM whose firmware_node is late: each
+         * of its blocks' passes would read all of proc/iomem and the buses again). */
         if (r >= 0 && source_provisional(ret->source) && !m->source_map_fresh &&
-            build_map(m) >= 0)
+            !memsource_map_plain_ram(m->source_map, block, m->block_size) && build_map(m) >= 0)
                 r = memsource_resolve(m->source_map, m->sysfs, block, m->block_size, flags, ret);
         return r;
 }

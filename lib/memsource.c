@@ -374,6 +374,12 @@ static bool in_system_ram(const SourceMap *m, uint64_t start, uint64_t size)
         return lo < m->n_system_ram && m->system_ram[lo].start <= start + size - 1;
 }
 
+bool memsource_map_plain_ram(const SourceMap *m, uint32_t id, uint64_t block_size)
+{
+        return block_size && id <= UINT64_MAX / block_size &&
+               in_system_ram(m, (uint64_t)id * block_size, block_size);
+}
+
 int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t block_size,
                       SourceFlags flags, MemSourceInfo *ret)
 {
@@ -408,7 +414,7 @@ int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t 
                 strcpy(info.device, range->device);
         } else if ((flags & SOURCE_ONLINE_AT_START) ||
                    ((flags & SOURCE_OFFLINE_AT_START) && !m->hyperv_balloon && !m->xen_balloon &&
-                    in_system_ram(m, (uint64_t)id * block_size, block_size)))
+                    memsource_map_plain_ram(m, id, block_size)))
                 info.source = MEM_SOURCE_BOOT;
         else if (m->hyperv_balloon)
                 info.source = MEM_SOURCE_HYPERV_BALLOON;

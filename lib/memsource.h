@@ -92,6 +92,14 @@ typedef struct SourceMap {
  */
 int memsource_map_build(const Sysfs *s, int iomem_fd, SourceMap **ret);
 SourceMap *memsource_map_free(SourceMap *m);
+
+/**
+ * memsource_map_plain_ram() - whether @m saw block @id inside top-level plain "System RAM".
+ *
+ * A newer snapshot cannot explain such a block otherwise: its range would have to go, and the
+ * block with it. Only its firmware_node may still appear, which no snapshot holds.
+ */
+bool memsource_map_plain_ram(const SourceMap *m, uint32_t id, uint64_t block_size);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SourceMap *, memsource_map_free);
 
 typedef enum SourceFlags {

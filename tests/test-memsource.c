@@ -199,6 +199,27 @@ TEST(iomem_sources)
         fixture_free(f);
 }
 
+TEST(plain_ram)
+{
+        Fixture *f = fixture();
+        Sysfs *s = NULL;
+        SourceMap *m = NULL;
+
+        ASSERT_OK(fixture_write(f, "proc/iomem", iomem_virtio));
+        ASSERT_OK(sysfs_open(f->root, &s));
+        ASSERT_OK(memsource_map_build(s, -1, &m));
+        /* Only top-level plain System RAM: a driver's ranges may still change hands. */
+        ASSERT_TRUE(memsource_map_plain_ram(m, 0, FIXTURE_BLOCK_SIZE));
+        ASSERT_TRUE(memsource_map_plain_ram(m, 7, FIXTURE_BLOCK_SIZE));
+        ASSERT_TRUE(!memsource_map_plain_ram(m, 8, FIXTURE_BLOCK_SIZE));
+        ASSERT_TRUE(!memsource_map_plain_ram(m, 48, FIXTURE_BLOCK_SIZE));
+        ASSERT_TRUE(!memsource_map_plain_ram(m, 56, FIXTURE_BLOCK_SIZE));
+        ASSERT_TRUE(!memsource_map_plain_ram(m, 7, 0));
+        memsource_map_free(m);
+        sysfs_free(s);
+        fixture_free(f);
+}
+
 TEST(iomem_hidden_or_missing)
 {
         Fixture *f = fixture();
