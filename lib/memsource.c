@@ -197,12 +197,26 @@ static int scan_dax(SourceMap *m, size_t *allocated, const Sysfs *s)
         return 0;
 }
 
+/* "virtioN", as virtio-mem names the region it claims (after its device); other virtio
+ * devices' regions are PCI BARs, nested below a bridge window and named otherwise. */
+static bool is_virtio_device_name(const char *name)
+{
+        const char *p = startswith(name, "virtio");
+
+        if (!p || !*p || strlen(name) >= MEMSOURCE_DEVICE_MAX)
+                return false;
+        for (; *p; p++)
+                if (*p < '0' || *p > '9')
+                        return false;
+        return true;
+}
+
 /* Driver-managed RAM in /proc/iomem: "System RAM (virtio_mem)" under "virtioN", and kmem's
  * "System RAM (kmem)" under "daxX.Y" for dax devices the dax bus did not describe. */
 static int scan_iomem(SourceMap *m, size_t *allocated, const Sysfs *s, int iomem_fd)
 {
         Iomem *io = NULL;
-        size_t n_dax = m->n, ram_allocated = 0;
+        size_t n_dax = m->n, ram_allocated = 0, regions_allocated = 0;
         int r;
 
         if (iomem_fd >= 0)
@@ -234,6 +248,17 @@ static int scan_iomem(SourceMap *m, size_t *allocated, const Sysfs *s, int iomem
                                 break;
                         }
                         m->system_ram[m->n_system_ram++] = (IomemSpan){ir->start, ir->end};
+                        continue;
+                }
+                if (ir->depth == 0 && is_virtio_device_name(ir->name)) {
+                        if (GREEDY_REALLOC(m->virtio_regions, regions_allocated,
+                                           m->n_virtio_regions + 1) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        range.source = MEM_SOURCE_VIRTIO_MEM;
+                        strcpy(range.device, ir->name);
+                        m->virtio_regions[m->n_virtio_regions++] = range;
                         continue;
                 }
 
@@ -334,26 +359,27 @@ SourceMap *memsource_map_free(SourceMap *m)
         if (m) {
                 free(m->ranges);
                 free(m->system_ram);
+                free(m->virtio_regions);
                 free(m);
         }
         return NULL;
 }
 
-static const SourceRange *map_lookup(const SourceMap *m, uint64_t addr)
+static const SourceRange *range_lookup(const SourceRange *ranges, size_t n, uint64_t addr)
 {
-        size_t lo = 0, hi = m->n;
+        size_t lo = 0, hi = n;
 
         /* The last range starting at or below @addr; device ranges do not overlap. */
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                if (m->ranges[mid].start <= addr)
+                if (ranges[mid].start <= addr)
                         lo = mid + 1;
                 else
                         hi = mid;
         }
-        if (lo == 0 || addr > m->ranges[lo - 1].end)
+        if (lo == 0 || addr > ranges[lo - 1].end)
                 return NULL;
-        return &m->ranges[lo - 1];
+        return &ranges[lo - 1];
 }
 
 /* Some top-level System RAM overlaps the block (boot RAM has holes: any part counts). */
@@ -404,8 +430,21 @@ int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t 
 
         /* memoryN's phys_index is N: the kernel names the device by it, so its address needs
          * no read. */
-        range = block_size && id <= UINT64_MAX / block_size ? map_lookup(m, (uint64_t)id * block_size)
-                                                            : NULL;
+        if (!block_size || id > UINT64_MAX / block_size - 1)
+                range = NULL;
+        else if (!(range = range_lookup(m->ranges, m->n, (uint64_t)id * block_size))) {
+                /* Plugged since the snapshot: the block is its own part of the device. */
+                range = range_lookup(m->virtio_regions, m->n_virtio_regions,
+                                     (uint64_t)id * block_size);
+                if (range) {
+                        info.source = range->source;
+                        info.start = (uint64_t)id * block_size;
+                        info.end = info.start + block_size - 1;
+                        strcpy(info.device, range->device);
+                        *ret = info;
+                        return 0;
+                }
+        }
         if (range) {
                 info.source = range->source;
                 info.backing = range->backing;

@@ -80,6 +80,11 @@ typedef struct SourceMap {
          * memory that is not driver-managed shows the same way). */
         IomemSpan *system_ram;
         size_t n_system_ram;
+        /* Top-level "virtioN" regions, ascending: a virtio-mem device's whole address space,
+         * plugged or not. A block inside one is that device's even before a snapshot shows its
+         * "System RAM (virtio_mem)", which the driver adds a block at a time as it grows. */
+        SourceRange *virtio_regions;
+        size_t n_virtio_regions;
 } SourceMap;
 
 /**

@@ -170,14 +170,21 @@ TEST(iomem_sources)
         MemSourceInfo info;
 
         ASSERT_OK(fixture_write(f, "proc/iomem", iomem_virtio));
-        ADD_OFFLINE_BLOCKS(f, 0, 7, 48, 49, 50, 56);
+        ADD_OFFLINE_BLOCKS(f, 0, 7, 48, 49, 50, 55, 56);
 
         info = resolve(f, 48, 0); /* 0x180000000 */
         ASSERT_EQ(info.source, MEM_SOURCE_VIRTIO_MEM);
         ASSERT_STREQ(info.device, "virtio5");
         ASSERT_EQ(resolve(f, 49, 0).source, MEM_SOURCE_VIRTIO_MEM);
-        /* Inside the device's region but not plugged System RAM. */
-        ASSERT_EQ(resolve(f, 50, 0).source, MEM_SOURCE_UNKNOWN);
+        /* Inside the device's region, plugged after this snapshot of iomem: still virtio5's,
+         * as nothing else can add memory in the region it claimed; its range is the block. */
+        info = resolve(f, 50, 0); /* 0x190000000 */
+        ASSERT_EQ(info.source, MEM_SOURCE_VIRTIO_MEM);
+        ASSERT_STREQ(info.device, "virtio5");
+        ASSERT_EQ(info.start, 0x190000000ULL);
+        ASSERT_EQ(info.end, 0x197ffffffULL);
+        /* The region's last block; the next one (56) is dax7.0's, below. */
+        ASSERT_STREQ(resolve(f, 55, 0).device, "virtio5");
 
         /* kmem that only iomem describes (no dax bus in the tree): dax, backing unknown. */
         info = resolve(f, 56, 0);
@@ -193,7 +200,7 @@ TEST(iomem_sources)
         ASSERT_EQ(resolve(f, 7, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_BOOT);
         ASSERT_EQ(resolve(f, 0, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_BOOT);
         ASSERT_EQ(resolve(f, 8, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_UNKNOWN);
-        ASSERT_EQ(resolve(f, 50, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_UNKNOWN);
+        ASSERT_EQ(resolve(f, 50, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_VIRTIO_MEM);
         ASSERT_EQ(resolve(f, 56, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_DAX);
         ASSERT_EQ(resolve(f, 48, SOURCE_OFFLINE_AT_START).source, MEM_SOURCE_VIRTIO_MEM);
         fixture_free(f);
