@@ -400,10 +400,21 @@ static bool in_system_ram(const SourceMap *m, uint64_t start, uint64_t size)
         return lo < m->n_system_ram && m->system_ram[lo].start <= start + size - 1;
 }
 
+/* Block @id's first address. memoryN's phys_index is N (the kernel names the device by it),
+ * so the address needs no read. False when no such block can exist. */
+static bool block_start(uint32_t id, uint64_t block_size, uint64_t *ret)
+{
+        if (!block_size || id > UINT64_MAX / block_size - 1)
+                return false;
+        *ret = (uint64_t)id * block_size;
+        return true;
+}
+
 bool memsource_map_plain_ram(const SourceMap *m, uint32_t id, uint64_t block_size)
 {
-        return block_size && id <= UINT64_MAX / block_size &&
-               in_system_ram(m, (uint64_t)id * block_size, block_size);
+        uint64_t start;
+
+        return block_start(id, block_size, &start) && in_system_ram(m, start, block_size);
 }
 
 int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t block_size,
@@ -411,7 +422,8 @@ int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t 
 {
         MemSourceInfo info = {};
         char path[64], target[PATH_MAX];
-        const SourceRange *range;
+        const SourceRange *range = NULL, *region = NULL;
+        uint64_t start = 0;
 
         /* An ACPI memory device covers the block (on some firmware, boot RAM too: such a block
          * is still that device's, and can be removed with it). Without one on the machine
@@ -428,29 +440,20 @@ int memsource_resolve(const SourceMap *m, const Sysfs *s, uint32_t id, uint64_t 
                 }
         }
 
-        /* memoryN's phys_index is N: the kernel names the device by it, so its address needs
-         * no read. */
-        if (!block_size || id > UINT64_MAX / block_size - 1)
-                range = NULL;
-        else if (!(range = range_lookup(m->ranges, m->n, (uint64_t)id * block_size))) {
+        if (block_start(id, block_size, &start)) {
+                range = range_lookup(m->ranges, m->n, start);
                 /* Plugged since the snapshot: the block is its own part of the device. */
-                range = range_lookup(m->virtio_regions, m->n_virtio_regions,
-                                     (uint64_t)id * block_size);
-                if (range) {
-                        info.source = range->source;
-                        info.start = (uint64_t)id * block_size;
-                        info.end = info.start + block_size - 1;
-                        strcpy(info.device, range->device);
-                        *ret = info;
-                        return 0;
-                }
+                if (!range)
+                        region = range_lookup(m->virtio_regions, m->n_virtio_regions, start);
         }
-        if (range) {
-                info.source = range->source;
-                info.backing = range->backing;
-                info.start = range->start;
-                info.end = range->end;
-                strcpy(info.device, range->device);
+        if (range || region) {
+                const SourceRange *r = range ? range : region;
+
+                info.source = r->source;
+                info.backing = r->backing;
+                info.start = range ? range->start : start;
+                info.end = range ? range->end : start + block_size - 1;
+                strcpy(info.device, r->device);
         } else if ((flags & SOURCE_ONLINE_AT_START) ||
                    ((flags & SOURCE_OFFLINE_AT_START) && !m->hyperv_balloon && !m->xen_balloon &&
                     memsource_map_plain_ram(m, id, block_size)))
