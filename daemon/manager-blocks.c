@@ -287,6 +287,12 @@ static int on_process(sd_event_source *s, void *userdata)
         size_t n;
 
         (void)s;
+        if (m->handoff_type) {
+                uint64_t burst = monitor_burst_usec(m->monitor);
+
+                if (burst > 0 && burst < HANDOFF_GRACE_USEC)
+                        return 0; /* manager_on_settled() brings the pass back */
+        }
         /*
          * While our own writes run, their online uevents are what overflows a small buffer: a
          * rescan now would re-read every block in competition with those writes, only to be
@@ -349,6 +355,13 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
                 break;
         }
         blockmap_set_present(&m->blocks, e, true);
+        /*
+         * Handed off, the pass may come only after the burst (HANDOFF_PACE_USEC), when an
+         * admin may already have offlined a block the kernel onlined: this uevent is the proof
+         * that it was online, so the pass sees an offline on purpose, not a block to online.
+         */
+        if (ev->action == UEVENT_ONLINE && m->handoff_type && e->state != MEM_STATE_ONLINE)
+                (void)blockmap_observe(e, MEM_STATE_ONLINE, MEM_ZONE_UNKNOWN);
         if (ev->action == UEVENT_ADD && m->handoff_type && !(e->flags & BLOCK_DELAYED)) {
                 e->flags |= BLOCK_AWAIT_KERNEL;
                 delay_block(m, ev->block, HANDOFF_GRACE_USEC);
@@ -357,6 +370,14 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
                 manager_block_fresh(m, e);
         }
         manager_queue_block(m, ev->block);
+}
+
+void manager_on_settled(void *userdata)
+{
+        Manager *m = userdata;
+
+        if (m->n_queue > 0 || m->rescan_pending)
+                sd_event_source_set_enabled(m->process_source, SD_EVENT_ONESHOT);
 }
 
 void manager_on_write_done(const WriteJob *job, void *userdata)

@@ -56,6 +56,8 @@ static void take_back(Manager *m, const char *why)
                  m->handoff_saved, why);
         m->handoff_saved[0] = 0;
         m->handoff_type = NULL;
+        if (m->monitor)
+                (void)monitor_set_pace(m->monitor, 0);
         if (m->runtime_fd >= 0) {
                 r = unlink_file_durable_at(m->runtime_fd, HANDOFF_RECORD);
                 if (r < 0 && r != -ENOENT)
@@ -127,6 +129,9 @@ void manager_handoff_update(Manager *m)
                 return;
         }
         m->handoff_type = want;
+        r = m->monitor ? monitor_set_pace(m->monitor, HANDOFF_PACE_USEC) : 0;
+        if (r < 0)
+                log_warning_errno(r, "Failed to batch uevent reading, reading each at once: %m");
         log_info("Policy %s for every node: the kernel onlines new memory itself "
                  "(auto_online_blocks=%s, was %s); memhpd checks each new block and onlines any it "
                  "leaves offline.",

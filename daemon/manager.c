@@ -131,6 +131,7 @@ static int setup_monitor(Manager *m)
         static const MonitorCallbacks cb = {
                 .event = manager_on_uevent,
                 .overflow = manager_on_overflow,
+                .settled = manager_on_settled,
         };
         uint64_t want = m->config->receive_buffer_bytes, got;
         int r;

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "macro.h"
 #include "monitor.h"
+#include "time-util.h"
 
 #define GROUP_KERNEL 1U
 /* A kernel uevent's properties fit 2 KiB (UEVENT_BUFFER_SIZE); its "ACTION@DEVPATH" comes first. */
@@ -31,10 +32,13 @@
 
 struct Monitor {
         EventSource source;
-        int fd;                   /* EventSource=kernel: our socket */
-        struct udev *udev;        /* EventSource=udev */
+        int fd;            /* EventSource=kernel: our socket */
+        struct udev *udev; /* EventSource=udev */
         struct udev_monitor *umon;
         sd_event_source *io;
+        sd_event_source *pace_timer; /* monitor_set_pace() */
+        uint64_t pace_usec;
+        uint64_t burst_start_usec; /* 0: not in a paced burst */
         MonitorCallbacks cb;
         void *userdata;
         uint64_t rcvbuf;
@@ -121,14 +125,11 @@ static int udev_receive(Monitor *m, MemUevent *ret)
         return r;
 }
 
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+/* Reads to EAGAIN; returns how many datagrams came, memory block events or not. */
+static size_t drain(Monitor *m)
 {
-        Monitor *m = userdata;
         bool overflow = false;
-
-        (void)s;
-        (void)fd;
-        (void)revents;
+        size_t n = 0;
 
         /*
          * Drain to EAGAIN. After an overflow the kernel reports ENOBUFS once and then drops new
@@ -140,6 +141,8 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 int r;
 
                 r = m->source == EVENT_SOURCE_UDEV ? udev_receive(m, &ev) : kernel_receive(m, &ev);
+                if (r >= 0)
+                        n++;
                 if (r > 0)
                         m->cb.event(&ev, m->userdata);
                 else if (r == -ENOBUFS)
@@ -152,7 +155,91 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         }
         if (overflow)
                 m->cb.overflow(m->userdata);
+        return n;
+}
+
+static uint64_t loop_now(const Monitor *m)
+{
+        uint64_t now = 0;
+
+        /* The loop's cached timestamp: no clock_gettime() per wake-up. */
+        (void)sd_event_now(sd_event_source_get_event(m->io), CLOCK_MONOTONIC, &now);
+        return now;
+}
+
+static void pace_arm(Monitor *m, uint64_t now)
+{
+        (void)sd_event_source_set_time(m->pace_timer, now + m->pace_usec);
+        (void)sd_event_source_set_enabled(m->pace_timer, SD_EVENT_ONESHOT);
+}
+
+static void burst_end(Monitor *m)
+{
+        if (m->burst_start_usec == 0)
+                return;
+        m->burst_start_usec = 0;
+        (void)sd_event_source_set_enabled(m->pace_timer, SD_EVENT_OFF);
+        (void)sd_event_source_set_enabled(m->io, SD_EVENT_ON);
+        if (m->cb.settled)
+                m->cb.settled(m->userdata);
+}
+
+static int on_pace(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Monitor *m = userdata;
+
+        (void)s;
+        (void)usec;
+        if (drain(m) > 0 && m->pace_usec > 0)
+                pace_arm(m, loop_now(m));
+        else
+                burst_end(m);
         return 0;
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Monitor *m = userdata;
+        uint64_t now;
+
+        (void)fd;
+        (void)revents;
+        if (drain(m) == 0 || m->pace_usec == 0)
+                return 0;
+        /* Not listening meanwhile: the kernel queues the burst without waking us per uevent. */
+        now = loop_now(m);
+        m->burst_start_usec = now > 0 ? now : 1;
+        (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        pace_arm(m, now);
+        return 0;
+}
+
+int monitor_set_pace(Monitor *m, uint64_t usec)
+{
+        int r;
+
+        if (usec > 0 && !m->pace_timer) {
+                r = sd_event_add_time(sd_event_source_get_event(m->io), &m->pace_timer,
+                                      CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC, on_pace, m);
+                if (r < 0)
+                        return r;
+                (void)sd_event_source_set_description(m->pace_timer, "uevent-pace");
+                (void)sd_event_source_set_enabled(m->pace_timer, SD_EVENT_OFF);
+        }
+        m->pace_usec = usec;
+        if (usec == 0)
+                burst_end(m); /* listening again: what queued meanwhile wakes us at once */
+        return 0;
+}
+
+uint64_t monitor_burst_usec(const Monitor *m)
+{
+        uint64_t now;
+
+        if (m->burst_start_usec == 0)
+                return 0;
+        now = loop_now(m);
+        return now > m->burst_start_usec ? now - m->burst_start_usec : 1;
 }
 
 static int kernel_open(Monitor *m, int size)
@@ -233,6 +320,7 @@ Monitor *monitor_free(Monitor *m)
 {
         if (!m)
                 return NULL;
+        sd_event_source_disable_unref(m->pace_timer);
         sd_event_source_disable_unref(m->io);
         udev_monitor_unref(m->umon);
         udev_unref(m->udev);

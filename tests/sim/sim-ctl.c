@@ -24,7 +24,9 @@ static struct sim *ctl_sim;
 static const char usage[] =
         "commands (BLOCKS: N, LO-HI or a comma list of those):\n"
         "  ping\n"
-        "  add-dimm NODE NBLOCKS [START]     (or node=N blocks=N [start=S])\n"
+        "  add-dimm NODE NBLOCKS [START] [GAP_MS]   (or node=N blocks=N [start=S] [gap=MS])\n"
+        "                                    GAP_MS: one block at a time, GAP_MS apart, as\n"
+        "                                    virtio-mem grows; says the opens meanwhile\n"
         "  storm N [NODE] [START]            hot-add N blocks as fast as possible\n"
         "  remove BLOCKS [force]             EBUSY if one is online, unless force\n"
         "  online BLOCK [online|online_kernel|online_movable]   the kernel onlines it\n"
@@ -162,8 +164,8 @@ static double now_s(void)
 
 static int cmd_add(struct sim *s, int argc, char **argv, bool storm, struct reply *rp)
 {
-        uint32_t node = 0, n, start;
-        uint64_t sent0;
+        uint32_t node = 0, n, start, gap_ms = 0;
+        uint64_t sent0, opens0, opens;
         double t0, dt;
         int r;
 
@@ -185,13 +187,28 @@ static int cmd_add(struct sim *s, int argc, char **argv, bool storm, struct repl
         pthread_mutex_unlock(&s->lock);
         if (argc > 3 && parse_uint(kv(argv[3], "start"), &start) < 0)
                 return fail(rp, EINVAL, "bad start");
+        if (!storm && argc > 4 && parse_uint(kv(argv[4], "gap"), &gap_ms) < 0)
+                return fail(rp, EINVAL, "bad gap");
         sent0 = s->events_sent;
+        opens0 = __atomic_load_n(&s->ops[SIM_OP_OPEN], __ATOMIC_RELAXED);
         t0 = now_s();
-        r = sim_add_blocks(s, node, start, n, true);
+        if (argc > 4 && !storm) {
+                r = 0;
+                for (uint32_t i = 0; i < n && r == 0; i++) {
+                        if (i > 0)
+                                usleep((useconds_t)gap_ms * 1000);
+                        r = sim_add_blocks(s, node, start + i, 1, true);
+                }
+        } else {
+                r = sim_add_blocks(s, node, start, n, true);
+        }
         dt = now_s() - t0;
+        opens = __atomic_load_n(&s->ops[SIM_OP_OPEN], __ATOMIC_RELAXED) - opens0;
         if (r < 0)
                 return fail(rp, r, "hot-add of %u blocks at %u on node %u failed", n, start, node);
         fprintf(rp->f, "added %u-%u node %u\n", start, start + n - 1, node);
+        if (argc > 4 && !storm)
+                fprintf(rp->f, "opens during the add: %llu\n", (unsigned long long)opens);
         if (storm)
                 fprintf(rp->f, "%llu events in %.3f s: %.0f events/s\n",
                         (unsigned long long)(s->events_sent - sent0), dt,

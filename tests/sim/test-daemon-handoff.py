@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""memhpd against memhp-sim, black box: handed off to the kernel's auto-online.
+
+With one policy the kernel can apply (Default=online_movable), memhpd sets the sim's
+auto_online_blocks and supervises. A growth like virtio-mem's (one block at a time, a few ms
+apart) is then read in batches, and memhpd opens none of the sim's files until the growth is
+over: under TCG those reads took the CPU the growth needed (tests/vm/README.md, vm-vmem-grow).
+It still reads every block afterwards, and a block an admin offlines in the middle of the
+burst, after the kernel onlined it, stays offline. Every verdict is the sim's: its count of
+opens during the add, its block states and its write log."""
+
+import os
+import threading
+import time
+
+from simlib import MEM, Daemon, Sim, check, check_eq, run_tests, wait_until
+
+CONFIG = '''[Daemon]
+EventSource=udev
+[Policy]
+Default=online_movable
+'''
+
+
+def opens(sim):
+    return int(dict(line.split() for line in sim.ctl('fuse-stats'))['open'])
+
+
+def test_growth_read_after_the_burst(tmp):
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7')
+    d = Daemon(tmp, sim, CONFIG)
+    d.wait_log(r'the kernel onlines new memory itself')
+    check_eq(sim.read(f'{MEM}/auto_online_blocks').strip(), 'online_movable',
+             'auto_online_blocks while memhpd runs')
+    before = opens(sim)
+    out = sim.ctl('add-dimm', 1, 24, 64, 'gap=10')
+    check_eq(out[-1], 'opens during the add: 0', 'memhpd read nothing while the device grew')
+    # Then it reads each new block once the burst is over: state, and the zone of an online one.
+    wait_until(lambda: opens(sim) - before >= 48, what='memhpd reading the 24 new blocks')
+    d.wait_quiet(0.3)
+    check_eq({i: sim.blocks()[i][:2] for i in range(64, 88)},
+             {i: ('online', 'Movable') for i in range(64, 88)}, 'the kernel onlined them')
+    check_eq(sim.writes()[0].keys() & set(range(64, 88)), set(), 'memhpd wrote none of them')
+    d.stop()
+    check_eq(sim.read(f'{MEM}/auto_online_blocks').strip(), 'offline', 'restored at stop')
+
+
+def test_admin_offline_inside_the_burst(tmp):
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7')
+    d = Daemon(tmp, sim, CONFIG)
+    d.wait_log(r'the kernel onlines new memory itself')
+    grow = threading.Thread(target=sim.ctl, args=('add-dimm', 1, 12, 96, 'gap=40'))
+    grow.start()
+    wait_until(lambda: sim.blocks().get(96, ('',))[0] == 'online', what='memory96 online')
+    check_eq(sim.write(f'{MEM}/memory96/state', 'offline'), 'ok', 'offlining memory96 by hand')
+    grow.join()
+    check(sim.blocks()[107][0] == 'online', 'the growth went on')
+    # Past the hand-off grace (1 s), when memhpd onlines a block the kernel left offline.
+    time.sleep(1.5)
+    check_eq(sim.blocks()[96][0], 'offline', 'memory96 stays offline')
+    check_eq([w for w in sim.wlog() if w[0] == '96'], [('96', 'state', 'offline', 'ok')],
+             'the only write to memory96 was the admin\'s')
+    check(os.path.exists(os.path.join(d.runtime, 'hold-96')),
+          'memhpd recorded the admin\'s offline (hold-96)')
+    d.stop()
+
+
+run_tests([test_growth_read_after_the_burst, test_admin_offline_inside_the_burst])
