@@ -36,7 +36,9 @@ MEMHPD_VMEM_VARIANTS=kernel,loop,memhpd picks variants (default: all; "kernel"
 must be among them).
 
 BENCH lines: vmem_grow_<size>g_<variant>_ms (median) with _p10/_p90/_min/_max,
-vmem_shrink_<size>g_<variant>_ms, and the ratios of the medians
+vmem_shrink_<size>g_<variant>_ms, vmem_grow_<size>g_<variant>_cpu_ms (the guest CPU time, utime +
+stime in 10 ms ticks, the onliner spent per growth, mean: under TCG a vCPU is a host thread, so
+that time competes with the driver's adds for the host's cores), and the ratios of the medians
 vmem_grow_<size>g_ratio_<variant>_kernel, plus the median of the per-round
 ratios (each round's variants ran back to back, so a round's ratio is the
 least disturbed by load elsewhere) with its p10/p90. The host's load average is
@@ -49,7 +51,7 @@ import time
 
 import vmlib
 from vmlib import GiB, BLOCK, VMError, log
-from bench import put_configs, onliners, percentile
+from bench import put_configs, onliners, percentile, USER_HZ
 
 SIZES = (4, 8)                  # GiB
 VMEM_MAX = "8G"
@@ -62,8 +64,9 @@ def loadavg():
 
 
 def timed(vm, process, action, n, size):
-    """ms from the qom-set of @size to the n-th @action uevent."""
-    vm.must("gt idle " + process)
+    """(ms from the qom-set of @size to the n-th @action uevent, guest CPU ms the onliner spent
+    on the change's uevents)"""
+    ticks = int(vm.must("gt idle " + process).split()[-1])
     out, rc = vm.sh("hpmon wait --go %s %d %d" % (action, n, TMO_MS), timeout=TMO_MS / 1000 + 30,
                     on_go=lambda: vm.vmem_request(size))
     t0, events = vmlib.parse_wait(out, rc, "virtio-mem %s to %d MiB" % (action, size >> 20))
@@ -71,23 +74,24 @@ def timed(vm, process, action, n, size):
     if len(ts) != n:
         raise VMError("virtio-mem to %d MiB: %d %s uevents, want %d" % (size >> 20, len(ts),
                                                                        action, n))
-    return (ts[-1] - t0) * 1000
+    cpu_ms = (int(vm.must("gt idle " + process).split()[-1]) - ticks) * 1000 / USER_HZ
+    return (ts[-1] - t0) * 1000, cpu_ms
 
 
 def round_trip(vm, process, gib):
-    """(grow ms, shrink ms) of 0 -> gib GiB -> 0."""
+    """(grow ms, shrink ms, grow CPU ms) of 0 -> gib GiB -> 0."""
     n = gib * GiB // BLOCK
-    grow = timed(vm, process, "online", n, gib * GiB)
+    grow, cpu = timed(vm, process, "online", n, gib * GiB)
     if vm.vmem_size() != gib * GiB:
         raise VMError("virtio-mem plugged %d MiB, want %d GiB" % (vm.vmem_size() >> 20, gib))
-    shrink = timed(vm, process, "remove", n, 0)
+    shrink, _ = timed(vm, process, "remove", n, 0)
     # The driver removes a block, then asks the device to unplug it: the size follows.
     deadline = time.monotonic() + 60
     while vm.vmem_size() != 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     if vm.vmem_size() != 0:
         raise VMError("virtio-mem still plugs %d MiB after the shrink" % (vm.vmem_size() >> 20))
-    return grow, shrink
+    return grow, shrink, cpu
 
 
 def report(results, names):
@@ -104,6 +108,8 @@ def report(results, names):
                     print("BENCH %s_%s_ms %.1f ms" % (key, label, value))
                 print("# %s samples (ms): %s" % (key, " ".join("%.0f" % x for x in xs)))
         for name in names:
+            print("BENCH vmem_grow_%dg_%s_cpu_ms %.1f ms" % (
+                gib, name, statistics.mean(results[("cpu", gib, name)])))
             if name == "kernel":
                 continue
             print("BENCH vmem_grow_%dg_ratio_%s_kernel %.2f ratio" % (
@@ -125,7 +131,7 @@ def run(args, kit, work):
     if only:
         variants = [v for v in variants if v.name in only.split(",")]
     names = [v.name for v in variants]
-    results = {(k, g, n): [] for k in ("grow", "shrink") for g in SIZES for n in names}
+    results = {(k, g, n): [] for k in ("grow", "shrink", "cpu") for g in SIZES for n in names}
     log("host load average at the start: %s (%d CPUs)" % (loadavg(), os.cpu_count()))
     print("BENCH vmem_host_load_start %s load" % loadavg().split()[0])
     block = os.environ.get("MEMHPD_VMEM_BLOCK")
@@ -140,8 +146,9 @@ def run(args, kit, work):
             for v in order:
                 v.setup(vm)
                 for gib in SIZES:
-                    grow, shrink = round_trip(vm, v.process, gib)
+                    grow, shrink, cpu = round_trip(vm, v.process, gib)
                     if rnd:                 # round 0 warms every variant up
+                        results[("cpu", gib, v.name)].append(cpu)
                         results[("grow", gib, v.name)].append(grow)
                         results[("shrink", gib, v.name)].append(shrink)
                 v.teardown(vm)
