@@ -242,8 +242,7 @@ static int scan_iomem(SourceMap *m, size_t *allocated, const Sysfs *s, int iomem
                 SourceRange range = {.start = ir->start, .end = ir->end};
 
                 if (ir->depth == 0 && streq(ir->name, "System RAM")) {
-                        if (GREEDY_REALLOC(m->system_ram, ram_allocated, m->n_system_ram + 1) <
-                            0) {
+                        if (GREEDY_REALLOC(m->system_ram, ram_allocated, m->n_system_ram + 1) < 0) {
                                 r = -ENOMEM;
                                 break;
                         }
