@@ -308,6 +308,8 @@ static Policy source_policy(const Manager *m, int node, MemSource source, char *
 }
 
 static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata);
+static void announce(Manager *m, uint32_t block, const BlockEntry *e, int node, Policy policy,
+                     const char *rule);
 
 static void recheck_arm(Manager *m, uint64_t due)
 {
@@ -382,6 +384,15 @@ static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata)
                         rc.due_usec = now + (RECHECK_USEC << (2 * rc.round));
                         next = MIN(next, rc.due_usec);
                         m->recheck[j++] = rc;
+                } else if (!d && could_be_dimm(m, e)) {
+                        /* No DIMM after all: now its source may be said (announce()). */
+                        char rule[RULE_MAX];
+                        int node = e->node < 0 ? 0 : e->node;
+                        Policy policy = source_policy(m, node, block_source(e), rule,
+                                                      sizeof(rule));
+
+                        e->source |= BLOCK_SOURCE_GAVE_UP;
+                        announce(m, rc.block, e, node, policy, rule);
                 }
         }
         m->n_recheck = j;
@@ -425,6 +436,12 @@ static void announce(Manager *m, uint32_t block, const BlockEntry *e, int node, 
                          dax_backing_to_string(d->backing), node, policy_to_string(policy), rule);
                 return;
         }
+        /*
+         * A DIMM's blocks are decided before its firmware_node exists when both policies agree:
+         * "source unknown" would be wrong for them. on_recheck() says it if no DIMM shows up.
+         */
+        if (could_be_dimm(m, e) && !(e->source & BLOCK_SOURCE_GAVE_UP))
+                return;
         if (m->announced[node] & bit)
                 return;
         m->announced[node] |= bit;

@@ -72,18 +72,21 @@ Policy=online_kernel
     d.wait_log(r'PNP0C80:01 \(dimm, node 1\): online_movable from \[Source dimm\]')
     d.stop()
 
-    # Policies that agree (Default= for both): decided at once, the device found later.
+    # Policies that agree (Default= for both): decided at once, the device found later. Written
+    # by memhpd, as under Default=auto (handed off, the kernel would decide them).
     extra2 = Extra(tmp, name='agree')
     extra2.dimm('PNP0C80:02', 40, 2)
     sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15', '--late-firmware-node',
               '1500', *extra2.args(), name='agree')
-    d = Daemon(tmp, sim, BASE, name='memhpd-agree')
+    d = Daemon(tmp, sim, BASE + 'KernelOnline=no\n', name='memhpd-agree')
     sim.ctl('add-dimm', 1, 2, 40)
     # Before its firmware_node exists: nobody waited for it.
     wait_policy(sim, {1: 'Movable'}, range(40, 42), timeout=1.2)
     d.wait_log(r'PNP0C80:02 \(dimm, node 1\): its blocks were decided before its firmware_node '
                r'appeared', timeout=10)
     check_eq(d.count(r'no firmware_node after'), 0, 'no block waited')
+    check_eq(d.count(r'memory4[01] \(node 1\): no ACPI memory device'), 0,
+             'the DIMM\'s blocks were never said to be of no device')
     d.stop()
 
 
