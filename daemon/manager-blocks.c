@@ -288,10 +288,13 @@ static int on_process(sd_event_source *s, void *userdata)
 
         (void)s;
         if (m->handoff_type) {
-                uint64_t burst = monitor_burst_usec(m->monitor);
+                uint64_t burst = monitor_burst_usec(m->monitor), now = 0;
 
-                if (burst > 0 && burst < HANDOFF_GRACE_USEC)
+                (void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+                /* A burst longer than the grace gets a pass per grace, not one per new block. */
+                if (burst > 0 && MIN(burst, now - m->last_pass_usec) < HANDOFF_GRACE_USEC)
                         return 0; /* manager_on_settled() brings the pass back */
+                m->last_pass_usec = now;
         }
         /*
          * While our own writes run, their online uevents are what overflows a small buffer: a

@@ -58,6 +58,7 @@ struct Manager {
         unsigned policy_writes; /* policy writes in flight; overflow rescans wait for them */
         const char *rescan_reason;
         uint64_t scan_started_usec; /* coldplug scan start, for the "Scanned ... in" log line */
+        uint64_t last_pass_usec;    /* handed off: a long burst gets one pass per grace */
 
         /* Blocks deferred until all in-flight writes complete (auto-movable needs exact sizes). */
         uint32_t *deferred;
