@@ -19,8 +19,8 @@
  * Return: 1 or 0 (the reply comes later, or was sent), or a negative errno with @error set
  * for a refused request.
  */
-int bus_ops_online(Manager *m, sd_bus_message *msg, const uint32_t *ids, size_t n,
-                   const char *zone, sd_bus_error *error);
+int bus_ops_online(Manager *m, sd_bus_message *msg, const uint32_t *ids, size_t n, const char *zone,
+                   sd_bus_error *error);
 
 /**
  * bus_ops_offline() - offline @ids as one operation, highest address first, replying a(uss) in

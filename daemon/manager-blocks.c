@@ -488,8 +488,8 @@ int manager_setup_blocks(Manager *m)
         (void)sd_event_source_set_enabled(m->process_source, SD_EVENT_OFF);
         /* 1 ms accuracy: sd-event's default (accuracy 0) is 250 ms, which stretched the
          * ~1 s of node-link and source lookups (1, 2, 4, 8 ms, then 10 ms) to ~26 s. */
-        r = sd_event_add_time(m->event, &m->delay_timer, CLOCK_MONOTONIC, UINT64_MAX,
-                              USEC_PER_MSEC, on_delay_timer, m);
+        r = sd_event_add_time(m->event, &m->delay_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
+                              on_delay_timer, m);
         if (r < 0)
                 return r;
         (void)sd_event_source_set_enabled(m->delay_timer, SD_EVENT_OFF);

@@ -126,8 +126,8 @@ static void on_operation_done(const OperationResult *res, void *userdata)
                                                  ? strerrorname_np(-res->txn->failed_error)
                                                  : NULL;
 
-                        (void)snprintf(device, sizeof(device), "Device %s not offlined: ",
-                                       c->device);
+                        (void)snprintf(device, sizeof(device),
+                                       "Device %s not offlined: ", c->device);
                         if (en)
                                 (void)snprintf(errname, sizeof(errname), " (%s)", en);
                 }
@@ -296,8 +296,8 @@ int bus_block_node(Manager *m, uint32_t id, int hint)
         return node;
 }
 
-int bus_ops_online(Manager *m, sd_bus_message *msg, const uint32_t *ids, size_t n,
-                   const char *zone, sd_bus_error *error)
+int bus_ops_online(Manager *m, sd_bus_message *msg, const uint32_t *ids, size_t n, const char *zone,
+                   sd_bus_error *error)
 {
         _cleanup_(placement_ledger_clear) PlacementLedger ledger = {};
         _cleanup_(txn_freep) Txn *t = NULL;
@@ -334,8 +334,8 @@ int bus_ops_online(Manager *m, sd_bus_message *msg, const uint32_t *ids, size_t 
                 b->action = placement_place(conf_policy_for(m->config, m->platform, node,
                                                             manager_block_source(m, b->id, NULL))
                                                     .policy,
-                                            m->config->movable_ratio, &ledger, node,
-                                            m->block_pages, flags);
+                                            m->config->movable_ratio, &ledger, node, m->block_pages,
+                                            flags);
                 if (node >= 0)
                         hint = node;
         }

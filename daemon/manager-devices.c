@@ -135,8 +135,8 @@ static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error
                                 d->dev->source == MEM_SOURCE_DAX
                                         ? dax_backing_to_string(d->dev->backing)
                                         : "",
-                                d->node < 0 ? MEMHP_NODE_UNKNOWN : (uint32_t)d->node,
-                                d->dev->start, d->dev->end, d->blocks, d->online);
+                                d->node < 0 ? MEMHP_NODE_UNKNOWN : (uint32_t)d->node, d->dev->start,
+                                d->dev->end, d->blocks, d->online);
                 if (r >= 0)
                         r = append_names(reply, d->zones, _MEM_ZONE_MAX, zone_name);
                 if (r >= 0)
@@ -190,8 +190,7 @@ static int method_get_block_sources(sd_bus_message *msg, void *userdata, sd_bus_
                 for (size_t i = 0; i < n; i++)
                         if (!block_present(m, ids[i]))
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                         "No such memory block: memory%" PRIu32
-                                                         ".",
+                                                         "No such memory block: memory%" PRIu32 ".",
                                                          ids[i]);
         }
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -312,8 +311,7 @@ static int method_describe_nodes(sd_bus_message *msg, void *userdata, sd_bus_err
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_get_effective_policies(sd_bus_message *msg, void *userdata,
-                                         sd_bus_error *error)
+static int method_get_effective_policies(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
@@ -331,8 +329,8 @@ static int method_get_effective_policies(sd_bus_message *msg, void *userdata,
                         continue;
                 for (int s = 0; r >= 0 && s < _MEM_SOURCE_MAX; s++) {
                         char rule[POLICY_RULE_TEXT_MAX];
-                        Policy p = manager_effective_policy(m, node, (MemSource)s, rule,
-                                                            sizeof(rule));
+                        Policy p =
+                                manager_effective_policy(m, node, (MemSource)s, rule, sizeof(rule));
 
                         r = sd_bus_message_append(reply, "(usss)", node,
                                                   mem_source_to_string((MemSource)s),
@@ -360,14 +358,13 @@ static const sd_bus_vtable devices_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("OfflineDevice", SD_BUS_ARGS("s", device),
                                 SD_BUS_RESULT("a(uss)", results, "b", removable),
                                 method_offline_device, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("DescribeNodes", SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("a(ubias)", nodes), method_describe_nodes,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DescribeNodes", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ubias)", nodes),
+                                method_describe_nodes, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetEffectivePolicies", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(usss)", policies), method_get_effective_policies,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_SIGNAL_WITH_ARGS("DeviceChanged",
-                                SD_BUS_ARGS("s", device, "s", source, "s", change), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("DeviceChanged", SD_BUS_ARGS("s", device, "s", source, "s", change),
+                                0),
         SD_BUS_VTABLE_END,
 };
 

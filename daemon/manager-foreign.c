@@ -95,14 +95,13 @@ static void arm_report(Manager *m)
 
         if (!m->foreign_timer) {
                 if (sd_event_add_time_relative(m->event, &m->foreign_timer, CLOCK_MONOTONIC,
-                                               FOREIGN_REPORT_DELAY_USEC, USEC_PER_MSEC,
-                                               on_report, m) < 0) {
+                                               FOREIGN_REPORT_DELAY_USEC, USEC_PER_MSEC, on_report,
+                                               m) < 0) {
                         log_debug("Failed to arm the timer that reports other onliners.");
                         return;
                 }
                 /* After the uevent socket and the pass: what is queued is read first. */
-                (void)sd_event_source_set_priority(m->foreign_timer,
-                                                   SD_EVENT_PRIORITY_NORMAL + 20);
+                (void)sd_event_source_set_priority(m->foreign_timer, SD_EVENT_PRIORITY_NORMAL + 20);
                 (void)sd_event_source_set_enabled(m->foreign_timer, SD_EVENT_ONESHOT);
                 return;
         }
@@ -141,8 +140,7 @@ void manager_block_decided(Manager *m, BlockEntry *e)
         (void)unfresh(m, e);
 }
 
-void manager_block_foreign(Manager *m, uint32_t block, BlockEntry *e, MemZone zone,
-                           MemAction want)
+void manager_block_foreign(Manager *m, uint32_t block, BlockEntry *e, MemZone zone, MemAction want)
 {
         bool misplaced = !mem_action_zone_matches(want, zone); /* NONE: not known */
         const char *z = zone == MEM_ZONE_UNKNOWN ? "unknown" : mem_zone_to_string(zone);
@@ -153,8 +151,8 @@ void manager_block_foreign(Manager *m, uint32_t block, BlockEntry *e, MemZone zo
         if (!(e->flags & BLOCK_FRESH))
                 return;
         /* Found online, the pass never looked for its node: the log says where it went. */
-        if (e->node < 0 && placement_block_node(m->sysfs, m->numa, block, e, m->node_hint,
-                                                &node) >= 0)
+        if (e->node < 0 &&
+            placement_block_node(m->sysfs, m->numa, block, e, m->node_hint, &node) >= 0)
                 e->node = (int16_t)node;
         if (!d) {
                 (void)unfresh(m, e);

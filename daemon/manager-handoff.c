@@ -86,7 +86,8 @@ void manager_handoff_recover(Manager *m)
         }
         text[strcspn(text, "\n")] = 0;
         if (!streq(text, "offline") && !startswith(text, "online")) {
-                log_warning("Hand-off record holds an unknown auto_online_blocks value, dropping it.");
+                log_warning(
+                        "Hand-off record holds an unknown auto_online_blocks value, dropping it.");
                 (void)unlink_file_durable_at(m->runtime_fd, HANDOFF_RECORD);
                 return;
         }

@@ -271,8 +271,8 @@ void manager_block_resolve(Manager *m, uint32_t block, BlockEntry *e, MemState s
          * nothing else claims it: boot memory, online, or offlined by someone on purpose. */
         if (!(e->source & BLOCK_SOURCE_KNOWN) && !m->startup_done && st == MEM_STATE_ONLINE)
                 flags |= SOURCE_ONLINE_AT_START;
-        else if (!(e->source & BLOCK_SOURCE_KNOWN) && !m->startup_done &&
-                 st == MEM_STATE_OFFLINE && !(e->flags & BLOCK_FRESH))
+        else if (!(e->source & BLOCK_SOURCE_KNOWN) && !m->startup_done && st == MEM_STATE_OFFLINE &&
+                 !(e->flags & BLOCK_FRESH))
                 flags |= SOURCE_OFFLINE_AT_START;
         r = resolve_with_map(m, block, flags, &info);
         if (r < 0) {
@@ -298,8 +298,7 @@ MemSource manager_block_source(Manager *m, uint32_t block, const Device **ret_de
 }
 
 /* The policy of @source on @node and the rule that gave it, as memhpd.conf(5) spells it. */
-static Policy source_policy(const Manager *m, int node, MemSource source, char *rule,
-                            size_t size)
+static Policy source_policy(const Manager *m, int node, MemSource source, char *rule, size_t size)
 {
         PolicyChoice ch = conf_policy_for(m->config, m->platform, node, source);
 
@@ -388,8 +387,7 @@ static int on_recheck(sd_event_source *s, uint64_t usec, void *userdata)
                         /* No DIMM after all: now its source may be said (announce()). */
                         char rule[RULE_MAX];
                         int node = e->node < 0 ? 0 : e->node;
-                        Policy policy = source_policy(m, node, block_source(e), rule,
-                                                      sizeof(rule));
+                        Policy policy = source_policy(m, node, block_source(e), rule, sizeof(rule));
 
                         e->source |= BLOCK_SOURCE_GAVE_UP;
                         announce(m, rc.block, e, node, policy, rule);
@@ -479,9 +477,8 @@ SourceVerdict manager_block_policy(Manager *m, uint32_t block, BlockEntry *e, in
                                    "~1 s, so no ACPI memory device claims it: as %s it gets %s "
                                    "from %s (a DIMM would get %s from %s).",
                                    block, node, RETRY_NODE_LINK_TRIES,
-                                   mem_source_to_string(block_source(e)),
-                                   policy_to_string(policy), rule, policy_to_string(dimm),
-                                   dimm_rule);
+                                   mem_source_to_string(block_source(e)), policy_to_string(policy),
+                                   rule, policy_to_string(dimm), dimm_rule);
                 } else
                         recheck_later(m, block, e);
         }

@@ -90,7 +90,7 @@ struct Manager {
         /* Hand-off to auto_online_blocks (manager-handoff.c): the value found, "" when none. */
         char handoff_saved[32];
         const char *handoff_type; /* what memhpd set it to, NULL when not handed off */
-        bool stopping;  /* SIGTERM: exit once cancelled operations have rolled back */
+        bool stopping;            /* SIGTERM: exit once cancelled operations have rolled back */
 
         /* Counters, for logs and the bus. */
         uint64_t n_events, n_overflows, n_rescans, n_onlined, n_failed;
@@ -109,12 +109,12 @@ struct Manager {
         DeviceSignals *device_signals; /* DeviceChanged's queue (manager-device-signals.c) */
 
         /* Sources and devices (manager-sources.c). */
-        int iomem_fd;           /* <sysroot>/proc/iomem, opened once at start; -1 if absent */
-        SourceMap *source_map;  /* the last snapshot, kept until a block it cannot explain */
-        bool source_map_fresh;  /* built during the current pass: not again before the next */
-        Device *devices;        /* interned; BlockEntry.device is the index + 1 */
+        int iomem_fd;          /* <sysroot>/proc/iomem, opened once at start; -1 if absent */
+        SourceMap *source_map; /* the last snapshot, kept until a block it cannot explain */
+        bool source_map_fresh; /* built during the current pass: not again before the next */
+        Device *devices;       /* interned; BlockEntry.device is the index + 1 */
         size_t n_devices, devices_allocated;
-        uint16_t last_device;   /* the slot device_intern() found last, a hint */
+        uint16_t last_device;               /* the slot device_intern() found last, a hint */
         uint8_t announced[MEMHP_MAX_NODES]; /* bit per MemSource: device-less policy logged */
         /* Blocks decided while their firmware_node could still appear: looked at again after
          * 1, 4 and 16 s (manager-sources.c). */
@@ -234,8 +234,7 @@ void manager_block_fresh(Manager *m, BlockEntry *e);
 void manager_block_decided(Manager *m, BlockEntry *e);
 /* @e was online in @zone before memhpd decided it; @want is what memhpd's write asked for
  * (MEM_ACTION_NONE when it found the block online before writing). */
-void manager_block_foreign(Manager *m, uint32_t block, BlockEntry *e, MemZone zone,
-                           MemAction want);
+void manager_block_foreign(Manager *m, uint32_t block, BlockEntry *e, MemZone zone, MemAction want);
 /* @e joins or leaves device @d (manager-sources.c); @last: it was the device's last block. */
 void manager_foreign_attach(Manager *m, BlockEntry *e, Device *d);
 void manager_foreign_detach(Manager *m, BlockEntry *e, Device *d, bool last);

@@ -114,8 +114,8 @@ static int udev_receive(Monitor *m, MemUevent *ret)
                 r = errno > 0 ? -errno : -EAGAIN;
                 if (r == -ENOBUFS || r == -EINTR)
                         return r;
-                if (poll(&(struct pollfd){.fd = udev_monitor_get_fd(m->umon), .events = POLLIN},
-                         1, 0) > 0)
+                if (poll(&(struct pollfd){.fd = udev_monitor_get_fd(m->umon), .events = POLLIN}, 1,
+                         0) > 0)
                         return 0;
                 return r == -EINVAL ? -EAGAIN : r;
         }

@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 FUZZ_CHECK(nodemask_test(&m, i) == !!(m.bits[i / 64] >> (i % 64) & 1));
         FUZZ_CHECK(!nodemask_test(&m, MEMHP_MAX_NODES) && !nodemask_test(&m, UINT32_MAX));
 
-        /* The longest canonical list is "0,2,4,...,1022\n": about 2.5 KiB, below the 4 KiB limit. */
+        /* The longest canonical list is "0,2,4,...,1022\n": about 2.5 KiB, below the 4 KiB limit.
+         */
         format_list(&m, list, sizeof(list));
         r = nodemask_parse(list, &m2);
         FUZZ_CHECK_MSG(r == 0, "r=%d on '%s'", r, list);

@@ -54,8 +54,7 @@ static void check_devpath(const char *devpath, uint32_t *ret_id, int *ret_ok)
                 return;
         FUZZ_CHECK(id != UINT32_MAX);
         snprintf(canonical, sizeof(canonical), DEVPATH_PREFIX "memory%" PRIu32, id);
-        FUZZ_CHECK_MSG(strcmp(devpath, canonical) == 0, "'%s' accepted as %s", devpath,
-                       canonical);
+        FUZZ_CHECK_MSG(strcmp(devpath, canonical) == 0, "'%s' accepted as %s", devpath, canonical);
         *ret_id = id;
         *ret_ok = 1;
 }

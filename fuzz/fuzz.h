@@ -24,19 +24,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_NO_COVERAGE
 #endif
 
-#define FUZZ_CHECK(cond)                                                                           \
-        do {                                                                                       \
-                if (!(cond))                                                                       \
-                        fuzz_fail(__FILE__, __LINE__, #cond);                                      \
+#define FUZZ_CHECK(cond)                                      \
+        do {                                                  \
+                if (!(cond))                                  \
+                        fuzz_fail(__FILE__, __LINE__, #cond); \
         } while (0)
 
-#define FUZZ_CHECK_MSG(cond, ...)                                                                  \
-        do {                                                                                       \
-                if (!(cond)) {                                                                     \
-                        fprintf(stderr, __VA_ARGS__);                                              \
-                        fputc('\n', stderr);                                                       \
-                        fuzz_fail(__FILE__, __LINE__, #cond);                                      \
-                }                                                                                  \
+#define FUZZ_CHECK_MSG(cond, ...)                             \
+        do {                                                  \
+                if (!(cond)) {                                \
+                        fprintf(stderr, __VA_ARGS__);         \
+                        fputc('\n', stderr);                  \
+                        fuzz_fail(__FILE__, __LINE__, #cond); \
+                }                                             \
         } while (0)
 
 __attribute__((noreturn)) static inline void fuzz_fail(const char *file, int line, const char *what)

@@ -30,8 +30,8 @@ enum {
         BLOCK_AWAIT_KERNEL = 1 << 13,   /* handed off: the kernel's own online goes first */
         BLOCK_FRESH = 1 << 14,          /* added while memhpd watched, not decided yet */
         /* On the delay timer. */
-        BLOCK_DELAYED = BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY | BLOCK_AWAIT_SOURCE |
-                        BLOCK_AWAIT_KERNEL,
+        BLOCK_DELAYED =
+                BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY | BLOCK_AWAIT_SOURCE | BLOCK_AWAIT_KERNEL,
 };
 
 /* BlockEntry.source: the MemSource in the low bits, what resolving it has found above. */

@@ -89,7 +89,8 @@ TEST(dimm)
          * as the kernel registers PNP0C80:XX before it adds the device's memory. */
         ASSERT_EQ(resolve(f, 32, 0).source, MEM_SOURCE_UNKNOWN);
         ASSERT_OK(fixture_mkdir(f, "sys/bus/acpi/devices"));
-        ASSERT_OK(fixture_symlink(f, "../../../devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A06:00/PNP0C80:02",
+        ASSERT_OK(fixture_symlink(f,
+                                  "../../../devices/LNXSYSTM:00/LNXSYBUS:00/PNP0A06:00/PNP0C80:02",
                                   "sys/bus/acpi/devices/PNP0C80:02"));
         info = resolve(f, 32, 0);
         ASSERT_EQ(info.source, MEM_SOURCE_DIMM);

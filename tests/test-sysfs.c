@@ -144,8 +144,8 @@ TEST(read_at)
         ASSERT_STREQ(buf, "offline");
         /* A symlink that leaves the dirfd is refused, even one that stays in the sysroot. */
         if (have_openat2())
-                ASSERT_ERROR(sysfs_read_at(s->memory_fd, "memory12/node0/memory12/valid_zones",
-                                           buf, sizeof(buf)),
+                ASSERT_ERROR(sysfs_read_at(s->memory_fd, "memory12/node0/memory12/valid_zones", buf,
+                                           sizeof(buf)),
                              EXDEV);
         ASSERT_EQ(sysfs_read_at(s->root_fd, "sys/devices/system/memory/memory12/valid_zones", buf,
                                 sizeof(buf)),

@@ -23,8 +23,7 @@ int main(int argc, char *argv[])
         unsigned id;
         int r;
 
-        if (argc != 4 || safe_atou(argv[2], &id) < 0 ||
-            (a = mem_action_from_string(argv[3])) < 0) {
+        if (argc != 4 || safe_atou(argv[2], &id) < 0 || (a = mem_action_from_string(argv[3])) < 0) {
                 fprintf(stderr, "usage: memblock-apply ROOT ID ACTION\n");
                 return 2;
         }

@@ -96,7 +96,7 @@ int extra_stat_locked(fuse_ino_t ino, struct stat *st)
                 return -ENOENT;
         st->st_ino = ino;
         /* Read-only, as the kernel's files of this kind are to memhpd. */
-        st->st_mode &= (mode_t) ~0222;
+        st->st_mode &= (mode_t)~0222;
         if (S_ISREG(st->st_mode))
                 st->st_size = 4096;
         return 0;
@@ -155,8 +155,9 @@ int extra_read_locked(fuse_ino_t ino, char **ret, size_t *ret_len)
 }
 
 /* Calls @add for each entry of the extra directory @rel, with the offset it stands at. */
-int extra_readdir_locked(const char *rel, bool (*add)(void *d, const char *name, fuse_ino_t ino,
-                                                      mode_t mode, off_t off),
+int extra_readdir_locked(const char *rel,
+                         bool (*add)(void *d, const char *name, fuse_ino_t ino, mode_t mode,
+                                     off_t off),
                          void *d, off_t first_off)
 {
         char full[PATH_MAX];

@@ -95,8 +95,9 @@ int extra_lookup_locked(const char *parent, const char *name, fuse_ino_t *ret);
 int extra_stat_locked(fuse_ino_t ino, struct stat *st);
 int extra_readlink_locked(fuse_ino_t ino, char *buf, size_t size);
 int extra_read_locked(fuse_ino_t ino, char **ret, size_t *ret_len);
-int extra_readdir_locked(const char *rel, bool (*add)(void *d, const char *name, fuse_ino_t ino,
-                                                      mode_t mode, off_t off),
+int extra_readdir_locked(const char *rel,
+                         bool (*add)(void *d, const char *name, fuse_ino_t ino, mode_t mode,
+                                     off_t off),
                          void *d, off_t first_off);
 
 /* sim-fuse-io.c */

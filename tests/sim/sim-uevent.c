@@ -175,8 +175,9 @@ static int send_group(int fd, unsigned group, const char *buf, size_t len)
 }
 
 /*
- * Sends one event for memory block id: on the kernel group (--kernel-group), then the udev group. Seqnum allocation and send happen under one
- * lock so listeners see seqnums in order, as the kernel's uevent_sock_mutex ensures.
+ * Sends one event for memory block id: on the kernel group (--kernel-group), then the udev group.
+ * Seqnum allocation and send happen under one lock so listeners see seqnums in order, as the
+ * kernel's uevent_sock_mutex ensures.
  */
 int uevent_emit(struct sim *s, const char *action, uint32_t id, bool synthetic)
 {
@@ -193,8 +194,8 @@ int uevent_emit(struct sim *s, const char *action, uint32_t id, bool synthetic)
         if (len == 0)
                 r = -ENOBUFS;
         if (r == 0 && s->kernel_group) {
-                klen = uevent_build_kernel(kbuf, sizeof(kbuf), action, devpath, "memory",
-                                           s->seqnum, synthetic);
+                klen = uevent_build_kernel(kbuf, sizeof(kbuf), action, devpath, "memory", s->seqnum,
+                                           synthetic);
                 if (klen == 0)
                         r = -ENOBUFS;
                 else if (s->uevent_fd >= 0)

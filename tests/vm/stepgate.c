@@ -221,8 +221,9 @@ int main(int argc, char **argv)
                                                                 : info.entry.args[1]),
                                         path, sizeof(path)) == 0 &&
                             is_state_of(path, block)) {
-                                int r = strcmp(file, "kill") ? write_file(file, value)
-                                        : kill(pid, atoi(value)) < 0 ? -errno : 0;
+                                int r = strcmp(file, "kill")         ? write_file(file, value)
+                                        : kill(pid, atoi(value)) < 0 ? -errno
+                                                                     : 0;
 
                                 if (r < 0)
                                         printf("@@GATE write %s: %s\n", file, strerror(-r));
