@@ -22,6 +22,8 @@ PACKAGES=(
     debhelper dpkg-dev lintian bash-completion
     # fuzzing: clang with libFuzzer and the sanitizer runtimes
     clang libclang-rt-14-dev
+    # the code style check (tests/test-format.sh)
+    clang-format
 )
 
 missing=()
