@@ -279,6 +279,24 @@ static void process_block(Manager *m, uint32_t block)
                 apply_policy(m, block, e);
 }
 
+static int on_held_pass(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void)s;
+        (void)usec;
+        manager_on_settled(userdata);
+        return 0;
+}
+
+static void held_pass_arm(Manager *m, uint64_t due)
+{
+        int enabled = 0;
+
+        if (sd_event_source_get_enabled(m->held_pass_timer, &enabled) >= 0 && enabled)
+                return; /* armed by the same burst: its due time has not moved */
+        (void)sd_event_source_set_time(m->held_pass_timer, due);
+        (void)sd_event_source_set_enabled(m->held_pass_timer, SD_EVENT_ONESHOT);
+}
+
 static int on_process(sd_event_source *s, void *userdata)
 {
         Manager *m = userdata;
@@ -291,10 +309,17 @@ static int on_process(sd_event_source *s, void *userdata)
                 uint64_t burst = monitor_burst_usec(m->monitor), now = 0;
 
                 (void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-                /* A burst longer than the grace gets a pass per grace, not one per new block. */
-                if (burst > 0 && MIN(burst, now - m->last_pass_usec) < HANDOFF_GRACE_USEC)
-                        return 0; /* manager_on_settled() brings the pass back */
+                /*
+                 * A burst longer than the grace gets a pass per grace, not one per new block.
+                 * The burst's end (manager_on_settled()) or the timer brings the pass back:
+                 * an endless stream of uevents must not hold it, or READY=1, forever.
+                 */
+                if (burst > 0 && MIN(burst, now - m->last_pass_usec) < HANDOFF_GRACE_USEC) {
+                        held_pass_arm(m, MAX(now - burst, m->last_pass_usec) + HANDOFF_GRACE_USEC);
+                        return 0;
+                }
                 m->last_pass_usec = now;
+                (void)sd_event_source_set_enabled(m->held_pass_timer, SD_EVENT_OFF);
         }
         /*
          * While our own writes run, their online uevents are what overflows a small buffer: a
@@ -493,6 +518,11 @@ int manager_setup_blocks(Manager *m)
         if (r < 0)
                 return r;
         (void)sd_event_source_set_enabled(m->delay_timer, SD_EVENT_OFF);
+        r = sd_event_add_time(m->event, &m->held_pass_timer, CLOCK_MONOTONIC, UINT64_MAX,
+                              USEC_PER_MSEC, on_held_pass, m);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_enabled(m->held_pass_timer, SD_EVENT_OFF);
         manager_arm_rescan_timer(m);
         return 0;
 }

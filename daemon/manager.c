@@ -80,6 +80,7 @@ Manager *manager_free(Manager *m)
         manager_foreign_free(m);
         sd_event_source_disable_unref(m->process_source);
         sd_event_source_disable_unref(m->delay_timer);
+        sd_event_source_disable_unref(m->held_pass_timer);
         sd_event_source_disable_unref(m->rescan_timer);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);

@@ -59,6 +59,7 @@ struct Manager {
         const char *rescan_reason;
         uint64_t scan_started_usec; /* coldplug scan start, for the "Scanned ... in" log line */
         uint64_t last_pass_usec;    /* handed off: a long burst gets one pass per grace */
+        sd_event_source *held_pass_timer; /* brings a held pass back after the grace */
 
         /* Blocks deferred until all in-flight writes complete (auto-movable needs exact sizes). */
         uint32_t *deferred;

@@ -125,7 +125,11 @@ static int udev_receive(Monitor *m, MemUevent *ret)
         return r;
 }
 
-/* Reads to EAGAIN; returns how many datagrams came, memory block events or not. */
+/*
+ * Reads to EAGAIN; returns how many memory block events came. Other datagrams (other
+ * subsystems' uevents on the kernel socket) do not count: they must not keep a paced burst
+ * going.
+ */
 static size_t drain(Monitor *m)
 {
         bool overflow = false;
@@ -141,11 +145,10 @@ static size_t drain(Monitor *m)
                 int r;
 
                 r = m->source == EVENT_SOURCE_UDEV ? udev_receive(m, &ev) : kernel_receive(m, &ev);
-                if (r >= 0)
+                if (r > 0) {
                         n++;
-                if (r > 0)
                         m->cb.event(&ev, m->userdata);
-                else if (r == -ENOBUFS)
+                } else if (r == -ENOBUFS)
                         overflow = true;
                 else if (r < 0 && r != -EINTR) {
                         if (r != -EAGAIN)

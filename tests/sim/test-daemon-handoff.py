@@ -7,8 +7,9 @@ auto_online_blocks and supervises. A growth like virtio-mem's (one block at a ti
 apart) is then read in batches, and memhpd opens none of the sim's files until the growth is
 over: under TCG those reads took the CPU the growth needed (tests/vm/README.md, vm-vmem-grow).
 It still reads every block afterwards, and a block an admin offlines in the middle of the
-burst, after the kernel onlined it, stays offline. Every verdict is the sim's: its count of
-opens during the add, its block states and its write log."""
+burst, after the kernel onlined it, stays offline. A stream of uevents that never pauses does
+not hold the pass (nor READY=1) past the grace. Every verdict is the sim's: its count of opens during the add, its block states, its write log
+and the log lines memhpd writes for what the sim did."""
 
 import os
 import threading
@@ -25,6 +26,34 @@ Default=online_movable
 
 def opens(sim):
     return int(dict(line.split() for line in sim.ctl('fuse-stats'))['open'])
+
+
+class Stream:
+    """Somebody toggles memory7 every 20 ms, a uevent each time, until stop() (or 30 s): a
+    paced burst that never ends on its own. Without the grace timer this held the pass for as
+    long as the stream ran."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+        time.sleep(0.2)
+
+    def run(self):
+        end = time.monotonic() + 30
+        while not self.done.is_set() and time.monotonic() < end:
+            self.sim.ctl('offline', 7)
+            time.sleep(0.02)
+            self.sim.ctl('online', 7)
+            time.sleep(0.02)
+
+    def running(self):
+        return self.thread.is_alive()
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
 
 
 def test_growth_read_after_the_burst(tmp):
@@ -66,4 +95,35 @@ def test_admin_offline_inside_the_burst(tmp):
     d.stop()
 
 
-run_tests([test_growth_read_after_the_burst, test_admin_offline_inside_the_burst])
+def test_endless_stream_does_not_hold_the_pass(tmp):
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7')
+    d = Daemon(tmp, sim, CONFIG)
+    d.wait_log(r'the kernel onlines new memory itself')
+    # Somebody else turns the kernel's onlining off: the new block comes offline, memhpd's job.
+    check_eq(sim.write(f'{MEM}/auto_online_blocks', 'offline'), 'ok', 'auto_online_blocks off')
+    stream = Stream(sim)
+    sim.ctl('add-dimm', 1, 1, 64)
+    wait_until(lambda: sim.blocks()[64][0] == 'online' or not stream.running(), timeout=40,
+               what='memory64 online or the stream over')
+    held = not stream.running()
+    stream.stop()
+    check(not held, 'memhpd onlined memory64 while the stream of uevents still ran')
+    check_eq([w[2] for w in sim.wlog() if w[0] == '64'], ['online_movable'],
+             'memhpd wrote memory64 once')
+    d.stop()
+
+
+def test_startup_inside_a_stream(tmp):
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7')
+    stream = Stream(sim)
+    d = Daemon(tmp, sim, CONFIG, wait=False)
+    wait_until(lambda: d.count(r'Startup scan complete') > 0 or not stream.running(),
+               timeout=40, what='startup complete or the stream over')
+    held = not stream.running()
+    stream.stop()
+    check(not held, 'memhpd finished its startup scan (READY=1) while the stream still ran')
+    d.stop()
+
+
+run_tests([test_growth_read_after_the_burst, test_admin_offline_inside_the_burst,
+           test_endless_stream_does_not_hold_the_pass, test_startup_inside_a_stream])
