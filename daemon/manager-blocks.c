@@ -268,8 +268,12 @@ static void process_block(Manager *m, uint32_t block)
                 (void)memblock_read_zone(m->sysfs, block, &zone);
         /* Before the observers hear of the block: its device is known by then. */
         manager_block_resolve(m, block, e, st);
-        if (e->flags & BLOCK_AWAIT_KERNEL)
+        /* Also when the pass comes after the grace, as a held one may (on_process()). */
+        if (e->flags & BLOCK_HANDED_OFF) {
                 manager_block_handed_off(m, block, e);
+                if (!(e->flags & BLOCK_AWAIT_KERNEL))
+                        e->flags &= (uint16_t)~BLOCK_HANDED_OFF;
+        }
         if (st == MEM_STATE_ONLINE)
                 manager_block_foreign(m, block, e, zone, MEM_ACTION_NONE);
         update_state(m, block, e, st, zone);
@@ -391,7 +395,7 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
         if (ev->action == UEVENT_ONLINE && m->handoff_type && e->state != MEM_STATE_ONLINE)
                 (void)blockmap_observe(e, MEM_STATE_ONLINE, MEM_ZONE_UNKNOWN);
         if (ev->action == UEVENT_ADD && m->handoff_type && !(e->flags & BLOCK_DELAYED)) {
-                e->flags |= BLOCK_AWAIT_KERNEL;
+                e->flags |= BLOCK_AWAIT_KERNEL | BLOCK_HANDED_OFF;
                 delay_block(m, ev->block, HANDOFF_GRACE_USEC);
         } else if (fresh && !m->handoff_type) {
                 /* Handed off, the kernel's online is memhpd's own decision, not another's. */

@@ -29,6 +29,7 @@ enum {
         BLOCK_AWAIT_SOURCE = 1 << 12,   /* waiting for firmware_node: it would change the policy */
         BLOCK_AWAIT_KERNEL = 1 << 13,   /* handed off: the kernel's own online goes first */
         BLOCK_FRESH = 1 << 14,          /* added while memhpd watched, not decided yet */
+        BLOCK_HANDED_OFF = 1 << 15,     /* the kernel's to online: its device is still to find */
         /* On the delay timer. */
         BLOCK_DELAYED =
                 BLOCK_AWAIT_NODE | BLOCK_AWAIT_RETRY | BLOCK_AWAIT_SOURCE | BLOCK_AWAIT_KERNEL,

@@ -8,14 +8,15 @@ apart) is then read in batches, and memhpd opens none of the sim's files until t
 over: under TCG those reads took the CPU the growth needed (tests/vm/README.md, vm-vmem-grow).
 It still reads every block afterwards, and a block an admin offlines in the middle of the
 burst, after the kernel onlined it, stays offline. A stream of uevents that never pauses does
-not hold the pass (nor READY=1) past the grace. Every verdict is the sim's: its count of opens during the add, its block states, its write log
+not hold the pass (nor READY=1) past the grace, a DIMM whose pass comes after the grace is still
+found. Every verdict is the sim's: its count of opens during the add, its block states, its write log
 and the log lines memhpd writes for what the sim did."""
 
 import os
 import threading
 import time
 
-from simlib import MEM, Daemon, Sim, check, check_eq, run_tests, wait_until
+from simlib import MEM, Daemon, Extra, Sim, check, check_eq, run_tests, wait_until
 
 CONFIG = '''[Daemon]
 EventSource=udev
@@ -125,5 +126,26 @@ def test_startup_inside_a_stream(tmp):
     d.stop()
 
 
+def test_dimm_found_after_a_held_pass(tmp):
+    """A DIMM's blocks, handed off: their device is looked for after the pass (its
+    firmware_node comes 4 s late), and the pass comes after the 1 s grace while a stream goes
+    on. Without a rechecked source the blocks stayed "unknown" for good."""
+    extra = Extra(tmp)
+    extra.dimm('PNP0C80:02', 40, 2)
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7,node1:8-15', '--late-firmware-node',
+              '4000', *extra.args())
+    d = Daemon(tmp, sim, CONFIG)
+    d.wait_log(r'the kernel onlines new memory itself')
+    stream = Stream(sim)
+    sim.ctl('add-dimm', 1, 2, 40)
+    time.sleep(2.5)
+    stream.stop()
+    d.wait_log(r'Device PNP0C80:02 \(dimm\) added', timeout=30)
+    check_eq(d.count(r'memory40 \(node 1\): no ACPI memory device'), 0,
+             'memory40 not called of unknown source')
+    d.stop()
+
+
 run_tests([test_growth_read_after_the_burst, test_admin_offline_inside_the_burst,
-           test_endless_stream_does_not_hold_the_pass, test_startup_inside_a_stream])
+           test_endless_stream_does_not_hold_the_pass, test_startup_inside_a_stream,
+           test_dimm_found_after_a_held_pass])
