@@ -131,7 +131,10 @@ void manager_handoff_update(Manager *m)
         }
         m->handoff_type = want;
         r = m->monitor ? monitor_set_pace(m->monitor, HANDOFF_PACE_USEC) : 0;
-        if (r < 0)
+        if (r == -ENOBUFS)
+                log_debug("Receive buffer too small to read uevents in batches, reading each "
+                          "at once.");
+        else if (r < 0)
                 log_warning_errno(r, "Failed to batch uevent reading, reading each at once: %m");
         log_info("Policy %s for every node: the kernel onlines new memory itself "
                  "(auto_online_blocks=%s, was %s); memhpd checks each new block and onlines any it "

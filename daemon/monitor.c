@@ -29,6 +29,15 @@
 #define GROUP_KERNEL 1U
 /* A kernel uevent's properties fit 2 KiB (UEVENT_BUFFER_SIZE); its "ACTION@DEVPATH" comes first. */
 #define KERNEL_MESSAGE_MAX 8192
+/*
+ * Pacing leaves the socket unread for a batch's length, and an overflow then loses uevents that
+ * are the only proof of what happened inside the burst (an online the admin undid). So it is
+ * done only where the queue can hold far more than a batch: a kernel uevent takes about 4 KiB
+ * of the socket's accounting (udev's fewer), so 16 MiB holds some 3,900, against about 200 in
+ * a batch of the fastest hot-add (a few blocks per millisecond). Without CAP_NET_ADMIN
+ * (rmem_max, 208 KiB by default) the monitor reads each uevent as it comes.
+ */
+#define PACE_MIN_RCVBUF (16U * 1024 * 1024)
 
 struct Monitor {
         EventSource source;
@@ -39,6 +48,7 @@ struct Monitor {
         sd_event_source *pace_timer; /* monitor_set_pace() */
         uint64_t pace_usec;
         uint64_t burst_start_usec; /* 0: not in a paced burst */
+        bool overflowed;           /* the last drain() met ENOBUFS */
         MonitorCallbacks cb;
         void *userdata;
         uint64_t rcvbuf;
@@ -156,6 +166,7 @@ static size_t drain(Monitor *m)
                         break;
                 }
         }
+        m->overflowed = overflow;
         if (overflow)
                 m->cb.overflow(m->userdata);
         return n;
@@ -193,7 +204,8 @@ static int on_pace(sd_event_source *s, uint64_t usec, void *userdata)
 
         (void)s;
         (void)usec;
-        if (drain(m) > 0 && m->pace_usec > 0)
+        /* After an overflow the rest of the burst is read as it comes: no further loss. */
+        if (drain(m) > 0 && m->pace_usec > 0 && !m->overflowed)
                 pace_arm(m, loop_now(m));
         else
                 burst_end(m);
@@ -207,7 +219,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
         (void)fd;
         (void)revents;
-        if (drain(m) == 0 || m->pace_usec == 0)
+        if (drain(m) == 0 || m->pace_usec == 0 || m->overflowed)
                 return 0;
         /* Not listening meanwhile: the kernel queues the burst without waking us per uevent. */
         now = loop_now(m);
@@ -221,6 +233,8 @@ int monitor_set_pace(Monitor *m, uint64_t usec)
 {
         int r;
 
+        if (usec > 0 && m->rcvbuf < PACE_MIN_RCVBUF)
+                return -ENOBUFS;
         if (usec > 0 && !m->pace_timer) {
                 r = sd_event_add_time(sd_event_source_get_event(m->io), &m->pace_timer,
                                       CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC, on_pace, m);

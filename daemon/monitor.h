@@ -32,8 +32,9 @@ Monitor *monitor_free(Monitor *m);
 /*
  * 0: every uevent is read as it comes. Otherwise the first uevent of a burst is read at once,
  * then the monitor stops listening and reads what has queued every @usec, until a read finds
- * nothing: then settled() runs and it listens again. A burst of N uevents then costs about
- * (burst length / @usec) wake-ups instead of N.
+ * nothing (or overflows): then settled() runs and it listens again. A burst of N uevents then
+ * costs about (burst length / @usec) wake-ups instead of N. Returns -ENOBUFS, reading each
+ * uevent at once, when the granted receive buffer is too small to leave unread that long.
  */
 int monitor_set_pace(Monitor *m, uint64_t usec);
 /* How long the current paced burst has lasted, 0 outside one. */

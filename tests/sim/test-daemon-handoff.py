@@ -9,7 +9,8 @@ over: under TCG those reads took the CPU the growth needed (tests/vm/README.md, 
 It still reads every block afterwards, and a block an admin offlines in the middle of the
 burst, after the kernel onlined it, stays offline. A stream of uevents that never pauses does
 not hold the pass (nor READY=1) past the grace, a DIMM whose pass comes after the grace is still
-found. Every verdict is the sim's: its count of opens during the add, its block states, its write log
+found, and with a receive buffer too small to leave unread, each uevent is read as it comes.
+Every verdict is the sim's: its count of opens during the add, its block states, its write log
 and the log lines memhpd writes for what the sim did."""
 
 import os
@@ -148,6 +149,27 @@ def test_dimm_found_after_a_held_pass(tmp):
     d.stop()
 
 
+def test_small_buffer_reads_each_uevent(tmp):
+    """Leaving a 4 KiB queue unread for 50 ms would overflow it and lose the online uevent
+    that proves an admin's offline on purpose: memhpd reads each uevent at once then."""
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7')
+    d = Daemon(tmp, sim, CONFIG.replace('[Policy]', 'ReceiveBufferSize=4K\n[Policy]'))
+    d.wait_log(r'the kernel onlines new memory itself')
+    out = sim.ctl('add-dimm', 1, 24, 64, 'gap=10')
+    n = int(out[-1].rsplit(' ', 1)[1])
+    check(n > 0, f'memhpd read blocks during the add ({n} opens): it did not batch')
+    grow = threading.Thread(target=sim.ctl, args=('add-dimm', 1, 12, 96, 'gap=5'))
+    grow.start()
+    wait_until(lambda: sim.blocks().get(100, ('',))[0] == 'online', what='memory100 online',
+               interval=0.001)
+    check_eq(sim.write(f'{MEM}/memory100/state', 'offline'), 'ok', 'offlining memory100')
+    grow.join()
+    time.sleep(1.5)
+    check_eq(sim.blocks()[100][0], 'offline', 'memory100 stays offline')
+    check_eq(d.count(r'overflowed'), 0, 'no overflow')
+    d.stop()
+
+
 run_tests([test_growth_read_after_the_burst, test_admin_offline_inside_the_burst,
            test_endless_stream_does_not_hold_the_pass, test_startup_inside_a_stream,
-           test_dimm_found_after_a_held_pass])
+           test_dimm_found_after_a_held_pass, test_small_buffer_reads_each_uevent])
