@@ -38,6 +38,8 @@
  * (rmem_max, 208 KiB by default) the monitor reads each uevent as it comes.
  */
 #define PACE_MIN_RCVBUF (16U * 1024 * 1024)
+/* After an overflow, uevents are read as they come until this long passes without one. */
+#define UNPACED_AFTER_OVERFLOW_USEC (1 * USEC_PER_SEC)
 
 struct Monitor {
         EventSource source;
@@ -47,8 +49,9 @@ struct Monitor {
         sd_event_source *io;
         sd_event_source *pace_timer; /* monitor_set_pace() */
         uint64_t pace_usec;
-        uint64_t burst_start_usec; /* 0: not in a paced burst */
-        bool overflowed;           /* the last drain() met ENOBUFS */
+        uint64_t burst_start_usec;   /* 0: not in a paced burst */
+        bool overflowed;             /* the last drain() met ENOBUFS */
+        uint64_t unpaced_until_usec; /* no batches before this: a burst that overflowed */
         MonitorCallbacks cb;
         void *userdata;
         uint64_t rcvbuf;
@@ -205,10 +208,13 @@ static int on_pace(sd_event_source *s, uint64_t usec, void *userdata)
         (void)s;
         (void)usec;
         /* After an overflow the rest of the burst is read as it comes: no further loss. */
-        if (drain(m) > 0 && m->pace_usec > 0 && !m->overflowed)
+        if (drain(m) > 0 && m->pace_usec > 0 && !m->overflowed) {
                 pace_arm(m, loop_now(m));
-        else
+        } else {
+                if (m->overflowed)
+                        m->unpaced_until_usec = loop_now(m) + UNPACED_AFTER_OVERFLOW_USEC;
                 burst_end(m);
+        }
         return 0;
 }
 
@@ -216,13 +222,20 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Monitor *m = userdata;
         uint64_t now;
+        size_t n;
 
         (void)fd;
         (void)revents;
-        if (drain(m) == 0 || m->pace_usec == 0 || m->overflowed)
+        n = drain(m);
+        if (m->pace_usec == 0)
+                return 0;
+        now = loop_now(m);
+        /* Unpaced after an overflow until a quiet second: each uevent meanwhile extends it. */
+        if (m->overflowed || (n > 0 && now < m->unpaced_until_usec))
+                m->unpaced_until_usec = now + UNPACED_AFTER_OVERFLOW_USEC;
+        if (n == 0 || now < m->unpaced_until_usec)
                 return 0;
         /* Not listening meanwhile: the kernel queues the burst without waking us per uevent. */
-        now = loop_now(m);
         m->burst_start_usec = now > 0 ? now : 1;
         (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
         pace_arm(m, now);
