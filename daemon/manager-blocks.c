@@ -268,10 +268,15 @@ static void process_block(Manager *m, uint32_t block)
                 (void)memblock_read_zone(m->sysfs, block, &zone);
         /* Before the observers hear of the block: its device is known by then. */
         manager_block_resolve(m, block, e, st);
-        /* Also when the pass comes after the grace, as a held one may (on_process()). */
+        /*
+         * Also when the pass comes after the grace, as a held one may (on_process()). Not for
+         * one still offline after the hand-off was taken back: apply_policy() looks for its
+         * source itself, with the policy that now decides it.
+         */
         if (e->flags & BLOCK_HANDED_OFF) {
-                manager_block_handed_off(m, block, e);
-                if (!(e->flags & BLOCK_AWAIT_KERNEL))
+                if (m->handoff_type || st == MEM_STATE_ONLINE)
+                        manager_block_handed_off(m, block, e);
+                if (!(e->flags & BLOCK_AWAIT_KERNEL) || !m->handoff_type)
                         e->flags &= (uint16_t)~BLOCK_HANDED_OFF;
         }
         if (st == MEM_STATE_ONLINE)
@@ -296,7 +301,7 @@ static void held_pass_arm(Manager *m, uint64_t due)
         int enabled = 0;
 
         if (sd_event_source_get_enabled(m->held_pass_timer, &enabled) >= 0 && enabled)
-                return; /* armed by the same burst: its due time has not moved */
+                return; /* armed earlier: due no later than now asked, one pass either way */
         (void)sd_event_source_set_time(m->held_pass_timer, due);
         (void)sd_event_source_set_enabled(m->held_pass_timer, SD_EVENT_ONESHOT);
 }
@@ -360,7 +365,7 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
 {
         Manager *m = userdata;
         BlockEntry *e = blockmap_get(&m->blocks, ev->block);
-        bool fresh;
+        bool fresh, appeared;
 
         m->n_events++;
         if (!e) {
@@ -370,6 +375,7 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
         log_debug("uevent %s memory%u", uevent_action_to_string(ev->action), ev->block);
         /* Not while our own write is on it (then the verdict is READ of a present block). */
         fresh = ev->action == UEVENT_ADD && !(e->flags & BLOCK_PRESENT);
+        appeared = !(e->flags & BLOCK_PRESENT);
         switch (blockmap_classify_uevent(e, ev->action)) {
         case BLOCK_EVENT_GONE:
                 manager_block_gone(m, ev->block, e);
@@ -381,7 +387,7 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
                 manager_block_source_forget(m, e);
                 e->flags &= (uint16_t)~BLOCK_FRESH;
                 blockmap_set_present(&m->blocks, e, false);
-                fresh = true;
+                fresh = appeared = true;
                 break;
         case BLOCK_EVENT_READ:
                 break;
@@ -397,6 +403,8 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
         if (ev->action == UEVENT_ADD && m->handoff_type && !(e->flags & BLOCK_DELAYED)) {
                 e->flags |= BLOCK_AWAIT_KERNEL | BLOCK_HANDED_OFF;
                 delay_block(m, ev->block, HANDOFF_GRACE_USEC);
+        } else if (appeared && m->handoff_type) {
+                e->flags |= BLOCK_HANDED_OFF; /* its add was lost, its online came: the kernel's */
         } else if (fresh && !m->handoff_type) {
                 /* Handed off, the kernel's online is memhpd's own decision, not another's. */
                 manager_block_fresh(m, e);

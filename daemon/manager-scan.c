@@ -48,6 +48,8 @@ int manager_scan(Manager *m, ScanFlags flags)
                         /* Its add was lost in an overflow: as new as if it had come. */
                         if (m->startup_done && !m->handoff_type)
                                 manager_block_fresh(m, e);
+                        else if (m->startup_done)
+                                e->flags |= BLOCK_HANDED_OFF; /* the kernel onlined it */
                         if (flags & SCAN_LEAVE_OFFLINE_ALONE) {
                                 MemState st;
                                 if (memblock_read_state(m->sysfs, ids[i], &st) >= 0 &&

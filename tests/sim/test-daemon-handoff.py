@@ -9,7 +9,8 @@ over: under TCG those reads took the CPU the growth needed (tests/vm/README.md, 
 It still reads every block afterwards, and a block an admin offlines in the middle of the
 burst, after the kernel onlined it, stays offline. A stream of uevents that never pauses does
 not hold the pass (nor READY=1) past the grace, a DIMM whose pass comes after the grace is still
-found, and with a receive buffer too small to leave unread, each uevent is read as it comes.
+found (also when an overflow lost its add), and with a receive buffer too small to leave
+unread, each uevent is read as it comes.
 Every verdict is the sim's: its count of opens during the add, its block states, its write log
 and the log lines memhpd writes for what the sim did."""
 
@@ -170,6 +171,27 @@ def test_small_buffer_reads_each_uevent(tmp):
     d.stop()
 
 
+def test_dimm_found_after_an_overflow(tmp):
+    """A DIMM's blocks whose add uevents an overflow lost: the rescan finds them online, and
+    their device is still looked for when its firmware_node comes late."""
+    extra = Extra(tmp)
+    extra.dimm('PNP0C80:03', 64, 64)
+    sim = Sim(tmp, '--nodes', '0-1', '--boot', 'node0:0-7', '--late-firmware-node', '3000',
+              *extra.args())
+    d = Daemon(tmp, sim, CONFIG.replace('[Policy]', 'ReceiveBufferSize=4K\n[Policy]'))
+    d.wait_log(r'the kernel onlines new memory itself')
+    sim.ctl('add-dimm', 1, 64, 64)
+    d.wait_log(r'Rescanning all memory blocks: uevents were lost')
+    d.wait_log(r'Device PNP0C80:03 \(dimm\) added', timeout=30)
+    wait_until(lambda: d.count(r'memory(6[4-9]|[7-9]\d|1[01]\d|12[0-7]): source dimm, '
+                               r'device PNP0C80:03') >= 64,
+               timeout=15, what='all 64 blocks attached to PNP0C80:03',
+               detail=lambda: d.count(r'source dimm, device PNP0C80:03'))
+    check_eq(d.count(r'no ACPI memory device'), 0, 'no block called of unknown source')
+    d.stop()
+
+
 run_tests([test_growth_read_after_the_burst, test_admin_offline_inside_the_burst,
            test_endless_stream_does_not_hold_the_pass, test_startup_inside_a_stream,
-           test_dimm_found_after_a_held_pass, test_small_buffer_reads_each_uevent])
+           test_dimm_found_after_a_held_pass, test_small_buffer_reads_each_uevent,
+           test_dimm_found_after_an_overflow])
