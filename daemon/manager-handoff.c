@@ -42,18 +42,11 @@ static int set_setting(Manager *m, const char *value)
         return r;
 }
 
-/* Back to the value found before the hand-off, then the record goes. */
-static void take_back(Manager *m, const char *why)
+/* The hand-off is over: no pacing, no record. */
+static void forget(Manager *m)
 {
         int r;
 
-        if (!m->handoff_saved[0])
-                return;
-        r = set_setting(m, m->handoff_saved);
-        if (r < 0)
-                return; /* the record stays: the next start tries again */
-        log_info("auto_online_blocks=%s again (%s): memhpd onlines new memory itself.",
-                 m->handoff_saved, why);
         m->handoff_saved[0] = 0;
         m->handoff_type = NULL;
         if (m->monitor)
@@ -65,9 +58,36 @@ static void take_back(Manager *m, const char *why)
         }
 }
 
+/*
+ * Back to the value found before the hand-off, then the record goes. @set is what memhpd set
+ * (NULL: not known): a value somebody changed since is theirs, and is left as it is.
+ */
+static void take_back(Manager *m, const char *set, const char *why)
+{
+        char now[32];
+        int r;
+
+        if (!m->handoff_saved[0])
+                return;
+        if (set && read_setting(m, now, sizeof(now)) >= 0 && !streq(now, set)) {
+                log_notice("auto_online_blocks=%s, not %s as memhpd set it: somebody else changed "
+                           "it, so it is left as it is (%s).",
+                           now, set, why);
+                forget(m);
+                return;
+        }
+        r = set_setting(m, m->handoff_saved);
+        if (r < 0)
+                return; /* the record stays: the next start tries again */
+        log_info("auto_online_blocks=%s again (%s): memhpd onlines new memory itself.",
+                 m->handoff_saved, why);
+        forget(m);
+}
+
 void manager_handoff_recover(Manager *m)
 {
         _cleanup_free_ char *text = NULL;
+        char *set;
         int fd, r;
 
         if (m->runtime_fd < 0)
@@ -84,32 +104,40 @@ void manager_handoff_recover(Manager *m)
                 log_warning_errno(r, "Failed to read the hand-off record, ignoring it: %m");
                 return;
         }
+        /* "offline", then what memhpd set it to once it had: memhpd only takes over "offline". */
         text[strcspn(text, "\n")] = 0;
-        if (!streq(text, "offline") && !startswith(text, "online")) {
-                log_warning(
-                        "Hand-off record holds an unknown auto_online_blocks value, dropping it.");
+        set = strchr(text, ' ');
+        if (set)
+                *set++ = 0;
+        if (!streq(text, "offline") || (set && !startswith(set, "online"))) {
+                log_warning("Hand-off record holds no value memhpd writes, dropping it.");
                 (void)unlink_file_durable_at(m->runtime_fd, HANDOFF_RECORD);
                 return;
         }
         snprintf(m->handoff_saved, sizeof(m->handoff_saved), "%s", text);
-        take_back(m, "restored after an unclean stop");
+        take_back(m, set, "restored after an unclean stop");
 }
 
 void manager_handoff_update(Manager *m)
 {
         const char *want = handoff_kernel_online_type(m->config);
-        char now[32];
+        char now[32], record[48];
         int r;
 
         if (!want) {
-                take_back(m, m->config->kernel_online ? "the policy is not one the kernel can apply"
-                                                      : "KernelOnline=no");
+                take_back(m, m->handoff_type,
+                          m->config->kernel_online ? "the policy is not one the kernel can apply"
+                                                   : "KernelOnline=no");
                 return;
         }
         if (m->handoff_type && streq(m->handoff_type, want))
                 return;
         if (read_setting(m, now, sizeof(now)) < 0) {
                 log_debug("No auto_online_blocks: memhpd onlines new memory itself.");
+                return;
+        }
+        if (m->handoff_type && !streq(now, m->handoff_type)) {
+                take_back(m, m->handoff_type, "a reload");
                 return;
         }
         if (!m->handoff_saved[0]) {
@@ -126,10 +154,15 @@ void manager_handoff_update(Manager *m)
                 snprintf(m->handoff_saved, sizeof(m->handoff_saved), "%s", now);
         }
         if (set_setting(m, want) < 0) {
-                take_back(m, "the kernel refused the setting");
+                take_back(m, m->handoff_type, "the kernel refused the setting");
                 return;
         }
         m->handoff_type = want;
+        /* What memhpd set, so that the next start after a crash can tell a change of another's. */
+        snprintf(record, sizeof(record), "offline %s\n", want);
+        r = write_file_atomic_at(m->runtime_fd, HANDOFF_RECORD, record, 0600);
+        if (r < 0)
+                log_debug_errno(r, "Failed to add the value set to the hand-off record: %m");
         r = m->monitor ? monitor_set_pace(m->monitor, HANDOFF_PACE_USEC) : 0;
         if (r == -ENOBUFS)
                 log_debug("Receive buffer too small to read uevents in batches, reading each "
@@ -145,5 +178,5 @@ void manager_handoff_update(Manager *m)
 void manager_handoff_stop(Manager *m)
 {
         if (m->sysfs)
-                take_back(m, "memhpd stops");
+                take_back(m, m->handoff_type, "memhpd stops");
 }
