@@ -86,6 +86,10 @@ def memhpd_config(policies, default=DEFAULT, ratio=RATIO, coldplug="yes", source
     return text
 
 
+# auto_online_blocks and the hand-off record while handed off: the value found, then memhpd's.
+HANDED_OFF_STATE = ("online_movable", "offline online_movable")
+
+
 class Tier(SourceScenarios, vmlib.Checks):
     def __init__(self, vm, dbus=False):
         super().__init__()
@@ -693,7 +697,7 @@ class Tier(SourceScenarios, vmlib.Checks):
             return
         self.wait_log(start, "the kernel onlines new memory itself")
         self.check("memhpd running: auto_online_blocks=online_movable, the old value recorded",
-                   state() == ("online_movable", "offline"),
+                   state() == HANDED_OFF_STATE,
                    "%s; %s" % (state(), self.memhpd_log(start)[-300:]))
         mark = self.uevent_mark()
         blocks = self.hotadd("t1", 1, 512 * MiB)
@@ -741,14 +745,14 @@ class Tier(SourceScenarios, vmlib.Checks):
         self.check("KernelOnline=no (drop-in): still offline", state() == ("offline", None),
                    str(state()))
         self.reload(dropin=(dropin, ""))
-        self.check("drop-in removed: handed off again", state() == ("online_movable", "offline"),
+        self.check("drop-in removed: handed off again", state() == HANDED_OFF_STATE,
                    str(state()))
         # A crash leaves the setting and its record; the next start puts it back.
         self.vm.must("gt signal memhpd KILL")
         self.vm.sh("gt stop memhpd", timeout=20)
         self.running = False
         self.check("after SIGKILL: the setting and its record are left",
-                   state() == ("online_movable", "offline"), str(state()))
+                   state() == HANDED_OFF_STATE, str(state()))
         self.policies = {0: "online_kernel"}
         start = self.log_size()
         if self.start_memhpd() is None:
@@ -763,7 +767,7 @@ class Tier(SourceScenarios, vmlib.Checks):
         if self.start_memhpd() is None:
             return
         self.wait_log(start, "the kernel onlines new memory itself")
-        self.check("started again: handed off", state() == ("online_movable", "offline"),
+        self.check("started again: handed off", state() == HANDED_OFF_STATE,
                    str(state()))
         self.stop_memhpd("memhpd (handed off)")
         self.check("SIGTERM: auto_online_blocks=offline again, no record",
