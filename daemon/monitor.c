@@ -50,7 +50,6 @@ struct Monitor {
         sd_event_source *pace_timer; /* monitor_set_pace() */
         uint64_t pace_usec;
         uint64_t burst_start_usec;   /* 0: not in a paced burst */
-        bool overflowed;             /* the last drain() met ENOBUFS */
         uint64_t unpaced_until_usec; /* no batches before this: a burst that overflowed */
         MonitorCallbacks cb;
         void *userdata;
@@ -138,6 +137,15 @@ static int udev_receive(Monitor *m, MemUevent *ret)
         return r;
 }
 
+static uint64_t loop_now(const Monitor *m)
+{
+        uint64_t now = 0;
+
+        /* The loop's cached timestamp: no clock_gettime() per wake-up. */
+        (void)sd_event_now(sd_event_source_get_event(m->io), CLOCK_MONOTONIC, &now);
+        return now;
+}
+
 /*
  * Reads to EAGAIN; returns how many memory block events came. Other datagrams (other
  * subsystems' uevents on the kernel socket) do not count: they must not keep a paced burst
@@ -169,19 +177,11 @@ static size_t drain(Monitor *m)
                         break;
                 }
         }
-        m->overflowed = overflow;
-        if (overflow)
+        if (overflow) {
+                m->unpaced_until_usec = loop_now(m) + UNPACED_AFTER_OVERFLOW_USEC;
                 m->cb.overflow(m->userdata);
+        }
         return n;
-}
-
-static uint64_t loop_now(const Monitor *m)
-{
-        uint64_t now = 0;
-
-        /* The loop's cached timestamp: no clock_gettime() per wake-up. */
-        (void)sd_event_now(sd_event_source_get_event(m->io), CLOCK_MONOTONIC, &now);
-        return now;
 }
 
 static void pace_arm(Monitor *m, uint64_t now)
@@ -208,13 +208,10 @@ static int on_pace(sd_event_source *s, uint64_t usec, void *userdata)
         (void)s;
         (void)usec;
         /* After an overflow the rest of the burst is read as it comes: no further loss. */
-        if (drain(m) > 0 && m->pace_usec > 0 && !m->overflowed) {
+        if (drain(m) > 0 && m->pace_usec > 0 && loop_now(m) >= m->unpaced_until_usec)
                 pace_arm(m, loop_now(m));
-        } else {
-                if (m->overflowed)
-                        m->unpaced_until_usec = loop_now(m) + UNPACED_AFTER_OVERFLOW_USEC;
+        else
                 burst_end(m);
-        }
         return 0;
 }
 
@@ -231,7 +228,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 return 0;
         now = loop_now(m);
         /* Unpaced after an overflow until a quiet second: each uevent meanwhile extends it. */
-        if (m->overflowed || (n > 0 && now < m->unpaced_until_usec))
+        if (n > 0 && now < m->unpaced_until_usec)
                 m->unpaced_until_usec = now + UNPACED_AFTER_OVERFLOW_USEC;
         if (n == 0 || now < m->unpaced_until_usec)
                 return 0;
