@@ -373,9 +373,9 @@ void manager_on_uevent(const MemUevent *ev, void *userdata)
                 return;
         }
         log_debug("uevent %s memory%u", uevent_action_to_string(ev->action), ev->block);
-        /* Not while our own write is on it (then the verdict is READ of a present block). */
-        fresh = ev->action == UEVENT_ADD && !(e->flags & BLOCK_PRESENT);
         appeared = !(e->flags & BLOCK_PRESENT);
+        /* Not while our own write is on it (then the verdict is READ of a present block). */
+        fresh = ev->action == UEVENT_ADD && appeared;
         switch (blockmap_classify_uevent(e, ev->action)) {
         case BLOCK_EVENT_GONE:
                 manager_block_gone(m, ev->block, e);
